@@ -1,0 +1,134 @@
+"""Configuration of every handler, read once from the environment into a frozen dataclass.
+
+A missing or malformed value stops the process with exit code 2 and one line naming the
+variable; secret values are never echoed.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, NoReturn, TypeVar
+
+ZONE_RE = re.compile(r"^[a-z]{2}-[a-z]{3}-[0-9]$")
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,62}$")
+POLICIES = ("step", "proportional")
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """One bad or missing variable; the message names it and never holds a secret."""
+
+
+@dataclass(frozen=True)
+class Config:
+    key: str = field(repr=False)
+    secret: str = field(repr=False)
+    zone: str
+    pool_id: str
+    bucket: str
+    api_url: str
+    sos_endpoint: str
+    listen_addr: str = "127.0.0.1"
+    listen_port: int = 8090
+    token: str | None = field(default=None, repr=False)
+    min_size: int = 1
+    max_size: int = 10
+    policy: str = "step"
+    target_utilization: float = 0.6
+    max_step: int = 4
+    cooldown_s: float = 120.0
+    request_ttl_s: float = 300.0
+    lease_s: float = 50.0
+    sd_output: str = "/var/lib/autoscaler/file_sd/pool.json"
+    target_port: int = 9100
+    textfile_dir: str | None = "/var/lib/prometheus/node-exporter"
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is required but not set")
+    return value
+
+
+def _parsed(env: Mapping[str, str], name: str, default: T, parse: Callable[[str], T],
+            ok: Callable[[T], bool], expect: str) -> T:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = parse(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be {expect}, got {raw!r}") from None
+    if not ok(value):
+        raise ConfigError(f"{name} must be {expect}, got {raw!r}")
+    return value
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    return _parsed(env, name, default, str, lambda v: v.startswith(("http://", "https://")),
+                   "an http:// or https:// URL").rstrip("/")
+
+
+def load(env: Mapping[str, str]) -> Config:
+    """Build the configuration from an environment mapping; raises ConfigError."""
+    key = _required(env, "EXOSCALE_KEY")
+    secret = _required(env, "EXOSCALE_SECRET")
+    zone = _required(env, "EXOSCALE_ZONE")
+    if not ZONE_RE.match(zone):
+        raise ConfigError(f"EXOSCALE_ZONE must look like at-vie-1, got {zone!r}")
+    pool_id = _required(env, "INSTANCEPOOL_ID")
+    if "/" in pool_id:
+        raise ConfigError("INSTANCEPOOL_ID must not contain '/'")
+    bucket = _required(env, "SOS_BUCKET")
+    if not BUCKET_RE.match(bucket):
+        raise ConfigError(f"SOS_BUCKET must be a DNS-compatible bucket name, got {bucket!r}")
+    min_size = _parsed(env, "SCALER_MIN_SIZE", 1, int, lambda v: v >= 1, "an integer >= 1")
+    max_size = _parsed(env, "SCALER_MAX_SIZE", 10, int, lambda v: v >= min_size,
+                       f"an integer >= SCALER_MIN_SIZE ({min_size})")
+    textfile = env.get("TEXTFILE_DIR")
+    return Config(
+        key=key,
+        secret=secret,
+        zone=zone,
+        pool_id=pool_id,
+        bucket=bucket,
+        api_url=_url(env, "EXOSCALE_API_URL", f"https://api-{zone}.exoscale.com/v2"),
+        sos_endpoint=_url(env, "SOS_ENDPOINT", f"https://sos-{zone}.exo.io"),
+        listen_addr=env.get("LISTEN_ADDR", "").strip() or "127.0.0.1",
+        listen_port=_parsed(env, "LISTEN_PORT", 8090, int, lambda v: 0 < v < 65536, "a TCP port"),
+        token=env.get("SCALER_TOKEN", "").strip() or None,
+        min_size=min_size,
+        max_size=max_size,
+        policy=_parsed(env, "SCALER_POLICY", "step", str, lambda v: v in POLICIES,
+                       " or ".join(POLICIES)),
+        target_utilization=_parsed(env, "SCALER_TARGET_UTILIZATION", 0.6, float,
+                                   lambda v: 0 < v <= 1, "a number in (0, 1]"),
+        max_step=_parsed(env, "SCALER_MAX_STEP", 4, int, lambda v: v >= 1, "an integer >= 1"),
+        cooldown_s=_parsed(env, "SCALER_COOLDOWN_S", 120.0, float, lambda v: v >= 0,
+                           "a number of seconds >= 0"),
+        request_ttl_s=_parsed(env, "SCALER_REQUEST_TTL_S", 300.0, float, lambda v: v > 0,
+                              "a number of seconds > 0"),
+        lease_s=_parsed(env, "SCALER_LEASE_S", 50.0, float, lambda v: v > 0,
+                        "a number of seconds > 0"),
+        sd_output=env.get("SD_OUTPUT", "").strip() or Config.sd_output,
+        target_port=_parsed(env, "TARGET_PORT", 9100, int, lambda v: 0 < v < 65536, "a TCP port"),
+        textfile_dir=Config.textfile_dir if textfile is None else (textfile.strip() or None),
+    )
+
+
+def from_environ_or_exit(env: Mapping[str, str] | None = None) -> Config:
+    """The handlers' entry: configuration, or exit 2 with one line naming the variable."""
+    import os
+
+    try:
+        return load(os.environ if env is None else env)
+    except ConfigError as exc:
+        _die(str(exc))
+
+
+def _die(message: str) -> NoReturn:
+    print(f"configuration error: {message}", file=sys.stderr)
+    raise SystemExit(2)

@@ -1,0 +1,167 @@
+"""The SOS state store: JSON objects in one bucket, with conditional writes.
+
+A thin shell over boto3. Every object carries a `schema` field; compare-and-swap
+uses ETags (IfMatch / IfNoneMatch), which SOS honours since 2025-08.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import keys
+from .config import Config
+
+log = logging.getLogger(__name__)
+
+Json = dict[str, Any]
+
+
+class StoreError(RuntimeError):
+    """SOS could not be read or written (outage, credentials, missing bucket)."""
+
+
+class Conflict(StoreError):
+    """A conditional write lost: somebody else wrote first (HTTP 412 or 409)."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    key: str
+    body: Json | None  # None when the object is not valid JSON of our shape
+    etag: str
+    error: str | None = None
+
+
+def make_s3(cfg: Config, *, connect_timeout: float = 2.0, read_timeout: float = 4.0,
+            attempts: int = 2) -> Any:
+    """boto3 S3 client for SOS: path style, SigV4, bounded retries and timeouts.
+
+    The defaults keep a failing write under ~10 s so the receiver can answer 503 well
+    inside the senders' 30 s timeout.
+    """
+    return boto3.client(
+        "s3",
+        endpoint_url=cfg.sos_endpoint,
+        region_name=cfg.zone,
+        aws_access_key_id=cfg.key,
+        aws_secret_access_key=cfg.secret,
+        config=BotoConfig(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries={"max_attempts": attempts, "mode": "standard"},
+            # SOS does not need the newer default integrity headers; moto and older
+            # S3 clones reject some of them on conditional writes.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
+    )
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _status(exc: ClientError) -> int:
+    return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
+
+
+def encode(body: Json) -> bytes:
+    return json.dumps({"schema": keys.SCHEMA, **body}, sort_keys=True, separators=(",", ":")).encode()
+
+
+def decode(raw: bytes) -> Json:
+    body = json.loads(raw)
+    if not isinstance(body, dict):
+        raise ValueError("not a JSON object")
+    return body
+
+
+class Store:
+    """JSON objects in one bucket. Raises StoreError on I/O failures, Conflict on lost races."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+
+    @classmethod
+    def from_config(cls, cfg: Config, **client_args: float) -> "Store":
+        return cls(make_s3(cfg, **client_args), cfg.bucket)  # type: ignore[arg-type]
+
+    def get(self, key: str) -> Stored | None:
+        try:
+            resp = self.s3.get_object(Bucket=self.bucket, Key=key)
+            raw = resp["Body"].read()
+        except ClientError as exc:
+            if _code(exc) in ("NoSuchKey", "404") or _status(exc) == 404:
+                return None
+            raise StoreError(f"read {key}: {_code(exc) or exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"read {key}: {exc}") from exc
+        etag = resp.get("ETag", "")
+        try:
+            return Stored(key, decode(raw), etag)
+        except ValueError as exc:
+            return Stored(key, None, etag, error=f"corrupt object: {exc}")
+
+    def put(self, key: str, body: Json, *, if_match: str | None = None,
+            if_none_match: bool = False) -> str:
+        """Write `body`; with if_match / if_none_match the write is conditional. Returns the ETag."""
+        args: dict[str, Any] = {"Bucket": self.bucket, "Key": key, "Body": encode(body),
+                                "ContentType": "application/json"}
+        if if_match is not None:
+            args["IfMatch"] = if_match
+        if if_none_match:
+            args["IfNoneMatch"] = "*"
+        try:
+            return str(self.s3.put_object(**args).get("ETag", ""))
+        except ClientError as exc:
+            if _status(exc) in (409, 412) or _code(exc) in ("PreconditionFailed",
+                                                           "ConditionalRequestConflict"):
+                raise Conflict(f"write {key}: condition not met") from exc
+            raise StoreError(f"write {key}: {_code(exc) or exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"write {key}: {exc}") from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self.s3.delete_object(Bucket=self.bucket, Key=key)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"delete {key}: {exc}") from exc
+
+    def list_keys(self, prefix: str, start_after: str = "") -> Iterator[str]:
+        try:
+            pages = self.s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix, StartAfter=start_after)
+            for page in pages:
+                for item in page.get("Contents", []):
+                    yield item["Key"]
+        except ClientError as exc:
+            raise StoreError(f"list {prefix}: {_code(exc) or exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"list {prefix}: {exc}") from exc
+
+    def read_all(self, prefix: str, start_after: str = "") -> list[Stored]:
+        """Every object under `prefix` in key order; objects that vanish meanwhile are skipped."""
+        found = (self.get(key) for key in self.list_keys(prefix, start_after))
+        return [item for item in found if item is not None]
+
+    def conditions_honoured(self, probe_key: str) -> bool:
+        """True when a conditional create of an existing object is refused, as it must be."""
+        try:
+            self.put(probe_key, {"probe": True}, if_none_match=True)
+        except Conflict:
+            pass
+        try:
+            self.put(probe_key, {"probe": True}, if_none_match=True)
+        except Conflict:
+            return True
+        log.error("SOS accepted a conditional create of an existing object: refusing to act")
+        return False

@@ -1,0 +1,44 @@
+"""Self-monitoring: a handler's last outcome as a node-exporter textfile (.prom), written atomically."""
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Mapping, Union
+
+Labels = Mapping[str, str]
+Sample = Union[float, list[tuple[Labels, float]]]
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def render(metrics: Mapping[str, Sample], help_text: Mapping[str, str] | None = None) -> str:
+    """Pure: gauges in Prometheus text format. A list value gives one labelled sample each."""
+    lines: list[str] = []
+    for name in sorted(metrics):
+        if help_text and name in help_text:
+            lines.append(f"# HELP {name} {help_text[name]}")
+        lines.append(f"# TYPE {name} gauge")
+        value = metrics[name]
+        samples = value if isinstance(value, list) else [({}, value)]
+        for labels, number in samples:
+            inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
+            lines.append(f"{name}{{{inner}}} {float(number)!r}" if inner else f"{name} {float(number)!r}")
+    return "\n".join(lines) + "\n"
+
+
+def write(directory: str | None, name: str, text: str) -> None:
+    """Replace `<directory>/<name>.prom` atomically; a missing directory or None is a no-op."""
+    if not directory or not os.path.isdir(directory):
+        return
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, os.path.join(directory, f"{name}.prom"))
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

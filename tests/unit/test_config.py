@@ -1,0 +1,69 @@
+"""Configuration from the environment: defaults, validation, exit code 2, no secret echoed."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from functions.common import config
+
+BASE = {
+    "EXOSCALE_KEY": "EXOkey", "EXOSCALE_SECRET": "s3cr3t-value", "EXOSCALE_ZONE": "ch-gva-2",
+    "INSTANCEPOOL_ID": "pool-1", "SOS_BUCKET": "my-bucket",
+}
+
+
+def test_defaults() -> None:
+    cfg = config.load(BASE)
+    assert cfg.api_url == "https://api-ch-gva-2.exoscale.com/v2"
+    assert cfg.sos_endpoint == "https://sos-ch-gva-2.exo.io"
+    assert (cfg.listen_addr, cfg.listen_port, cfg.token) == ("127.0.0.1", 8090, None)
+    assert (cfg.min_size, cfg.max_size, cfg.policy, cfg.max_step) == (1, 10, "step", 4)
+    assert (cfg.cooldown_s, cfg.request_ttl_s, cfg.target_utilization) == (120.0, 300.0, 0.6)
+    assert (cfg.sd_output, cfg.target_port) == ("/var/lib/autoscaler/file_sd/pool.json", 9100)
+
+
+def test_secrets_not_in_repr() -> None:
+    text = repr(config.load({**BASE, "SCALER_TOKEN": "tok-123"}))
+    assert "s3cr3t-value" not in text and "tok-123" not in text and "EXOkey" not in text
+
+
+@pytest.mark.parametrize("name, value, fragment", [
+    ("EXOSCALE_KEY", "", "EXOSCALE_KEY is required"),
+    ("EXOSCALE_SECRET", "  ", "EXOSCALE_SECRET is required"),
+    ("EXOSCALE_ZONE", "mars", "EXOSCALE_ZONE"),
+    ("INSTANCEPOOL_ID", "a/b", "INSTANCEPOOL_ID"),
+    ("SOS_BUCKET", "Bad_Bucket", "SOS_BUCKET"),
+    ("SOS_ENDPOINT", "ftp://x", "SOS_ENDPOINT"),
+    ("EXOSCALE_API_URL", "localhost:8081", "EXOSCALE_API_URL"),
+    ("LISTEN_PORT", "70000", "LISTEN_PORT"),
+    ("LISTEN_PORT", "http", "LISTEN_PORT"),
+    ("SCALER_MIN_SIZE", "0", "SCALER_MIN_SIZE"),
+    ("SCALER_MAX_SIZE", "0", "SCALER_MAX_SIZE"),
+    ("SCALER_POLICY", "random", "SCALER_POLICY"),
+    ("SCALER_TARGET_UTILIZATION", "1.5", "SCALER_TARGET_UTILIZATION"),
+    ("SCALER_MAX_STEP", "0", "SCALER_MAX_STEP"),
+    ("SCALER_COOLDOWN_S", "-1", "SCALER_COOLDOWN_S"),
+    ("SCALER_REQUEST_TTL_S", "0", "SCALER_REQUEST_TTL_S"),
+    ("TARGET_PORT", "0", "TARGET_PORT"),
+])
+def test_bad_values_name_the_variable(name: str, value: str, fragment: str) -> None:
+    with pytest.raises(config.ConfigError, match=fragment):
+        config.load({**BASE, name: value})
+
+
+def test_max_below_min_is_refused() -> None:
+    with pytest.raises(config.ConfigError, match="SCALER_MAX_SIZE"):
+        config.load({**BASE, "SCALER_MIN_SIZE": "3", "SCALER_MAX_SIZE": "2"})
+
+
+def test_process_exits_2_with_one_line_and_no_secret() -> None:
+    env = {**BASE, "EXOSCALE_ZONE": "", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [sys.executable, "-c", "from functions.common import config; config.from_environ_or_exit()"],
+        env=env, capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert lines == ["configuration error: EXOSCALE_ZONE is required but not set"]
+    assert "s3cr3t-value" not in proc.stderr + proc.stdout
