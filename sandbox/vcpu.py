@@ -1,0 +1,246 @@
+"""Modelled vCPUs of one simulated pool member: scheduling, CPU-time counters and load averages.
+
+Pure: no threads, no I/O, no clock of its own. Every method takes the current time `now`
+(seconds on any monotonic scale) and the model advances event by event up to it, so tests
+drive it with plain numbers and the member drives it with `time.monotonic()`.
+
+Scheduling: up to `max_active` requests are *in service* and share the vCPUs by processor
+sharing (each progresses at min(1, vcpus / in_service) vCPU). That is what Linux CFS does to a
+CPU-bound threaded server: past saturation every request slows down together, so latency rises
+smoothly with load instead of FIFO's "fast until the queue forms". Requests beyond `max_active`
+wait in a FIFO queue (the server's backlog) of at most `max_queue`; a full queue rejects at once.
+A request still unfinished `timeout_s` after it arrived is abandoned and its remaining work
+dropped, so overload turns into errors and latency, never into unbounded state.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from enum import Enum
+
+# Linux samples the run queue every LOAD_FREQ = 5 s and folds it into exponentially decayed
+# averages with these time constants (kernel/sched/loadavg.c).
+LOAD_INTERVAL_S = 5.0
+LOAD_WINDOWS_S = (60.0, 300.0, 900.0)
+
+# Remaining work below this is "done": event times are computed by division, so the job that
+# defines the next event lands on ~1e-17 instead of exactly zero.
+_EPS = 1e-9
+
+
+class Outcome(str, Enum):
+    DONE = "done"
+    TIMEOUT = "timeout"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    arrived: float
+    finished: float
+
+
+@dataclass(frozen=True)
+class CpuCounters:
+    """Cumulative seconds per vCPU since the model's start (node_cpu_seconds_total)."""
+
+    elapsed: float  # wall seconds since start; per vCPU busy + idle == elapsed
+    busy: tuple[float, ...]  # per vCPU busy seconds
+
+    @property
+    def idle(self) -> tuple[float, ...]:
+        return tuple(max(0.0, self.elapsed - b) for b in self.busy)
+
+
+@dataclass
+class _Job:
+    work: float  # remaining vCPU-seconds
+    arrived: float
+    deadline: float
+
+
+@dataclass
+class VcpuModel:
+    """State of one member's vCPUs. Not thread-safe: the owner holds a lock around calls."""
+
+    start: float
+    vcpus: int = 1
+    max_active: int = 16
+    max_queue: int = 64
+    timeout_s: float = 10.0
+    t: float = field(init=False)
+    busy_s: float = field(init=False, default=0.0)  # integral of min(in_service, vcpus) dt
+    served: int = field(init=False, default=0)
+    timed_out: int = field(init=False, default=0)
+    rejected: int = field(init=False, default=0)
+    loads: list[float] = field(init=False)
+    _next_load_tick: float = field(init=False)
+    _next_id: int = field(init=False, default=0)
+    _active: dict[int, _Job] = field(init=False, default_factory=dict)
+    _queue: deque[tuple[int, _Job]] = field(init=False, default_factory=deque)
+    _results: dict[int, Result] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.vcpus < 1 or self.max_active < 1 or self.max_queue < 0 or self.timeout_s <= 0:
+            raise ValueError("vcpus and max_active >= 1, max_queue >= 0, timeout_s > 0")
+        self.t = self.start
+        self.loads = [0.0 for _ in LOAD_WINDOWS_S]
+        self._next_load_tick = self.start + LOAD_INTERVAL_S
+
+    # ---- requests -------------------------------------------------------------------------
+
+    def submit(self, now: float, work_s: float) -> int:
+        """Admit a request needing `work_s` vCPU-seconds; returns its id (maybe already rejected)."""
+        self.advance(now)
+        job_id = self._next_id
+        self._next_id += 1
+        job = _Job(work=max(work_s, 0.0), arrived=now, deadline=now + self.timeout_s)
+        if len(self._active) < self.max_active:
+            self._active[job_id] = job
+        elif len(self._queue) < self.max_queue:
+            self._queue.append((job_id, job))
+        else:
+            self.rejected += 1
+            self._results[job_id] = Result(Outcome.REJECTED, now, now)
+        if job.work <= _EPS and job_id in self._active:
+            self._finish_ready()
+        return job_id
+
+    def result(self, job_id: int) -> Result | None:
+        """The request's outcome once known; None while it is queued or in service."""
+        return self._results.get(job_id)
+
+    def collect(self, job_id: int) -> Result | None:
+        """Like result(), but forgets a known outcome (the caller has taken it)."""
+        return self._results.pop(job_id, None)
+
+    def predict_finish(self, now: float, job_id: int) -> float | None:
+        """When the request will finish if nothing else arrives (a lower bound: arrivals only delay).
+
+        None if its outcome is already known. Simulated on a copy, so the model is unchanged.
+        """
+        self.advance(now)
+        if job_id in self._results:
+            return None
+        probe = copy.deepcopy(self)
+        while job_id not in probe._results:
+            nxt = probe._next_event()
+            if nxt is None:  # cannot happen while the job exists; guard against a silent hang
+                return None
+            probe.advance(nxt)
+        return probe._results[job_id].finished
+
+    # ---- observation ----------------------------------------------------------------------
+
+    @property
+    def in_service(self) -> int:
+        return len(self._active)
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    @property
+    def runnable(self) -> int:
+        """What Linux would count in nr_running: in service plus waiting."""
+        return len(self._active) + len(self._queue)
+
+    def utilisation(self) -> float:
+        """Instantaneous share of vCPU capacity in use, 0..1."""
+        return min(len(self._active), self.vcpus) / self.vcpus
+
+    def counters(self, now: float) -> CpuCounters:
+        """Per-vCPU busy/idle seconds. Busy time is spread evenly over the vCPUs, as a balanced
+        scheduler would, so every vCPU shows the same utilisation."""
+        self.advance(now)
+        per = self.busy_s / self.vcpus
+        return CpuCounters(elapsed=self.t - self.start, busy=tuple(per for _ in range(self.vcpus)))
+
+    def load_averages(self, now: float) -> tuple[float, float, float]:
+        self.advance(now)
+        return (self.loads[0], self.loads[1], self.loads[2])
+
+    # ---- simulation -----------------------------------------------------------------------
+
+    def advance(self, now: float) -> None:
+        """Run the model forward to `now` (earlier times are ignored: time never runs back)."""
+        while self.t < now:
+            # Each pass either reaches `now` or ends at an event that removes at least one
+            # request, so the loop terminates even where t + dt rounds back to t.
+            dt_done = self._time_to_completion()
+            deadline = self._earliest_deadline()
+            t_event = min(self.t + dt_done, deadline)
+            if t_event >= now:
+                self._progress(now - self.t)
+                self.t = now
+            elif self.t + dt_done <= deadline:
+                self._progress(dt_done)  # exact dt: the first job's work lands on ~0
+                self.t = max(self.t, t_event)
+            else:
+                self._progress(t_event - self.t)
+                self.t = max(self.t, t_event)
+            if self.t >= self._next_load_tick:
+                # The run queue was constant since the last event, so every 5 s tick that
+                # fell in between saw the same count: fold them in at once.
+                self._load_tick()
+            self._finish_ready()
+
+    def _rate(self) -> float:
+        n = len(self._active)
+        return min(1.0, self.vcpus / n) if n else 0.0
+
+    def _time_to_completion(self) -> float:
+        if not self._active:
+            return math.inf
+        return min(j.work for j in self._active.values()) / self._rate()
+
+    def _earliest_deadline(self) -> float:
+        deadlines = [j.deadline for j in self._active.values()]
+        deadlines += [j.deadline for _, j in self._queue]
+        return min(deadlines, default=math.inf)
+
+    def _next_event(self) -> float | None:
+        """Earliest completion or deadline among requests (load ticks are not events here)."""
+        t = min(self.t + self._time_to_completion(), self._earliest_deadline())
+        return None if t == math.inf else max(t, self.t)
+
+    def _progress(self, dt: float) -> None:
+        if dt <= 0 or not self._active:
+            return
+        rate = self._rate()
+        for job in self._active.values():
+            job.work -= rate * dt
+        self.busy_s += min(len(self._active), self.vcpus) * dt
+
+    def _load_tick(self) -> None:
+        n = self.runnable  # load = n + (load - n) * e^ticks for a constant run queue
+        ticks = math.floor((self.t - self._next_load_tick) / LOAD_INTERVAL_S) + 1
+        for i, window in enumerate(LOAD_WINDOWS_S):
+            decay = math.exp(-LOAD_INTERVAL_S * ticks / window)
+            self.loads[i] = n + (self.loads[i] - n) * decay
+        self._next_load_tick += ticks * LOAD_INTERVAL_S
+
+    def _finish_ready(self) -> None:
+        for job_id, job in list(self._active.items()):
+            if job.work <= _EPS:
+                del self._active[job_id]
+                self.served += 1
+                self._results[job_id] = Result(Outcome.DONE, job.arrived, self.t)
+            elif job.deadline <= self.t:
+                del self._active[job_id]
+                self._time_out(job_id, job)
+        for job_id, job in list(self._queue):
+            if job.deadline <= self.t:
+                self._queue.remove((job_id, job))
+                self._time_out(job_id, job)
+        while self._queue and len(self._active) < self.max_active:
+            job_id, job = self._queue.popleft()
+            self._active[job_id] = job
+
+    def _time_out(self, job_id: int, job: _Job) -> None:
+        self.timed_out += 1
+        self._results[job_id] = Result(Outcome.TIMEOUT, job.arrived, self.t)
