@@ -1,0 +1,12 @@
+"""Exoscale v2 API emulator for tests, benchmarks and the local sandbox (loopback only).
+
+Public entry points: `EmulatorServer` (HTTP shell), `Model` (platform state), fault and log types.
+"""
+
+from .faults import FaultConfig, FaultRule, Outage
+from .logs import OperationRecord, RequestRecord
+from .model import Instance, Model, ModelError, Operation, Pool
+from .server import EmulatorServer
+
+__all__ = ["EmulatorServer", "Model", "ModelError", "Instance", "Pool", "Operation", "FaultConfig",
+           "FaultRule", "Outage", "OperationRecord", "RequestRecord"]
