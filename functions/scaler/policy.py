@@ -1,0 +1,182 @@
+"""The scaling decision: a pure function from what the tick observed to what it should do.
+
+Rules, in order: paused → nothing; pool not `running` → nothing (requests stay pending);
+a pool outside its bounds is corrected without any request; requests received before the
+last action's capacity settled are absorbed (like a warm-up: one alert episode, one action);
+up beats down; no scale-down within the cooldown; `step` moves ±1, `proportional` aims at
+ceil(serving × demand / target), both capped by the bounds and `max_step`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from .scale_request import ScaleRequest
+
+UP, DOWN, NONE = "scale-up", "scale-down", "none"
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    state: str
+    created_at: str = ""
+
+    @property
+    def serving(self) -> bool:
+        return self.state == "running"
+
+
+@dataclass(frozen=True)
+class PoolView:
+    size: int
+    state: str
+    members: tuple[Member, ...] = ()
+
+    @property
+    def serving(self) -> int:
+        return sum(m.serving for m in self.members)
+
+
+@dataclass(frozen=True)
+class Pending:
+    key: str
+    request: ScaleRequest
+
+
+@dataclass(frozen=True)
+class Params:
+    policy: str = "step"
+    target_utilization: float = 0.6
+    max_step: int = 4
+    cooldown_s: float = 120.0
+    settle_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What earlier ticks left in the state object that the decision depends on."""
+    last_action_at: float | None = None
+    settled_at: float | None = None  # None while the last action's capacity is not all serving
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str                       # UP, DOWN or NONE
+    target_size: int
+    reason: str
+    evict: tuple[str, ...] = ()
+    consume: tuple[str, ...] = ()     # request keys this decision uses up
+    outcome: str = "acted"            # for NONE: why the consumed requests did not act
+    requests: tuple[Pending, ...] = field(default=(), repr=False)
+
+
+def evict_order(members: Sequence[Member], count: int) -> tuple[str, ...]:
+    """Members to remove: not yet serving first, then the newest."""
+    ranked = sorted(members, key=lambda m: (m.serving, _neg(m.created_at), m.id))
+    return tuple(m.id for m in ranked[:max(count, 0)])
+
+
+def _neg(text: str) -> tuple[int, ...]:
+    # Newest first without parsing timestamps: ISO strings sort like their times.
+    return tuple(-ord(c) for c in text)
+
+
+def _demand(requests: Sequence[Pending]) -> float | None:
+    values = [p.request.value for p in requests if p.request.value is not None]
+    return max(values) if values else None
+
+
+def _target(direction: str, pool: PoolView, requests: Sequence[Pending], params: Params,
+            low: int, high: int) -> tuple[int, str]:
+    current = pool.size
+    step = 1 if direction == UP else -1
+    demand = _demand(requests)
+    if params.policy == "proportional" and demand is not None:
+        serving = max(pool.serving, 1)
+        wanted = math.ceil(serving * demand / params.target_utilization - 1e-9)
+        how = (f"proportional: ceil({serving} serving × demand {demand:.2f} / "
+               f"target {params.target_utilization:.2f}) = {wanted}")
+        wanted = max(wanted, current + 1) if direction == UP else min(wanted, current - 1)
+    else:
+        wanted = current + step
+        how = "step ±1" if params.policy == "step" else "no demand figure: step ±1"
+    wanted = min(wanted, current + params.max_step) if direction == UP else max(
+        wanted, current - params.max_step)
+    return min(max(wanted, low), high), how
+
+
+def decide(now: float, pool: PoolView, pending: Sequence[Pending], bounds: tuple[int, int],
+           params: Params, memory: Memory, paused: bool = False) -> Decision:
+    low, high = bounds
+    everything = tuple(pending)
+    keys = tuple(p.key for p in everything)
+
+    if paused:
+        return Decision(NONE, pool.size, "paused by the operator; requests stay pending")
+    if pool.state != "running":
+        return Decision(NONE, pool.size, f"pool is {pool.state}; waiting for it to be running")
+    if pool.size < low:
+        return Decision(UP, low, f"pool size {pool.size} below minimum {low}", consume=(),
+                        outcome="corrected")
+    if pool.size > high:
+        return Decision(DOWN, high, f"pool size {pool.size} above maximum {high}",
+                        evict=evict_order(pool.members, pool.size - high), outcome="corrected")
+    if not pending:
+        return Decision(NONE, pool.size, "no pending requests")
+
+    settled = memory.settled_at
+    if memory.last_action_at is not None and (settled is None or any(
+            p.request.received_at < settled + params.settle_s for p in pending)):
+        fresh = tuple(p for p in pending if settled is not None
+                      and p.request.received_at >= settled + params.settle_s)
+        stale = tuple(p for p in pending if p not in fresh)
+        if not fresh:
+            why = ("last action's capacity not yet serving" if settled is None else
+                   f"received within {params.settle_s:.0f}s of the last action settling")
+            return Decision(NONE, pool.size, f"absorbed {len(stale)} request(s): {why}",
+                            consume=keys, outcome="absorbed", requests=everything)
+        pending = fresh
+
+    ups = tuple(p for p in pending if p.request.direction == "up")
+    downs = tuple(p for p in pending if p.request.direction == "down")
+    if ups:
+        if pool.size >= high:
+            return Decision(NONE, pool.size, f"scale-up wanted but pool is at its maximum {high}",
+                            consume=keys, outcome="at-bound", requests=everything)
+        target, how = _target(UP, pool, ups, params, low, high)
+        return Decision(UP, target, f"{len(ups)} up request(s); {how}", consume=keys,
+                        requests=everything)
+    if pool.size <= low:
+        return Decision(NONE, pool.size, f"scale-down wanted but pool is at its minimum {low}",
+                        consume=keys, outcome="at-bound", requests=everything)
+    if memory.last_action_at is not None and now < memory.last_action_at + params.cooldown_s:
+        left = memory.last_action_at + params.cooldown_s - now
+        return Decision(NONE, pool.size, f"scale-down held by cooldown ({left:.0f}s left)",
+                        consume=keys, outcome="cooldown", requests=everything)
+    target, how = _target(DOWN, pool, downs, params, low, high)
+    return Decision(DOWN, target, f"{len(downs)} down request(s); {how}",
+                    evict=evict_order(pool.members, pool.size - target), consume=keys,
+                    requests=everything)
+
+
+def split_expired(pending: Sequence[Pending], now: float, ttl_s: float
+                  ) -> tuple[tuple[Pending, ...], tuple[Pending, ...]]:
+    """(live, expired): a request older than the TTL is evidence of nothing any more."""
+    live = tuple(p for p in pending if now - p.request.received_at <= ttl_s)
+    return live, tuple(p for p in pending if p not in live)
+
+
+MAX_SETTLE_S = 600.0
+
+
+def settled_at(memory: Memory, pool: PoolView, now: float) -> float | None:
+    """When the last action's capacity was first seen all serving (or given up waiting for)."""
+    if memory.last_action_at is None or memory.settled_at is not None:
+        return memory.settled_at
+    if pool.state == "running" and len(pool.members) == pool.size and pool.serving == pool.size:
+        return now
+    if now - memory.last_action_at > MAX_SETTLE_S:
+        return memory.last_action_at + MAX_SETTLE_S  # a stuck member must not wedge the scaler
+    return None

@@ -1,0 +1,148 @@
+"""Table-driven tests of the pure scaling decision."""
+from __future__ import annotations
+
+import pytest
+
+from functions.scaler import policy
+from functions.scaler.policy import DOWN, NONE, UP, Member, Memory, Params, Pending, PoolView
+from functions.scaler.scale_request import ScaleRequest
+
+NOW = 10_000.0
+
+
+def req(direction: str, age: float = 5.0, value: float | None = None, key: str = "") -> Pending:
+    r = ScaleRequest(direction, "grafana", NOW - age, "cpu", "fp", value)
+    return Pending(key or f"requests/p/{direction}-{age}-{value}.json", r)
+
+
+def pool(size: int, state: str = "running", serving: int | None = None) -> PoolView:
+    serving = size if serving is None else serving
+    members = tuple(Member(f"m{i}", "running" if i < serving else "starting",
+                           f"2026-01-01T00:00:{i:02d}Z") for i in range(size))
+    return PoolView(size, state, members)
+
+
+STEP = Params()
+PROP = Params(policy="proportional", target_utilization=0.6, max_step=4)
+QUIET = Memory()  # no earlier action
+RECENT = Memory(last_action_at=NOW - 30, settled_at=None)
+SETTLED_LONG_AGO = Memory(last_action_at=NOW - 1000, settled_at=NOW - 900)
+
+CASES = [
+    # name, pool, pending, bounds, params, memory, paused, action, target, outcome
+    ("nothing pending", pool(2), [], (1, 10), STEP, QUIET, False, NONE, 2, "acted"),
+    ("step up", pool(2), [req("up")], (1, 10), STEP, QUIET, False, UP, 3, "acted"),
+    ("step down", pool(3), [req("down")], (1, 10), STEP, QUIET, False, DOWN, 2, "acted"),
+    ("up beats down", pool(3), [req("down"), req("up")], (1, 10), STEP, QUIET, False, UP, 4,
+     "acted"),
+    ("many ups still one step", pool(2), [req("up", a) for a in (1, 2, 3, 4)], (1, 10), STEP,
+     QUIET, False, UP, 3, "acted"),
+    ("at max: refused, consumed", pool(10), [req("up")], (1, 10), STEP, QUIET, False, NONE, 10,
+     "at-bound"),
+    ("at min: no down", pool(1), [req("down")], (1, 10), STEP, QUIET, False, NONE, 1, "at-bound"),
+    ("below min corrected without request", pool(1), [], (3, 10), STEP, QUIET, False, UP, 3,
+     "corrected"),
+    ("above max corrected without request", pool(7), [], (1, 5), STEP, QUIET, False, DOWN, 5,
+     "corrected"),
+    ("operator max respected by step", pool(4), [req("up")], (1, 4), STEP, QUIET, False, NONE, 4,
+     "at-bound"),
+    ("not running: wait", pool(2, "scaling-up"), [req("up")], (1, 10), STEP, QUIET, False, NONE,
+     2, "acted"),
+    ("not running: no correction either", pool(0, "scaling-up"), [], (1, 10), STEP, QUIET, False,
+     NONE, 0, "acted"),
+    ("paused: nothing, even out of bounds", pool(12), [req("up")], (1, 10), STEP, QUIET, True,
+     NONE, 12, "acted"),
+    ("cooldown holds scale-down", pool(3), [req("down")], (1, 10), STEP,
+     Memory(last_action_at=NOW - 60, settled_at=NOW - 200), False, NONE, 3, "absorbed"),
+    ("cooldown over: scale-down", pool(3), [req("down", 1)], (1, 10), STEP,
+     Memory(last_action_at=NOW - 300, settled_at=NOW - 200), False, DOWN, 2, "acted"),
+    ("cooldown does not hold scale-up", pool(3), [req("up", 1)], (1, 10), STEP,
+     Memory(last_action_at=NOW - 90, settled_at=NOW - 80), False, UP, 4, "acted"),
+    ("unsettled action absorbs requests", pool(3), [req("up")], (1, 10), STEP, RECENT, False,
+     NONE, 3, "absorbed"),
+    ("settled long ago: acts", pool(3), [req("up")], (1, 10), STEP, SETTLED_LONG_AGO, False, UP,
+     4, "acted"),
+    ("proportional jumps to demand", pool(1), [req("up", value=2.0)], (1, 10), PROP, QUIET, False,
+     UP, 4, "acted"),
+    ("proportional capped by max_step", pool(1), [req("up", value=9.0)], (1, 10), PROP, QUIET,
+     False, UP, 5, "acted"),
+    ("proportional capped by max", pool(2), [req("up", value=3.0)], (1, 6), PROP, QUIET, False, UP,
+     6, "acted"),
+    ("proportional takes the highest demand", pool(2), [req("up", value=0.85),
+                                                       req("up", value=1.2)], (1, 10), PROP,
+     QUIET, False, UP, 4, "acted"),
+    ("proportional at least +1", pool(4), [req("up", value=0.81)], (1, 10), PROP, QUIET, False, UP,
+     6, "acted"),
+    ("proportional without demand is step", pool(2), [req("up")], (1, 10), PROP, QUIET, False, UP,
+     3, "acted"),
+    ("proportional down to demand", pool(6), [req("down", value=0.1)], (1, 10), PROP, QUIET, False,
+     DOWN, 2, "acted"),
+    ("proportional down respects min", pool(6), [req("down", value=0.05)], (3, 10), PROP, QUIET,
+     False, DOWN, 3, "acted"),
+    ("proportional down at most -1 below current", pool(2), [req("down", value=0.55)], (1, 10),
+     PROP, QUIET, False, DOWN, 1, "acted"),
+    ("proportional counts serving members only", pool(4, serving=2), [req("up", value=1.5)],
+     (1, 10), PROP, QUIET, False, UP, 5, "acted"),
+]
+
+
+@pytest.mark.parametrize("name, view, pending, bounds, params, memory, paused, action, target, "
+                         "outcome", CASES, ids=[c[0] for c in CASES])
+def test_decide(name: str, view: PoolView, pending: list[Pending], bounds: tuple[int, int],
+                params: Params, memory: Memory, paused: bool, action: str, target: int,
+                outcome: str) -> None:
+    d = policy.decide(NOW, view, pending, bounds, params, memory, paused)
+    assert (d.action, d.target_size) == (action, target), d.reason
+    if action != NONE or pending and d.consume:
+        expected = "cooldown" if name.startswith("cooldown holds") else outcome
+        assert d.outcome == expected, d.reason
+
+
+def test_consumes_everything_pending_when_acting() -> None:
+    pending = [req("up", 3, key="a"), req("down", 2, key="b"), req("up", 1, key="c")]
+    d = policy.decide(NOW, pool(2), pending, (1, 10), STEP, QUIET)
+    assert d.consume == ("a", "b", "c")
+
+
+def test_waiting_consumes_nothing() -> None:
+    for view, paused in ((pool(2, "scaling-down"), False), (pool(2), True)):
+        d = policy.decide(NOW, view, [req("up", key="a")], (1, 10), STEP, QUIET, paused)
+        assert d.action == NONE and d.consume == ()
+
+
+def test_settled_partition_acts_on_fresh_and_consumes_all() -> None:
+    memory = Memory(last_action_at=NOW - 200, settled_at=NOW - 100)
+    pending = [req("up", 90, key="stale"), req("up", 10, key="fresh")]
+    d = policy.decide(NOW, pool(2), pending, (1, 10), Params(settle_s=60), memory)
+    assert d.action == UP and d.consume == ("stale", "fresh")
+
+
+def test_evict_order_not_serving_first_then_newest() -> None:
+    members = [Member("old", "running", "2026-01-01T00:00:00Z"),
+               Member("new", "running", "2026-01-01T00:05:00Z"),
+               Member("booting", "starting", "2026-01-01T00:01:00Z"),
+               Member("mid", "running", "2026-01-01T00:03:00Z")]
+    assert policy.evict_order(members, 3) == ("booting", "new", "mid")
+    assert policy.evict_order(members, 0) == ()
+
+
+def test_scale_down_evicts_exactly_the_difference() -> None:
+    d = policy.decide(NOW, pool(6), [req("down", value=0.1)], (1, 10), PROP, QUIET)
+    assert len(d.evict) == 6 - d.target_size and len(set(d.evict)) == len(d.evict)
+
+
+@pytest.mark.parametrize("memory, view, expected", [
+    (Memory(), pool(2), None),
+    (Memory(NOW - 10, None), pool(3, serving=2), None),
+    (Memory(NOW - 10, None), pool(3), NOW),
+    (Memory(NOW - 10, None), pool(3, "scaling-up"), None),
+    (Memory(NOW - 10, NOW - 5), pool(3, serving=1), NOW - 5),
+    (Memory(NOW - 700, None), pool(3, serving=2), NOW - 700 + policy.MAX_SETTLE_S),
+])
+def test_settled_at(memory: Memory, view: PoolView, expected: float | None) -> None:
+    assert policy.settled_at(memory, view, NOW) == expected
+
+
+def test_split_expired() -> None:
+    live, expired = policy.split_expired([req("up", 10, key="a"), req("up", 400, key="b")], NOW, 300)
+    assert [p.key for p in live] == ["a"] and [p.key for p in expired] == ["b"]
