@@ -39,6 +39,7 @@ class Instance:
     running_at: float
     state: str = "starting"
     destroyed_at: float | None = None  # when a destroying instance disappears
+    serial: int = 0  # creation order, which "oldest first" relies on
 
 
 @dataclass
@@ -170,7 +171,7 @@ class Model:
     def list_instances(self, manager_id: str | None = None, ip_address: str | None = None) -> list[Instance]:
         self.advance()
         with self._lock:
-            found = sorted(self._instances.values(), key=lambda i: (i.created_at, i.name))
+            found = sorted(self._instances.values(), key=lambda i: (i.created_at, i.serial))
             if manager_id is not None:
                 found = [i for i in found if i.pool_id == manager_id]
             if ip_address is not None:
@@ -202,7 +203,7 @@ class Model:
         iid = self._uuid()
         n = next(self._serial)
         inst = Instance(id=iid, name=f"{pool.instance_prefix}-{iid[:5]}-{n:05d}"[:63], pool_id=pool.id,
-                        public_ip=self._free_ip(), created_at=now, running_at=now + boot_delay_s)
+                        public_ip=self._free_ip(), created_at=now, running_at=now + boot_delay_s, serial=n)
         self._instances[iid] = inst
         pool.members.append(iid)
         return inst
