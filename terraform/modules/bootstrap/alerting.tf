@@ -1,0 +1,114 @@
+# Grafana unified alerting, rendered from the single alert spec bootstrap/alerting/alerts.json
+# (the same file bootstrap/render.py turns into the sandbox's Prometheus rules).
+
+locals {
+  bootstrap_dir = "${path.module}/../../../bootstrap"
+  alert_spec    = jsondecode(file("${local.bootstrap_dir}/alerting/alerts.json"))
+
+  receiver_port        = 8090
+  receiver_webhook_url = "http://127.0.0.1:${local.receiver_port}/webhook"
+  datasource_uid       = "prometheus"
+  contact_point_name   = "autoscaler-webhook"
+
+  grafana_ops = { ">" = "gt", "<" = "lt" }
+
+  grafana_rules = [
+    for alert in local.alert_spec.alerts : {
+      uid       = alert.uid
+      title     = alert.name
+      condition = "C"
+      data = concat(
+        [{
+          refId             = "A"
+          relativeTimeRange = { from = 300, to = 0 }
+          datasourceUid     = local.datasource_uid
+          model = {
+            refId   = "A"
+            expr    = local.alert_spec.signals[alert.signal]
+            instant = true
+            range   = false
+          }
+        }],
+        lookup(alert, "demand_signal", null) == null ? [] : [{
+          refId             = "B"
+          relativeTimeRange = { from = 300, to = 0 }
+          datasourceUid     = local.datasource_uid
+          model = {
+            refId   = "B"
+            expr    = local.alert_spec.signals[alert.demand_signal]
+            instant = true
+            range   = false
+          }
+        }],
+        [{
+          refId             = "C"
+          relativeTimeRange = { from = 0, to = 0 }
+          datasourceUid     = "__expr__"
+          model = {
+            refId      = "C"
+            type       = "threshold"
+            expression = "A"
+            datasource = { type = "__expr__", uid = "__expr__" }
+            conditions = [{
+              evaluator = {
+                type   = local.grafana_ops[alert.op]
+                params = [local.alert_spec.thresholds[alert.threshold]]
+              }
+            }]
+          }
+        }],
+      )
+      noDataState  = "OK"
+      execErrState = "OK"
+      for          = alert["for"]
+      labels       = alert.labels
+      annotations = merge(
+        { summary = alert.summary },
+        lookup(alert, "demand_signal", null) == null ? {} : { scale_value = "{{ printf \"%.3f\" $values.B.Value }}" },
+      )
+      isPaused = false
+    }
+  ]
+
+  grafana_alerting = {
+    apiVersion = 1
+    groups = [{
+      orgId    = 1
+      name     = "autoscaler"
+      folder   = "Autoscaler"
+      interval = local.alert_spec.evaluation_interval
+      rules    = local.grafana_rules
+    }]
+    contactPoints = [{
+      orgId = 1
+      name  = local.contact_point_name
+      receivers = [{
+        uid                   = local.contact_point_name
+        type                  = "webhook"
+        disableResolveMessage = false
+        settings = {
+          url                       = local.receiver_webhook_url
+          httpMethod                = "POST"
+          maxAlerts                 = 0
+          authorization_scheme      = "Bearer"
+          authorization_credentials = var.scaler_token
+        }
+      }]
+    }]
+    policies = [{
+      orgId           = 1
+      receiver        = local.contact_point_name
+      group_by        = local.alert_spec.notification.group_by
+      group_wait      = local.alert_spec.notification.group_wait
+      group_interval  = local.alert_spec.notification.group_interval
+      repeat_interval = local.alert_spec.notification.repeat_interval
+    }]
+  }
+
+  grafana_alerting_yaml = yamlencode(local.grafana_alerting)
+
+  dashboard_json = templatefile("${local.bootstrap_dir}/grafana/dashboards/autoscaler.json.tftpl", {
+    scale_up_cpu   = local.alert_spec.thresholds.scale_up_cpu
+    scale_down_cpu = local.alert_spec.thresholds.scale_down_cpu
+  })
+}

@@ -1,0 +1,67 @@
+# The two cloud-config documents (plain text; the root module gzips the monitoring one).
+
+locals {
+  sos_endpoint = "https://sos-${var.zone}.exo.io"
+
+  scaler_env = join("\n", [
+    "EXOSCALE_KEY=${var.scaler_key}",
+    "EXOSCALE_SECRET=${var.scaler_secret}",
+    "EXOSCALE_ZONE=${var.zone}",
+    "INSTANCEPOOL_ID=${var.instance_pool_id}",
+    "SOS_BUCKET=${var.sos_bucket}",
+    "SOS_ENDPOINT=${local.sos_endpoint}",
+    "LISTEN_ADDR=127.0.0.1",
+    "LISTEN_PORT=${local.receiver_port}",
+    "SCALER_TOKEN=${var.scaler_token}",
+    "SCALER_MIN_SIZE=${var.scaler_min_size}",
+    "SCALER_MAX_SIZE=${var.scaler_max_size}",
+    "SCALER_POLICY=${var.scaler_policy}",
+    "SD_OUTPUT=/var/lib/autoscaler/file_sd/pool.json",
+    "TARGET_PORT=9100",
+    "TEXTFILE_DIR=/var/lib/autoscaler/textfile",
+    "",
+  ])
+
+  install_env = join("\n", [
+    "ZONE=${var.zone}",
+    "SOS_ENDPOINT=${local.sos_endpoint}",
+    "SOS_BUCKET=${var.sos_bucket}",
+    "ARTIFACT_KEY=${var.artifact_key}",
+    "",
+  ])
+
+  units = [
+    "autoscaler-receiver.service",
+    "autoscaler-tick.service",
+    "autoscaler-tick.timer",
+    "autoscaler-sd.service",
+    "autoscaler-sd.timer",
+    "autoscaler-sd-restore.service",
+  ]
+
+  monitoring_files = concat(
+    [
+      { path = "/etc/autoscaler/autoscaler.env", permissions = "0600", content = local.scaler_env },
+      { path = "/etc/autoscaler/install.env", permissions = "0644", content = local.install_env },
+      { path = "/etc/autoscaler/sos-curl.conf", permissions = "0600", content = "user = \"${var.scaler_key}:${var.scaler_secret}\"\n" },
+      { path = "/etc/autoscaler/grafana.env", permissions = "0600", content = "GF_SECURITY_ADMIN_PASSWORD=${var.grafana_admin_password}\nGF_ANALYTICS_REPORTING_ENABLED=false\nGF_ANALYTICS_CHECK_FOR_UPDATES=false\nGF_USERS_ALLOW_SIGN_UP=false\n" },
+      { path = "/etc/prometheus/prometheus.yml", permissions = "0644", content = file("${local.bootstrap_dir}/prometheus/prometheus.yml") },
+      { path = "/etc/default/prometheus-node-exporter", permissions = "0644", content = file("${local.bootstrap_dir}/prometheus/node-exporter.default") },
+      { path = "/etc/grafana/provisioning/datasources/autoscaler.yaml", permissions = "0644", content = file("${local.bootstrap_dir}/grafana/provisioning/datasources.yaml") },
+      { path = "/etc/grafana/provisioning/dashboards/autoscaler.yaml", permissions = "0644", content = file("${local.bootstrap_dir}/grafana/provisioning/dashboards.yaml") },
+      { path = "/etc/grafana/provisioning/alerting/autoscaler.yaml", permissions = "0600", content = local.grafana_alerting_yaml },
+      { path = "/etc/grafana/dashboards/autoscaler.json", permissions = "0644", content = local.dashboard_json },
+      { path = "/etc/systemd/system/grafana-server.service.d/autoscaler.conf", permissions = "0644", content = file("${local.bootstrap_dir}/systemd/grafana-server-autoscaler.conf") },
+      { path = "/usr/local/sbin/autoscaler-install", permissions = "0755", content = file("${local.bootstrap_dir}/scripts/install-monitoring.sh") },
+    ],
+    [for unit in local.units : { path = "/etc/systemd/system/${unit}", permissions = "0644", content = file("${local.bootstrap_dir}/systemd/${unit}") }],
+  )
+
+  monitoring_cloud_config = templatefile("${local.bootstrap_dir}/cloud-init/monitoring.yaml.tftpl", {
+    files = local.monitoring_files
+  })
+
+  pool_cloud_config = templatefile("${local.bootstrap_dir}/cloud-init/pool.yaml.tftpl", {
+    load_generator_image = var.load_generator_image
+  })
+}
