@@ -48,12 +48,12 @@ class Result:
 class CpuCounters:
     """Cumulative seconds per vCPU since the model's start (node_cpu_seconds_total)."""
 
-    elapsed: float  # wall seconds since start; per vCPU busy + idle == elapsed
     busy: tuple[float, ...]  # per vCPU busy seconds
+    idle: tuple[float, ...]  # per vCPU idle seconds
 
     @property
-    def idle(self) -> tuple[float, ...]:
-        return tuple(max(0.0, self.elapsed - b) for b in self.busy)
+    def elapsed(self) -> float:
+        return self.busy[0] + self.idle[0]
 
 
 @dataclass
@@ -74,6 +74,9 @@ class VcpuModel:
     timeout_s: float = 10.0
     t: float = field(init=False)
     busy_s: float = field(init=False, default=0.0)  # integral of min(in_service, vcpus) dt
+    # Idle is integrated too rather than derived as elapsed - busy: two independently rounded
+    # sums could make it step back by 1e-10, and Prometheus reads any decrease as a reset.
+    idle_s: float = field(init=False, default=0.0)
     served: int = field(init=False, default=0)
     timed_out: int = field(init=False, default=0)
     rejected: int = field(init=False, default=0)
@@ -154,11 +157,11 @@ class VcpuModel:
         return min(len(self._active), self.vcpus) / self.vcpus
 
     def counters(self, now: float) -> CpuCounters:
-        """Per-vCPU busy/idle seconds. Busy time is spread evenly over the vCPUs, as a balanced
-        scheduler would, so every vCPU shows the same utilisation."""
+        """Per-vCPU busy/idle seconds, each a sum of non-negative steps so exactly monotonic.
+        Busy time is spread evenly over the vCPUs, as a balanced scheduler would."""
         self.advance(now)
-        per = self.busy_s / self.vcpus
-        return CpuCounters(elapsed=self.t - self.start, busy=tuple(per for _ in range(self.vcpus)))
+        busy, idle = self.busy_s / self.vcpus, self.idle_s / self.vcpus
+        return CpuCounters(busy=(busy,) * self.vcpus, idle=(idle,) * self.vcpus)
 
     def load_averages(self, now: float) -> tuple[float, float, float]:
         self.advance(now)
@@ -209,12 +212,14 @@ class VcpuModel:
         return None if t == math.inf else max(t, self.t)
 
     def _progress(self, dt: float) -> None:
-        if dt <= 0 or not self._active:
+        if dt <= 0:
             return
         rate = self._rate()
         for job in self._active.values():
             job.work -= rate * dt
-        self.busy_s += min(len(self._active), self.vcpus) * dt
+        used = min(len(self._active), self.vcpus)
+        self.busy_s += used * dt
+        self.idle_s += (self.vcpus - used) * dt
 
     def _load_tick(self) -> None:
         n = self.runnable  # load = n + (load - n) * e^ticks for a constant run queue
