@@ -1,0 +1,222 @@
+"""Webhook payloads from Grafana unified alerting and Prometheus Alertmanager → scale requests.
+
+Pure: bytes in, ScaleRequests and counts of ignored alerts out, or a ParseError naming the first
+thing that is not of the documented shape (at any depth). Both senders share the `alerts[]`
+core; Grafana's body is `version` "1" with `orgId`/`state`, Alertmanager's is `version` "4".
+
+Decisions:
+- Types are checked strictly wherever the formats define a field; unknown extra fields are
+  tolerated (senders add fields over time) but nesting deeper than MAX_DEPTH is refused.
+- An alert scales when its `status` is "firing", its `alertname` is not one of Grafana's own
+  DatasourceNoData / DatasourceError alerts (those copy the rule's labels, `scale` included),
+  and its label `scale` is "up" or "down". Everything else is counted under IGNORED_REASONS.
+- A missing `scale_value` annotation leaves the demand unknown (value None). An unparsable,
+  negative or non-finite one does the same and is counted in `bad_values`: the direction of a
+  firing scale alert is still trustworthy, and dropping it over a templating slip would lose a
+  scale-up; the tick then falls back to stepping.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .scale_request import DIRECTIONS, ScaleRequest
+
+MAX_ALERTS = 1000     # one delivery; more is not a real alert group but a flood
+MAX_DEPTH = 32        # real payloads are 4 levels deep
+DATASOURCE_ALERTS = frozenset({"DatasourceNoData", "DatasourceError"})
+IGNORED_REASONS = ("resolved", "no_scale_label", "invalid_scale_label", "datasource_alert", "other")
+
+# Top-level and per-alert fields the two formats define, with the JSON types they may hold.
+_STR = (str,)
+_INT = (int,)
+_TOP_FIELDS: dict[str, tuple[type, ...]] = {
+    "receiver": _STR, "status": _STR, "externalURL": _STR, "version": _STR, "groupKey": _STR,
+    "title": _STR, "state": _STR, "message": _STR, "truncatedAlerts": _INT, "orgId": _INT,
+}
+_TOP_STRING_MAPS = ("groupLabels", "commonLabels", "commonAnnotations")
+_ALERT_FIELDS: dict[str, tuple[type, ...]] = {
+    "startsAt": _STR, "endsAt": _STR, "generatorURL": _STR, "fingerprint": _STR,
+    "silenceURL": _STR, "dashboardURL": _STR, "panelURL": _STR, "valueString": _STR,
+    "imageURL": _STR, "orgId": _INT,
+}
+
+
+class ParseError(ValueError):
+    """The body is not JSON, or not of the documented webhook shape; the message says where."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    source: str                                   # "grafana" | "alertmanager"
+    requests: tuple[ScaleRequest, ...]
+    ignored: dict[str, int] = field(default_factory=dict)  # reason → count, only non-zero
+    bad_values: int = 0                           # scale alerts whose scale_value was unusable
+
+
+def _reject_constant(name: str) -> float:
+    raise ParseError(f"malformed JSON: {name} is not a JSON number")
+
+
+def loads(body: bytes) -> Any:
+    """Strict JSON: UTF-8 only, no NaN/Infinity, bounded nesting."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"body is not UTF-8 at byte {exc.start}") from None
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise ParseError(f"nesting deeper than {MAX_DEPTH}") from None
+    except ValueError as exc:  # JSONDecodeError, and int() refusing a huge number
+        if isinstance(exc, ParseError):
+            raise
+        raise ParseError(f"malformed JSON: {exc}") from None
+    _check_depth(doc)
+    return doc
+
+
+def _check_depth(doc: Any) -> None:
+    # Iterative: the document came through json, so it is at most ~1000 deep, but a
+    # recursive walk here would be the second place to blow the stack.
+    stack: list[tuple[Any, int]] = [(doc, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise ParseError(f"nesting deeper than {MAX_DEPTH}")
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_type(where: str, value: Any, types: tuple[type, ...]) -> None:
+    if types == _INT:
+        ok = _is_int(value)
+    else:
+        ok = isinstance(value, types)
+    if not ok:
+        raise ParseError(f"{where} must be {'an integer' if types == _INT else 'a string'}")
+
+
+def _string_map(where: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ParseError(f"{where} must be an object")
+    for key, item in value.items():
+        if not isinstance(item, str):
+            raise ParseError(f"{where}.{key[:64]} must be a string")
+    return value
+
+
+def _values_map(where: str, value: Any) -> None:
+    # Grafana: refId → number; a nil map marshals to null, a missing sample to null.
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise ParseError(f"{where} must be an object or null")
+    for key, item in value.items():
+        if item is not None and (not isinstance(item, (int, float)) or isinstance(item, bool)):
+            raise ParseError(f"{where}.{key[:64]} must be a number or null")
+
+
+def scale_value(raw: str | None) -> float | None:
+    """The demand figure from the `scale_value` annotation; None when absent or unusable."""
+    if raw is None:
+        return None
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        return None
+    if not math.isfinite(value) or value < 0:
+        return None
+    return value
+
+
+def detect_source(doc: Mapping[str, Any]) -> str:
+    if doc.get("version") == "1" or "orgId" in doc or "state" in doc:
+        return "grafana"
+    return "alertmanager"
+
+
+def _validate_top(doc: Any) -> list[Any]:
+    if not isinstance(doc, dict):
+        raise ParseError("body must be a JSON object")
+    for name, types in _TOP_FIELDS.items():
+        if name in doc:
+            _check_type(name, doc[name], types)
+    for name in _TOP_STRING_MAPS:
+        if name in doc:
+            _string_map(name, doc[name])
+    if "alerts" not in doc:
+        raise ParseError("alerts is required")
+    alerts = doc["alerts"]
+    if not isinstance(alerts, list):
+        raise ParseError("alerts must be a list")
+    if len(alerts) > MAX_ALERTS:
+        raise ParseError(f"alerts holds {len(alerts)} entries, more than {MAX_ALERTS}")
+    return alerts
+
+
+def _validate_alert(i: int, alert: Any) -> tuple[str, dict[str, str], dict[str, str]]:
+    where = f"alerts[{i}]"
+    if not isinstance(alert, dict):
+        raise ParseError(f"{where} must be an object")
+    if "status" not in alert:
+        raise ParseError(f"{where}.status is required")
+    _check_type(f"{where}.status", alert["status"], _STR)
+    if "labels" not in alert:
+        raise ParseError(f"{where}.labels is required")
+    labels = _string_map(f"{where}.labels", alert["labels"])
+    annotations = _string_map(f"{where}.annotations", alert.get("annotations", {}))
+    for name, types in _ALERT_FIELDS.items():
+        if name in alert:
+            _check_type(f"{where}.{name}", alert[name], types)
+    if "values" in alert:
+        _values_map(f"{where}.values", alert["values"])
+    return alert["status"], labels, annotations
+
+
+def classify(status: str, labels: Mapping[str, str]) -> str | None:
+    """The reason an alert is ignored, or None when it scales."""
+    if status == "resolved":
+        return "resolved"
+    if status != "firing":
+        return "other"
+    if labels.get("alertname") in DATASOURCE_ALERTS:
+        return "datasource_alert"
+    if "scale" not in labels:
+        return "no_scale_label"
+    if labels["scale"] not in DIRECTIONS:
+        return "invalid_scale_label"
+    return None
+
+
+def parse(body: bytes, received_at: float) -> Parsed:
+    """A whole delivery; raises ParseError on anything not of the documented shape."""
+    doc = loads(body)
+    alerts = _validate_top(doc)
+    source = detect_source(doc)
+    # Validate every alert before building anything: a delivery is accepted or refused whole.
+    checked = [_validate_alert(i, alert) for i, alert in enumerate(alerts)]
+    requests: list[ScaleRequest] = []
+    ignored: dict[str, int] = {}
+    bad_values = 0
+    for alert, (status, labels, annotations) in zip(alerts, checked):
+        reason = classify(status, labels)
+        if reason is not None:
+            ignored[reason] = ignored.get(reason, 0) + 1
+            continue
+        raw_value = annotations.get("scale_value")
+        value = scale_value(raw_value)
+        if raw_value is not None and value is None:
+            bad_values += 1
+        requests.append(ScaleRequest(
+            direction=labels["scale"], source=source, received_at=received_at,
+            alertname=labels.get("alertname"), fingerprint=alert.get("fingerprint"), value=value))
+    return Parsed(source, tuple(requests), ignored, bad_values)

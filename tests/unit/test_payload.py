@@ -1,0 +1,232 @@
+"""Table-driven tests of webhook parsing (functions/scaler/payload.py) over documented payloads."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from functions.scaler import payload
+from functions.scaler.payload import ParseError, parse
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+T0 = 1_740_823_200.0
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURES / f"{name}.json").read_bytes()
+
+
+def doc(name: str) -> dict[str, Any]:
+    return json.loads(fixture(name))
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj).encode()
+
+
+# name, source, [(direction, alertname, fingerprint, value)], ignored, bad_values
+FIXTURE_CASES = [
+    ("grafana_firing_up", "grafana", [("up", "PoolCpuHigh", "57c6d9296de2ad39", 0.93)], {}, 0),
+    ("grafana_resolved", "grafana", [], {"resolved": 1}, 0),
+    ("grafana_nodata", "grafana", [], {"datasource_alert": 2}, 0),
+    ("grafana_mixed", "grafana", [("down", "PoolCpuLow", "1111111111111111", None)],
+     {"no_scale_label": 1, "invalid_scale_label": 1, "resolved": 1}, 1),
+    ("alertmanager_firing_up", "alertmanager",
+     [("up", "PoolLoadHigh", "c1d4e8f2a9b3c7d6", 2.5)], {}, 0),
+    ("alertmanager_mixed", "alertmanager",
+     [("down", "PoolCpuLow", "aaaaaaaaaaaaaaaa", 0.11), ("up", "PoolCpuHigh", "bbbbbbbbbbbbbbbb", None)],
+     {"resolved": 1, "no_scale_label": 1}, 0),
+]
+
+
+@pytest.mark.parametrize("name,source,expected,ignored,bad", FIXTURE_CASES,
+                         ids=[c[0] for c in FIXTURE_CASES])
+def test_documented_payloads(name: str, source: str, expected: list[tuple[Any, ...]],
+                             ignored: dict[str, int], bad: int) -> None:
+    parsed = parse(fixture(name), T0)
+    assert parsed.source == source
+    got = [(r.direction, r.alertname, r.fingerprint, r.value) for r in parsed.requests]
+    assert got == expected
+    assert parsed.ignored == ignored
+    assert parsed.bad_values == bad
+    for req in parsed.requests:
+        assert req.source == source and req.received_at == T0
+    # Every alert is accounted for exactly once.
+    assert len(parsed.requests) + sum(parsed.ignored.values()) == len(doc(name)["alerts"])
+
+
+def with_alert(**changes: Any) -> bytes:
+    body = doc("alertmanager_firing_up")
+    alert = body["alerts"][0]
+    for key, value in changes.items():
+        if value is DELETE:
+            alert.pop(key, None)
+        else:
+            alert[key] = value
+    return dumps(body)
+
+
+def with_top(**changes: Any) -> bytes:
+    body = doc("grafana_firing_up")
+    for key, value in changes.items():
+        if value is DELETE:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return dumps(body)
+
+
+DELETE = object()
+
+# body, fragment of the error message
+BAD_BODIES = [
+    (b"", "malformed JSON"),
+    (b"{", "malformed JSON"),
+    (b"\xff\xfe{}", "not UTF-8"),
+    (b'{"alerts": []}\x00', "malformed JSON"),
+    (b'{"alerts": [], "x": NaN}', "NaN"),
+    (b'{"alerts": [], "x": -Infinity}', "Infinity"),
+    (b"[]", "JSON object"),
+    (b'"alerts"', "JSON object"),
+    (b"null", "JSON object"),
+    (b"{}", "alerts is required"),
+    (b'{"alerts": {}}', "alerts must be a list"),
+    (b'{"alerts": null}', "alerts must be a list"),
+    (b'{"alerts": [1]}', "alerts[0] must be an object"),
+    (b'{"alerts": [[]]}', "alerts[0] must be an object"),
+    (b"[" * 100_000 + b"]" * 100_000, "nesting"),
+    (b'{"alerts": [], "x": ' + b"[" * 100 + b"]" * 100 + b"}", "nesting"),
+    (b'{"alerts": [], "x": 1' + b"0" * 5000 + b"}", "malformed JSON"),
+    (dumps({"alerts": [{"status": "firing", "labels": {}}] * (payload.MAX_ALERTS + 1)}),
+     "more than"),
+    (with_top(version=4), "version must be a string"),
+    (with_top(status=None), "status must be a string"),
+    (with_top(orgId="1"), "orgId must be an integer"),
+    (with_top(orgId=True), "orgId must be an integer"),
+    (with_top(truncatedAlerts=1.5), "truncatedAlerts must be an integer"),
+    (with_top(commonLabels=[]), "commonLabels must be an object"),
+    (with_top(commonLabels={"scale": 1}), "commonLabels.scale must be a string"),
+    (with_top(groupLabels={"a": None}), "groupLabels.a must be a string"),
+    (with_top(commonAnnotations={"a": {"b": "c"}}), "commonAnnotations.a must be a string"),
+    (with_top(receiver=["x"]), "receiver must be a string"),
+    (with_top(externalURL=1), "externalURL must be a string"),
+    (with_alert(status=DELETE), "alerts[0].status is required"),
+    (with_alert(status=1), "alerts[0].status must be a string"),
+    (with_alert(status=None), "alerts[0].status must be a string"),
+    (with_alert(labels=DELETE), "alerts[0].labels is required"),
+    (with_alert(labels=None), "alerts[0].labels must be an object"),
+    (with_alert(labels=["scale", "up"]), "alerts[0].labels must be an object"),
+    (with_alert(labels={"scale": ["up"]}), "alerts[0].labels.scale must be a string"),
+    (with_alert(labels={"scale": "up", "n": 1}), "alerts[0].labels.n must be a string"),
+    (with_alert(annotations="x"), "alerts[0].annotations must be an object"),
+    (with_alert(annotations={"scale_value": 0.5}), "alerts[0].annotations.scale_value must be a string"),
+    (with_alert(fingerprint=12), "alerts[0].fingerprint must be a string"),
+    (with_alert(startsAt=None), "alerts[0].startsAt must be a string"),
+    (with_alert(values=[1]), "alerts[0].values must be an object or null"),
+    (with_alert(values={"A": "1"}), "alerts[0].values.A must be a number or null"),
+    (with_alert(values={"A": True}), "alerts[0].values.A must be a number or null"),
+    (with_alert(valueString=3), "alerts[0].valueString must be a string"),
+]
+
+
+@pytest.mark.parametrize("body,message", BAD_BODIES, ids=[f"bad{i}" for i in range(len(BAD_BODIES))])
+def test_bad_bodies_are_refused_with_a_clear_message(body: bytes, message: str) -> None:
+    with pytest.raises(ParseError) as err:
+        parse(body, T0)
+    assert message in str(err.value)
+
+
+def test_a_later_bad_alert_refuses_the_whole_delivery() -> None:
+    body = doc("alertmanager_mixed")
+    body["alerts"].append({"status": "firing", "labels": {"scale": 1}})
+    with pytest.raises(ParseError, match=r"alerts\[4\]\.labels\.scale"):
+        parse(dumps(body), T0)
+
+
+# labels, status, expected reason (None = scales)
+CLASSIFY = [
+    ({"scale": "up"}, "firing", None),
+    ({"scale": "down"}, "firing", None),
+    ({"scale": "up"}, "resolved", "resolved"),
+    ({"scale": "up"}, "pending", "other"),
+    ({"scale": "up"}, "", "other"),
+    ({}, "firing", "no_scale_label"),
+    ({"scale": "UP"}, "firing", "invalid_scale_label"),
+    ({"scale": ""}, "firing", "invalid_scale_label"),
+    ({"scale": "up", "alertname": "DatasourceNoData"}, "firing", "datasource_alert"),
+    ({"scale": "down", "alertname": "DatasourceError"}, "firing", "datasource_alert"),
+    ({"scale": "down", "alertname": "DatasourceError"}, "resolved", "resolved"),
+    ({"alertname": "DatasourceNoData"}, "firing", "datasource_alert"),
+]
+
+
+@pytest.mark.parametrize("labels,status,reason", CLASSIFY)
+def test_classify(labels: dict[str, str], status: str, reason: str | None) -> None:
+    assert payload.classify(status, labels) == reason
+
+
+# annotation, value
+VALUES = [
+    (None, None), ("0.93", 0.93), ("0", 0.0), (" 1.5 ", 1.5), ("2.5e0", 2.5), ("12", 12.0),
+    ("", None), ("abc", None), ("-0.1", None), ("nan", None), ("inf", None), ("-inf", None),
+    ("1e400", None), ("{{ $values.A.Value }}", None), ("93%", None),
+]
+
+
+@pytest.mark.parametrize("raw,value", VALUES)
+def test_scale_value(raw: str | None, value: float | None) -> None:
+    got = payload.scale_value(raw)
+    assert got == value
+    assert got is None or (math.isfinite(got) and got >= 0)
+
+
+def test_bad_scale_value_keeps_the_request_without_a_value() -> None:
+    parsed = parse(with_alert(annotations={"scale_value": "oops"}), T0)
+    assert [r.value for r in parsed.requests] == [None]
+    assert parsed.bad_values == 1
+
+
+def test_missing_annotations_are_tolerated() -> None:
+    parsed = parse(with_alert(annotations=DELETE), T0)
+    assert [(r.direction, r.value) for r in parsed.requests] == [("up", None)]
+    assert parsed.bad_values == 0
+
+
+# top-level changes, source
+SOURCES = [
+    ({}, "grafana"),
+    ({"version": "4", "orgId": DELETE, "state": DELETE}, "alertmanager"),
+    ({"version": DELETE, "orgId": DELETE, "state": DELETE}, "alertmanager"),
+    ({"version": DELETE, "state": DELETE}, "grafana"),
+    ({"version": "4", "orgId": DELETE}, "grafana"),
+]
+
+
+@pytest.mark.parametrize("changes,source", SOURCES)
+def test_source_detection(changes: dict[str, Any], source: str) -> None:
+    assert parse(with_top(**changes), T0).source == source
+
+
+def test_empty_alerts_is_valid_and_holds_nothing() -> None:
+    parsed = parse(b'{"alerts": []}', T0)
+    assert parsed.requests == () and parsed.ignored == {}
+
+
+def test_unknown_fields_are_tolerated_and_fingerprint_kept_raw() -> None:
+    body = doc("alertmanager_firing_up")
+    body["extra"] = {"nested": [1, 2, {"x": None}]}
+    body["alerts"][0]["fingerprint"] = "weird/../fp with spaces"
+    body["alerts"][0]["newField"] = [True]
+    parsed = parse(dumps(body), T0)
+    assert parsed.requests[0].fingerprint == "weird/../fp with spaces"
+    # The key never carries an unsafe fingerprint.
+    assert "/" not in parsed.requests[0].unique()
+
+
+def test_values_may_be_null_in_grafana_payloads() -> None:
+    body = doc("grafana_firing_up")
+    body["alerts"][0]["values"] = {"A": None}
+    assert len(parse(dumps(body), T0).requests) == 1
