@@ -1,0 +1,82 @@
+"""Pure validation and merge of the operator's settings (control/<pool>/settings.json).
+
+`set-bounds` semantics: a flag that is omitted keeps the stored value; `none` clears it, so
+the hard bound (SCALER_MIN_SIZE / SCALER_MAX_SIZE) applies again. The stored pair must satisfy
+1 <= min <= max after the merge; bounds outside the hard bounds are stored as given (the VM's
+hard bounds may differ from this environment's) and clamped by the tick.
+"""
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+from functions.common import keys
+from functions.common.bounds import effective_bounds
+
+Json = dict[str, Any]
+
+
+class Keep(enum.Enum):
+    """Marker for 'leave this field as stored'."""
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+Size = int | None | Keep
+
+
+def parse_size(raw: str) -> int | None:
+    """argparse type for --min/--max: a positive integer, or `none` to clear the bound."""
+    value = raw.strip().lower()
+    if value in ("none", "null", "unset", "-"):
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"expected a whole number or 'none', got {raw!r}") from None
+    if number < 1:
+        raise ValueError(f"a bound must be >= 1, got {number}")
+    return number
+
+
+def _stored_size(current: Json, name: str) -> int | None:
+    value = current.get(name)
+    # A malformed stored bound is dropped on write: the tick ignores it anyway.
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+
+
+def merged(current: Json | None, *, now: float, by: str, paused: bool | Keep = KEEP,
+           min_size: Size = KEEP, max_size: Size = KEEP) -> Json:
+    """The new settings body; raises ValueError when the resulting bounds are invalid."""
+    base = dict(current or {})
+    if base.get("schema", keys.SCHEMA) != keys.SCHEMA:
+        raise ValueError(f"settings have schema {base.get('schema')!r}, this inspect writes "
+                         f"{keys.SCHEMA}: not overwriting")
+    base.pop("schema", None)  # Store.put adds it
+    low = _stored_size(base, "min_size") if min_size is KEEP else min_size
+    high = _stored_size(base, "max_size") if max_size is KEEP else max_size
+    for name, value in (("min", low), ("max", high)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or value < 1):
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"min {low} is greater than max {high}")
+    was_paused = base.get("paused") is True
+    base.update({"paused": was_paused if paused is KEEP else bool(paused),
+                 "min_size": low, "max_size": high, "updated_at": now, "updated_by": by})
+    return base
+
+
+def bounds_warnings(settings: Json, hard_min: int, hard_max: int) -> list[str]:
+    """What the operator should know when stored bounds fall outside the hard bounds."""
+    low, high = settings.get("min_size"), settings.get("max_size")
+    notes = []
+    if isinstance(low, int) and not hard_min <= low <= hard_max:
+        notes.append(f"min {low} is outside the hard bounds {hard_min}..{hard_max}")
+    if isinstance(high, int) and not hard_min <= high <= hard_max:
+        notes.append(f"max {high} is outside the hard bounds {hard_min}..{hard_max}")
+    if not notes:
+        return []
+    eff_min, eff_max = effective_bounds(hard_min, hard_max, settings)
+    return [f"{'; '.join(notes)} (SCALER_MIN_SIZE/SCALER_MAX_SIZE of this environment): "
+            f"the tick will clamp them, effective bounds {eff_min}..{eff_max}"]

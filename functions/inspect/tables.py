@@ -1,0 +1,145 @@
+"""Pure text rendering of the views: aligned tables and key/value blocks for a terminal."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from .timefmt import duration
+
+Json = dict[str, Any]
+REASON_WIDTH = 72
+
+
+def clip(value: str, width: int) -> str:
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[("-" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def pairs(rows: Sequence[tuple[str, str]]) -> str:
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
+
+
+def _ago(age_s: float | None) -> str:
+    if age_s is None:
+        return "?"
+    return f"in {duration(age_s)}" if age_s < 0 else f"{duration(age_s)} ago"
+
+
+def _at(iso: str | None, age_s: float | None) -> str:
+    return "unknown time" if iso is None else f"{iso} ({_ago(age_s)})"
+
+
+def _sizes(a: Any, b: Any) -> str:
+    return f"{'?' if a is None else a} -> {'?' if b is None else b}"
+
+
+def status_text(v: Json) -> str:
+    tick, act, dec = v["tick"], v["last_action"], v["last_decision"]
+    rows = [("pool", v["pool_id"]), ("now", v["now"])]
+    rows.append(("last tick", "no tick yet" if tick is None else
+                 f"{_at(tick['at'], tick['age_s'])} by {tick['by'] or '?'}, "
+                 f"revision {tick['revision']}"))
+    rows.append(("last action", "none yet" if act is None else
+                 f"{act['action']} {_sizes(act['from_size'], act['to_size'])} at "
+                 f"{_at(act['at'], act['age_s'])}: {act['reason']}"
+                 + (f" ({act['requests']} requests)" if act["requests"] is not None else "")))
+    if dec is not None:
+        rows.append(("last decision", f"{dec['action']} at {_at(dec['at'], dec['age_s'])}: "
+                                      f"{dec['reason']}"))
+    cd = v["cooldown"]
+    rows.append(("cooldown", f"{duration(cd['remaining_s'])} remaining, no scale-down until "
+                             f"{cd['until']}" if cd["remaining_s"] > 0 else "none"))
+    intent = v["intent"]
+    if intent is not None:
+        rows.append(("intent", f"{intent['action']} {_sizes(intent['from_size'], intent['target_size'])}"
+                               f", phase {intent['phase']}, decided {_ago(intent['age_s'])}, "
+                               f"{intent['requests']} requests"
+                               + (f", evict {', '.join(intent['evict'])}" if intent["evict"] else "")))
+    if v["refusal"] is not None:
+        ref = v["refusal"]
+        rows.append(("refusal", f"{_at(ref['at'], ref['age_s'])}: {ref['message']}"))
+    pool = v["pool"]
+    if pool is not None:
+        rows.append(("pool size", f"{pool['size']} ({pool['state']}, {pool['serving']} serving),"
+                                  f" observed {_ago(pool['age_s'])}"))
+    pend = v["pending"]
+    rows.append(("pending", "none" if pend["total"] == 0 else
+                 f"{pend['total']} (up {pend['up']}, down {pend['down']}), oldest "
+                 f"{_ago(pend['oldest_age_s'])}"))
+    disc = v["discovery"]
+    rows.append(("discovery", "no discovery yet" if disc is None else
+                 f"{disc['members']} members, checked {_at(disc['checked_at'], disc['checked_age_s'])}"
+                 f", changed {_ago(disc['changed_age_s'])}"))
+    lease = v["lease"]
+    if lease is None:
+        rows.append(("lease", "no lease yet"))
+    else:
+        state = (f"held by {lease['holder']} until {lease['expires_at']} "
+                 f"({_ago(-lease['expires_in_s'])})" if lease["held"] else
+                 f"free (last holder {lease['holder']}, expired {_ago(-lease['expires_in_s'])})")
+        rows.append(("lease", state))
+    settings = v["settings"]
+    paused = "yes" if v["paused"] else "no"
+    if settings is not None and settings["updated_at"]:
+        paused += f" (settings by {settings['updated_by'] or '?'} at {settings['updated_at']})"
+    if tick is not None and tick["paused"] != v["paused"]:
+        paused += ", not yet seen by the tick"
+    rows.append(("paused", paused))
+    b, hard = v["bounds"], v["hard_bounds"]
+    if b["source"] == "computed":
+        source = (f"computed: hard bounds {hard['min']}..{hard['max']} from this environment"
+                  + (" and the stored settings" if settings is not None else ""))
+    elif b["source"] == "last-tick":
+        source = "as used by the last tick"
+    else:
+        source = "as used by the last tick; settings changed since, the next tick applies them"
+    rows.append(("bounds", f"{b['min']}..{b['max']} ({source})"))
+    return pairs(rows)
+
+
+def requests_text(v: Json) -> str:
+    if not v["requests"]:
+        return "no pending requests"
+    return table(["RECEIVED", "AGE", "DIR", "SOURCE", "ALERT", "VALUE", "STATE"], [
+        [r["received_at"], _ago(r["age_s"]), r["direction"], r["source"], r["alertname"],
+         r["value"], "claimed by intent" if r["claimed"] else "pending"]
+        for r in v["requests"]])
+
+
+def history_text(v: Json) -> str:
+    if not v["records"]:
+        return "no history" + (f" since {v['since']}" if v["since"] else "")
+    return table(["AT", "AGE", "ACTION", "SIZE", "REQ", "REASON"], [
+        [r["at"], _ago(r["age_s"]), r["action"],
+         "" if r["from_size"] is None and r["to_size"] is None else _sizes(r["from_size"], r["to_size"]),
+         r["requests"], clip(r["reason"], REASON_WIDTH)]
+        for r in v["records"]])
+
+
+def discovery_text(v: Json) -> str:
+    disc = v["discovery"]
+    if disc is None:
+        return "no discovery yet"
+    head = (f"{disc['members']} members, checked {_at(disc['checked_at'], disc['checked_age_s'])},"
+            f" changed {_ago(disc['changed_age_s'])}")
+    if not disc["targets"]:
+        return head
+    return head + "\n" + table(["INSTANCE", "IP"],
+                               [[t["instance_id"], t["ip"]] for t in disc["targets"]])
+
+
+def settings_text(settings: Json, effective: tuple[int, int]) -> str:
+    def bound(name: str) -> str:
+        value = settings.get(name)
+        return "none (hard bound)" if value is None else str(value)
+    return pairs([("paused", "yes" if settings.get("paused") else "no"),
+                  ("min", bound("min_size")), ("max", bound("max_size")),
+                  ("effective", f"{effective[0]}..{effective[1]} (with this environment's "
+                                f"hard bounds)")])

@@ -1,0 +1,49 @@
+"""Pure time helpers for the operator's view: UTC ISO stamps, human ages, `--since` parsing."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+_SINCE_RE = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def iso(ts: float) -> str:
+    """UTC, second precision, `Z` suffix: what an operator pastes into a log search."""
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def duration(seconds: float) -> str:
+    s = int(round(abs(seconds)))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m {s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h {s % 3600 // 60:02d}m"
+    return f"{s // 86400}d {s % 86400 // 3600}h"
+
+
+def age(ts: float, now: float) -> str:
+    """'42s ago', or 'in 42s' for a time in the future (an expiry, a cooldown end)."""
+    delta = now - ts
+    return f"in {duration(delta)}" if delta < 0 else f"{duration(delta)} ago"
+
+
+def stamp(ts: float, now: float) -> str:
+    return f"{iso(ts)} ({age(ts, now)})"
+
+
+def parse_since(text: str, now: float) -> float:
+    """`90s`, `30m`, `1h`, `2d`, `1w`, or an ISO date/time (naive means UTC); raises ValueError."""
+    raw = text.strip()
+    match = _SINCE_RE.match(raw.lower())
+    if match:
+        return now - int(match.group(1)) * _UNIT_S[match.group(2)]
+    try:
+        when = datetime.fromisoformat(raw.replace("z", "Z").replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"--since must be like 30m, 1h, 2d or an ISO time, got {text!r}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
