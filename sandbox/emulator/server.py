@@ -137,7 +137,7 @@ class EmulatorServer:
         self._httpd = _HTTPServer((self.host, self._requested_port), _Handler)
         self._httpd.emulator = self
         self._stopping.clear()
-        serve = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+        serve = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.02},
                                  name="emulator-http", daemon=True)
         # The ticker makes boot/destroy transitions (and their callbacks) happen on time even
         # when nobody is polling the API.
