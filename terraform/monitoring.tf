@@ -1,0 +1,27 @@
+# The monitoring VM: Prometheus, Grafana and the handlers (cloud-config gzipped to stay under 32 KiB).
+
+data "cloudinit_config" "monitoring" {
+  gzip          = true
+  base64_encode = true
+
+  part {
+    content_type = "text/cloud-config"
+    content      = module.bootstrap.monitoring_cloud_config
+    filename     = "monitoring.yaml"
+  }
+}
+
+resource "exoscale_compute_instance" "monitoring" {
+  zone               = var.zone
+  name               = "${local.name}-monitoring"
+  template_id        = data.exoscale_template.ubuntu.id
+  type               = var.monitoring_instance_type
+  disk_size          = var.disk_size
+  security_group_ids = [exoscale_security_group.monitoring.id]
+  ssh_keys           = local.ssh_key_set ? [exoscale_ssh_key.admin[0].name] : null
+  user_data          = data.cloudinit_config.monitoring.rendered
+  labels             = { deployment = local.name, role = "monitoring" }
+
+  # The handlers need the artifact in the bucket at first boot.
+  depends_on = [aws_s3_object.functions]
+}

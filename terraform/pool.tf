@@ -1,0 +1,21 @@
+# The instance pool running http-load-generator (8080) and node exporter (9100).
+
+resource "exoscale_instance_pool" "app" {
+  zone               = var.zone
+  name               = "${local.name}-pool"
+  description        = "http-load-generator members scaled by the autoscaler"
+  template_id        = data.exoscale_template.ubuntu.id
+  instance_type      = var.pool_instance_type
+  disk_size          = var.disk_size
+  size               = var.pool_initial_size
+  instance_prefix    = "${local.name}-app"
+  security_group_ids = [exoscale_security_group.pool.id]
+  key_pair           = local.ssh_key_set ? exoscale_ssh_key.admin[0].name : null
+  user_data          = module.bootstrap.pool_cloud_config
+  labels             = { deployment = local.name, role = "pool" }
+
+  lifecycle {
+    # The scaler owns the size after creation; apply must never undo its work.
+    ignore_changes = [size]
+  }
+}

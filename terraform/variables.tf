@@ -1,0 +1,102 @@
+variable "exoscale_key" {
+  description = "Exoscale API key used by terraform (needs rights to create everything in this module)."
+  type        = string
+  sensitive   = true
+}
+
+variable "exoscale_secret" {
+  description = "Secret of exoscale_key."
+  type        = string
+  sensitive   = true
+}
+
+variable "zone" {
+  description = "Exoscale zone for every resource."
+  type        = string
+  default     = "at-vie-1"
+
+  validation {
+    condition     = contains(["at-vie-1", "at-vie-2", "bg-sof-1", "ch-dk-2", "ch-gva-2", "de-fra-1", "de-muc-1", "hr-zag-1"], var.zone)
+    error_message = "The zone must be one of at-vie-1, at-vie-2, bg-sof-1, ch-dk-2, ch-gva-2, de-fra-1, de-muc-1, hr-zag-1."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (a random suffix keeps the bucket name unique)."
+  type        = string
+  default     = "autoscaler"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
+    error_message = "Use 2-31 lower-case letters, digits or dashes, starting with a letter."
+  }
+}
+
+variable "pool_min_size" {
+  description = "Smallest pool size the scaler allows (SCALER_MIN_SIZE)."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.pool_min_size >= 1
+    error_message = "pool_min_size must be at least 1."
+  }
+}
+
+variable "pool_max_size" {
+  description = "Largest pool size the scaler allows (SCALER_MAX_SIZE)."
+  type        = number
+  default     = 4
+}
+
+variable "pool_initial_size" {
+  description = "Pool size at creation; afterwards the scaler owns the size (terraform ignores it)."
+  type        = number
+  default     = 1
+}
+
+variable "pool_instance_type" {
+  description = "Instance type of the pool members."
+  type        = string
+  default     = "standard.tiny"
+}
+
+variable "monitoring_instance_type" {
+  description = "Instance type of the monitoring VM (Prometheus, Grafana, handlers)."
+  type        = string
+  default     = "standard.small"
+}
+
+variable "disk_size" {
+  description = "Disk size in GiB of every VM (at least 10)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.disk_size >= 10
+    error_message = "disk_size must be at least 10 GiB."
+  }
+}
+
+variable "admin_cidrs" {
+  description = "Source CIDRs allowed to reach Grafana (3000), Prometheus (9090) and SSH (22). The default is open so a checker from anywhere can reach them; narrow it for anything but a demo."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+}
+
+variable "ssh_public_key" {
+  description = "Optional OpenSSH public key authorized on every VM; empty means no SSH key."
+  type        = string
+  default     = ""
+}
+
+variable "scaler_policy" {
+  description = "Scaling policy of the tick: step or proportional."
+  type        = string
+  default     = "step"
+
+  validation {
+    condition     = contains(["step", "proportional"], var.scaler_policy)
+    error_message = "scaler_policy must be step or proportional."
+  }
+}
