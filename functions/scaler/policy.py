@@ -59,6 +59,7 @@ class Memory:
     """What earlier ticks left in the state object that the decision depends on."""
     last_action_at: float | None = None
     settled_at: float | None = None  # None while the last action's capacity is not all serving
+    last_tick_at: float | None = None  # the previous tick: the earliest it can have settled
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,9 @@ def settled_at(memory: Memory, pool: PoolView, now: float) -> float | None:
     if memory.last_action_at is None or memory.settled_at is not None:
         return memory.settled_at
     if pool.state == "running" and len(pool.members) == pool.size and pool.serving == pool.size:
-        return now
+        # It settled between the previous tick (which saw it unsettled) and now; taking the
+        # earliest moment keeps requests sent after the capacity came from being absorbed.
+        return max(memory.last_action_at, memory.last_tick_at or memory.last_action_at)
     if now - memory.last_action_at > MAX_SETTLE_S:
         return memory.last_action_at + MAX_SETTLE_S  # a stuck member must not wedge the scaler
     return None

@@ -201,7 +201,7 @@ class Tick:
         checkpoint("pool-read")
         memory = policy.Memory(
             last_action_at=(state.get("last_action") or {}).get("at"),
-            settled_at=state.get("settled_at"))
+            settled_at=state.get("settled_at"), last_tick_at=state.get("last_tick_at"))
         memory = policy.Memory(memory.last_action_at, policy.settled_at(memory, pool, now))
         decision = policy.decide(now, pool, live, (low, high), self.params, memory, paused)
         left = [p.request.direction for p in live if p.key not in decision.consume]

@@ -134,7 +134,8 @@ def test_scale_down_evicts_exactly_the_difference() -> None:
 @pytest.mark.parametrize("memory, view, expected", [
     (Memory(), pool(2), None),
     (Memory(NOW - 10, None), pool(3, serving=2), None),
-    (Memory(NOW - 10, None), pool(3), NOW),
+    (Memory(NOW - 10, None), pool(3), NOW - 10),
+    (Memory(NOW - 70, None, last_tick_at=NOW - 8), pool(3), NOW - 8),
     (Memory(NOW - 10, None), pool(3, "scaling-up"), None),
     (Memory(NOW - 10, NOW - 5), pool(3, serving=1), NOW - 5),
     (Memory(NOW - 700, None), pool(3, serving=2), NOW - 700 + policy.MAX_SETTLE_S),

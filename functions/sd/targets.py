@@ -1,0 +1,56 @@
+"""Pure: from list_instances answers to file_sd groups, and back from the SOS snapshot."""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable
+
+Json = dict[str, Any]
+
+
+def members_to_targets(instances: Iterable[Json]) -> tuple[list[Json], list[str]]:
+    """Running members with a public IP as [{"instance_id", "ip"}] sorted by id; plus skipped ids."""
+    targets: list[Json] = []
+    skipped: list[str] = []
+    for inst in instances:
+        if inst.get("state") != "running":
+            continue
+        ip = inst.get("public-ip")
+        if not ip:
+            skipped.append(str(inst.get("id")))
+            continue
+        targets.append({"instance_id": str(inst["id"]), "ip": str(ip)})
+    return sorted(targets, key=lambda t: t["instance_id"]), skipped
+
+
+def file_sd(targets: Iterable[Json], *, port: int, pool_id: str, zone: str) -> str:
+    """The file_sd document: one group per member so each carries its own instance label."""
+    groups = [{"targets": [f"{t['ip']}:{port}"],
+               "labels": {"instance_id": t["instance_id"], "pool_id": pool_id, "zone": zone}}
+              for t in targets]
+    return json.dumps(groups, indent=2, sort_keys=True) + "\n"
+
+
+def snapshot_targets(body: Json | None) -> list[Json] | None:
+    """Targets from a stored snapshot, or None when it is absent or not of our shape."""
+    if not body or not isinstance(body.get("targets"), list):
+        return None
+    out = []
+    for t in body["targets"]:
+        if not (isinstance(t, dict) and isinstance(t.get("instance_id"), str)
+                and isinstance(t.get("ip"), str)):
+            return None
+        out.append({"instance_id": t["instance_id"], "ip": t["ip"]})
+    return out
+
+
+def next_snapshot(previous: Json | None, targets: list[Json], now: float, pool_id: str,
+                  heartbeat_s: float = 300.0) -> Json | None:
+    """The snapshot to write now, or None: written on change and at least every heartbeat."""
+    old = snapshot_targets(previous)
+    if old == targets and previous is not None:
+        checked = previous.get("checked_at")
+        if isinstance(checked, (int, float)) and now - checked < heartbeat_s:
+            return None
+        return {"pool_id": pool_id, "targets": targets,
+                "changed_at": previous.get("changed_at", now), "checked_at": now}
+    return {"pool_id": pool_id, "targets": targets, "changed_at": now, "checked_at": now}
