@@ -121,6 +121,7 @@ class Member:
             app.server.server_close()
             raise
         self._servers = [app, exporter]
+        self._stopping = False  # a stopped member may be started again, like a rebooted VM
         self._app_port, self._exporter_port = app.port, exporter.port
         for server in self._servers:
             server.start()
