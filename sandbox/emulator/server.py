@@ -8,12 +8,13 @@ import ipaddress
 import json
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from . import admin, api, faults, signature
 from .logs import EventLog, OperationRecord, RequestRecord
-from .model import Callback, Callbacks, Clock, Model
+from .model import Callback, Callbacks, Clock, Instance, Model
 
 MAX_BODY = 1 << 20
 REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large",
@@ -87,11 +88,31 @@ class _Handler(BaseHTTPRequestHandler):
         if route is None:
             self._send(404, {"message": f"no route {self.command} {path}"})
             return 404, None, None
-        response = api.serve(emu.model, route, path_params, query, body, stuck=decision.stuck)
+        try:
+            response = api.serve(emu.model, route, path_params, query, body, stuck=decision.stuck)
+        except Exception:  # an emulator bug must answer, not hang the client on a dead socket
+            traceback.print_exc()
+            response = api.Response(500, {"message": "emulator internal error"})
         self._send(response.status, response.body)
-        return response.status, decision.fault if decision.stuck else None, op_id
+        stuck = decision.stuck and op_id in api.MUTATIONS and response.status == 200
+        return response.status, "stuck" if stuck else None, op_id
 
     do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _dispatch
+
+
+def _guarded(callback: Callback | None) -> Callback | None:
+    """A user callback that raises must not kill the ticker thread or fail an API call."""
+    if callback is None:
+        return None
+    user_callback = callback
+
+    def guarded(instance: Instance) -> None:
+        try:
+            user_callback(instance)
+        except Exception:
+            traceback.print_exc()
+
+    return guarded
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -118,7 +139,8 @@ class EmulatorServer:
         self.request_log: EventLog[RequestRecord] = EventLog()
         self.model = Model(clock=clock, boot_delay_s=boot_delay_s, op_delay_s=op_delay_s,
                            destroy_delay_s=destroy_delay_s, seed=seed, operation_log=self.operation_log,
-                           callbacks=Callbacks(on_member_added, on_member_running, on_member_removed))
+                           callbacks=Callbacks(_guarded(on_member_added), _guarded(on_member_running),
+                                               _guarded(on_member_removed)))
         if isinstance(faults_config, dict):
             faults_config = faults.parse_config(faults_config, clock())
         self.injector = faults.FaultInjector(faults_config, seed=seed)

@@ -183,3 +183,26 @@ def test_json_content_type(emu: EmulatorServer, pool_id: str) -> None:  # noqa: 
     resp = raw_request(emu, "GET", f"/v2/instance-pool/{pool_id}")
     assert resp.headers["Content-Type"] == "application/json"
     assert json.dumps(resp.body)
+
+
+def test_server_ticker_fires_callbacks_without_polling(capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+    import time
+
+    running = threading.Event()
+    removed: list[str] = []
+
+    def boom(_instance: object) -> None:
+        raise RuntimeError("sandbox callback bug")
+
+    with EmulatorServer("k", "s", clock=time.monotonic, boot_delay_s=0.1, op_delay_s=0.05, destroy_delay_s=0.05,
+                        on_member_added=boom, on_member_running=lambda i: running.set(),
+                        on_member_removed=lambda i: removed.append(i.id)) as server:
+        pid = server.create_pool(0)
+        c = Client("k", "s", url=server.url)
+        assert c.scale_instance_pool(id=pid, size=1)["state"] == "pending"   # the raising callback is contained
+        assert running.wait(timeout=5)                                       # fired by the ticker, nobody polled
+        member = c.get_instance_pool(id=pid)["instances"][0]["id"]
+        c.scale_instance_pool(id=pid, size=0)
+        assert removed == [member]
+    assert "sandbox callback bug" in capsys.readouterr().err
