@@ -21,8 +21,9 @@ def start_emulator(size: int, **kwargs: Any) -> tuple[EmulatorServer, str]:
 
 def env_for(endpoint: str, bucket: str, emu: EmulatorServer, pool_id: str, **extra: str
             ) -> dict[str, str]:
-    return handler_env(endpoint, bucket, INSTANCEPOOL_ID=pool_id, EXOSCALE_API_URL=emu.url,
-                       SCALER_LEASE_S="30", **extra)
+    return handler_env(endpoint, bucket, **{"INSTANCEPOOL_ID": pool_id,
+                                            "EXOSCALE_API_URL": emu.url, "SCALER_LEASE_S": "30",
+                                            **extra})
 
 
 def add_request(store: Store, pool_id: str, direction: str, *, value: float | None = None,
