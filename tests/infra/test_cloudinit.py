@@ -1,0 +1,85 @@
+"""Rendered cloud-config documents: schema-valid, under the user_data limit, right files and modes."""
+from __future__ import annotations
+
+import base64
+import gzip
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.infra.conftest import TEST_VARS, tool
+
+REQUIRED_ENV = ["EXOSCALE_KEY", "EXOSCALE_SECRET", "EXOSCALE_ZONE", "INSTANCEPOOL_ID", "SOS_BUCKET",
+                "SOS_ENDPOINT", "LISTEN_ADDR", "LISTEN_PORT", "SCALER_TOKEN", "SCALER_MIN_SIZE",
+                "SCALER_MAX_SIZE", "SD_OUTPUT", "TEXTFILE_DIR"]
+
+
+def env_map(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
+
+
+@pytest.mark.parametrize("doc", ["monitoring", "pool"])
+def test_cloud_init_schema(rendered: dict, doc: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{doc}.yaml"
+    path.write_text(rendered[doc])
+    proc = subprocess.run([tool("cloud-init"), "schema", "--config-file", str(path)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "Valid" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_user_data_fits_32_kib(rendered: dict) -> None:
+    for doc in ("monitoring", "pool"):
+        raw = rendered[doc].encode()
+        # the monitoring VM's document is gzipped by cloudinit_config; the pool's goes as is
+        payload = gzip.compress(raw) if doc == "monitoring" else raw
+        size = len(base64.b64encode(payload))
+        assert size < 32768 - 2048, f"{doc} user_data is {size} bytes base64 (limit 32768, 2 KiB MIME margin)"
+
+
+def test_monitoring_files_and_modes(rendered: dict) -> None:
+    cfg = yaml.safe_load(rendered["monitoring"])
+    files = {f["path"]: f for f in cfg["write_files"]}
+    for secret in ("/etc/autoscaler/autoscaler.env", "/etc/autoscaler/sos-curl.conf", "/etc/autoscaler/grafana.env",
+                   "/etc/grafana/provisioning/alerting/autoscaler.yaml"):
+        assert files[secret]["permissions"] == "0600", secret
+    for path, f in files.items():
+        if f["permissions"] != "0600":
+            for value in (TEST_VARS["scaler_secret"], TEST_VARS["scaler_token"], TEST_VARS["grafana_admin_password"]):
+                assert value not in f["content"], f"secret in world-readable {path}"
+    env = env_map(files["/etc/autoscaler/autoscaler.env"]["content"])
+    assert env == env_map(rendered["scaler_env"])
+    for name in REQUIRED_ENV:
+        assert env.get(name), name
+    assert (env["LISTEN_ADDR"], env["LISTEN_PORT"]) == ("127.0.0.1", "8090")
+    assert env["INSTANCEPOOL_ID"] == TEST_VARS["instance_pool_id"]
+    assert env["SD_OUTPUT"] == "/var/lib/autoscaler/file_sd/pool.json"
+    # node exporter reads the directory the handlers write their .prom files to
+    assert env["TEXTFILE_DIR"] in files["/etc/default/prometheus-node-exporter"]["content"]
+    units = [p for p in files if p.startswith("/etc/systemd/system/autoscaler-")]
+    assert len(units) == 6
+    assert cfg["runcmd"] == [["/usr/local/sbin/autoscaler-install"]]
+    assert files["/usr/local/sbin/autoscaler-install"]["permissions"] == "0755"
+    assert {"prometheus", "prometheus-node-exporter", "python3-venv"} <= set(cfg["packages"])
+
+
+def test_install_script_gets_grafana_from_its_repository_and_functions_from_the_bucket(rendered: dict) -> None:
+    cfg = yaml.safe_load(rendered["monitoring"])
+    script = next(f["content"] for f in cfg["write_files"] if f["path"] == "/usr/local/sbin/autoscaler-install")
+    assert "https://apt.grafana.com stable main" in script
+    assert "--aws-sigv4" in script and "${SOS_BUCKET}/${ARTIFACT_KEY}" in script
+    assert "-r /opt/autoscaler/app/functions/requirements.txt" in script
+    install_env = next(f["content"] for f in cfg["write_files"] if f["path"] == "/etc/autoscaler/install.env")
+    assert f"ARTIFACT_KEY={TEST_VARS['artifact_key']}" in install_env
+    # restore runs before Prometheus starts with the restored targets
+    assert script.index("autoscaler-sd-restore") < script.index("systemctl restart prometheus\n")
+    proc = subprocess.run(["sh", "-n"], input=script, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_pool_runs_the_app_and_node_exporter(rendered: dict) -> None:
+    cfg = yaml.safe_load(rendered["pool"])
+    assert {"docker.io", "prometheus-node-exporter"} <= set(cfg["packages"])
+    run = [" ".join(c) for c in cfg["runcmd"]]
+    assert any("8080:8080" in c and "quay.io/janoszen/http-load-generator:1.0.1" in c for c in run)
