@@ -154,10 +154,11 @@ def window_figures(arrivals: Sequence[float], records: Sequence[Record], now: fl
     """Rolling figures over (now - window_s, now]; `arrivals` and records' `end` ascending."""
     span = min(window_s, now) if now > 0 else window_s
     lo = now - span
-    offered = len(arrivals) - bisect.bisect_right(arrivals, lo)
+    # the window is (lo, now], except that it takes in t=0 while it still reaches the start
+    offered = len(arrivals) - (bisect.bisect_right(arrivals, lo) if lo > 0 else 0)
     recent: list[Record] = []
     for rec in reversed(records):
-        if rec.end <= lo:
+        if lo > 0 and rec.end <= lo:
             break
         recent.append(rec)
     ok_latencies = sorted(r.latency for r in recent if r.ok)
@@ -245,6 +246,7 @@ class LoadGen:
         self._records: list[Record] = []
         self._in_flight = 0
         self._t0 = 0.0
+        self._ended: float | None = None
         self._dispatcher: threading.Thread | None = None
 
     # ---- control --------------------------------------------------------------------------
@@ -301,24 +303,33 @@ class LoadGen:
     def summary(self) -> Summary:
         with self._lock:
             records = list(self._records)
-        return summarise(records, min(self.elapsed(), self.duration_s))
+        # the sending period: the whole profile, or until stop()
+        ended = self._ended if self._ended is not None else min(self.elapsed(), self.duration_s)
+        return summarise(records, ended)
 
     # ---- work -----------------------------------------------------------------------------
 
     def _dispatch(self) -> None:
-        for offset in arrival_offsets(self.profile, self.duration_s, self.poisson, self._rng):
-            # Sleeping on the stop event wakes at once on stop(); if we fall behind (a slow
-            # host), late arrivals go out immediately rather than being silently dropped.
-            if self._stop.wait(max(0.0, self._t0 + offset - time.monotonic())):
+        try:
+            for offset in arrival_offsets(self.profile, self.duration_s, self.poisson, self._rng):
+                # Sleeping on the stop event wakes at once on stop(); if we fall behind (a slow
+                # host), late arrivals go out immediately rather than being silently dropped.
+                if self._stop.wait(max(0.0, self._t0 + offset - time.monotonic())):
+                    return
+                self._arrive(offset)
+            # a quiet tail of the profile is part of the run: stay "running" until its end
+            self._stop.wait(max(0.0, self._t0 + self.duration_s - time.monotonic()))
+        finally:
+            self._ended = min(time.monotonic() - self._t0, self.duration_s)
+
+    def _arrive(self, offset: float) -> None:
+        with self._lock:
+            self._arrivals.append(offset)
+            if self._in_flight >= self.max_inflight:
+                self._records.append(Record(offset, time.monotonic() - self._t0, 0, "overflow"))
                 return
-            with self._lock:
-                self._arrivals.append(offset)
-                if self._in_flight >= self.max_inflight:
-                    now = time.monotonic() - self._t0
-                    self._records.append(Record(offset, now, 0, "overflow"))
-                    continue
-                self._in_flight += 1
-            threading.Thread(target=self._request, args=(offset,), daemon=True).start()
+            self._in_flight += 1
+        threading.Thread(target=self._request, args=(offset,), daemon=True).start()
 
     def _request(self, offset: float) -> None:
         status, error = 0, ""
