@@ -1,0 +1,95 @@
+"""The real discovery process against the emulator and moto server."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Iterator
+
+import pytest
+
+from functions.common import keys
+from functions.common.store import Store
+from tests.integration.tickkit import cfg_for, env_for, start_emulator, wait_running
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture
+def world(moto_endpoint: str, bucket: str, tmp_path) -> Iterator[dict]:
+    emu, pool_id = start_emulator(3, boot_delay_s=2.0)
+    out = tmp_path / "file_sd" / "pool.json"
+    textdir = tmp_path / "textfile"
+    textdir.mkdir()
+    env = env_for(moto_endpoint, bucket, emu, pool_id, SD_OUTPUT=str(out),
+                  TEXTFILE_DIR=str(textdir))
+    yield {"emu": emu, "pool": pool_id, "env": env, "out": out, "textdir": textdir,
+           "store": Store.from_config(cfg_for(env))}
+    emu.stop()
+
+
+def sd(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "functions.sd", *args],
+                          env={**os.environ, **env, "PYTHONPATH": ROOT}, cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def api_calls(world: dict) -> list[str]:
+    return [r.operation_id for r in world["emu"].requests() if r.operation_id]
+
+
+def test_cycle_writes_targets_snapshot_and_metrics_with_one_call(world: dict) -> None:
+    proc = sd(world["env"])
+    assert proc.returncode == 0, proc.stderr
+    groups = json.loads(world["out"].read_text())
+    assert len(groups) == 3 and all(g["targets"][0].endswith(":9100") for g in groups)
+    assert {g["labels"]["pool_id"] for g in groups} == {world["pool"]}
+    assert api_calls(world) == ["list-instances"]
+    snap = world["store"].get(keys.discovery(world["pool"])).body
+    assert len(snap["targets"]) == 3 and snap["changed_at"] == snap["checked_at"]
+    prom = (world["textdir"] / "autoscaler_sd.prom").read_text()
+    assert "autoscaler_sd_targets 3.0" in prom
+
+
+def test_unchanged_targets_leave_file_and_snapshot_alone(world: dict) -> None:
+    sd(world["env"])
+    mtime = os.stat(world["out"]).st_mtime_ns
+    etag = world["store"].get(keys.discovery(world["pool"])).etag
+    assert sd(world["env"]).returncode == 0
+    assert os.stat(world["out"]).st_mtime_ns == mtime
+    assert world["store"].get(keys.discovery(world["pool"])).etag == etag
+
+
+def test_api_error_keeps_the_last_good_file(world: dict) -> None:
+    sd(world["env"])
+    before = world["out"].read_text()
+    world["emu"].set_faults({"rules": [{"error_5xx_rate": 1.0}]})
+    proc = sd(world["env"])
+    assert proc.returncode == 1 and "keeping the last good target file" in proc.stderr
+    assert world["out"].read_text() == before
+
+
+def test_restore_rebuilds_the_file_from_sos_after_the_vm_is_replaced(world: dict) -> None:
+    sd(world["env"])
+    before = world["out"].read_text()
+    world["out"].unlink()
+    world["emu"].stop()  # the API is not needed to restore
+    proc = sd(world["env"], "--restore")
+    assert proc.returncode == 0, proc.stderr
+    assert world["out"].read_text() == before
+
+
+def test_restore_without_snapshot_writes_an_empty_valid_file(world: dict) -> None:
+    proc = sd(world["env"], "--restore")
+    assert proc.returncode == 0 and json.loads(world["out"].read_text()) == []
+
+
+def test_new_member_appears_after_it_boots(world: dict) -> None:
+    sd(world["env"])
+    world["emu"].model.scale(world["pool"], 4)
+    sd(world["env"])
+    assert len(json.loads(world["out"].read_text())) == 3  # still booting: not a target yet
+    wait_running(world["emu"], world["pool"])
+    sd(world["env"])
+    assert len(json.loads(world["out"].read_text())) == 4
