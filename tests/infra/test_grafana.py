@@ -1,0 +1,120 @@
+"""Grafana provisioning, cross-checked rather than only parsed: rule conditions, datasource uids,
+contact point against the receiver's settings, the policy's route, and thresholds against the spec."""
+from __future__ import annotations
+
+import json
+import re
+
+import yaml
+
+from bootstrap.render import prometheus_rule_group
+from tests.infra.conftest import BOOTSTRAP_DIR, TEST_VARS
+from tests.infra.test_cloudinit import env_map
+
+OPS = {">": "gt", "<": "lt"}
+
+
+def provisioned_datasource_uids() -> set[str]:
+    doc = yaml.safe_load((BOOTSTRAP_DIR / "grafana/provisioning/datasources.yaml").read_text())
+    assert doc["apiVersion"] == 1
+    return {d["uid"] for d in doc["datasources"]}
+
+
+def alerting(rendered: dict) -> dict:
+    doc = yaml.safe_load(rendered["grafana_alerting"])
+    assert doc["apiVersion"] == 1
+    return doc
+
+
+def test_every_rule_condition_names_one_of_its_queries(rendered: dict) -> None:
+    for group in alerting(rendered)["groups"]:
+        for rule in group["rules"]:
+            refs = [d["refId"] for d in rule["data"]]
+            assert len(refs) == len(set(refs)), rule["title"]
+            assert rule["condition"] in refs, rule["title"]
+            for d in rule["data"]:
+                assert d["model"]["refId"] == d["refId"]
+                if d["datasourceUid"] == "__expr__":
+                    assert d["model"]["expression"] in refs, rule["title"]
+            for ref in re.findall(r"\$values\.(\w+)", json.dumps(rule["annotations"])):
+                assert ref in refs, f"{rule['title']} annotation uses $values.{ref}"
+
+
+def test_every_datasource_uid_is_provisioned(rendered: dict) -> None:
+    uids = provisioned_datasource_uids() | {"__expr__"}
+    for group in alerting(rendered)["groups"]:
+        for rule in group["rules"]:
+            for d in rule["data"]:
+                assert d["datasourceUid"] in uids, (rule["title"], d["datasourceUid"])
+    dashboard = json.loads(rendered["dashboard"])
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] in uids
+        for target in panel["targets"]:
+            assert target["datasource"]["uid"] in uids
+
+
+def test_contact_point_matches_the_receiver_settings(rendered: dict) -> None:
+    env = env_map(rendered["scaler_env"])
+    points = alerting(rendered)["contactPoints"]
+    assert len(points) == 1 and len(points[0]["receivers"]) == 1
+    receiver = points[0]["receivers"][0]
+    assert receiver["type"] == "webhook"
+    settings = receiver["settings"]
+    assert settings["url"] == f"http://{env['LISTEN_ADDR']}:{env['LISTEN_PORT']}/webhook" == rendered["webhook_url"]
+    assert settings["httpMethod"] == "POST"
+    assert settings["authorization_scheme"] == "Bearer"
+    assert settings["authorization_credentials"] == env["SCALER_TOKEN"] == TEST_VARS["scaler_token"]
+
+
+def test_policy_routes_to_the_contact_point_with_tick_sized_intervals(rendered: dict, alert_spec: dict) -> None:
+    doc = alerting(rendered)
+    policy = doc["policies"][0]
+    assert policy["receiver"] == doc["contactPoints"][0]["name"]
+    note = alert_spec["notification"]
+    for key in ("group_by", "group_wait", "group_interval", "repeat_interval"):
+        assert policy[key] == note[key], key
+    seconds = {"s": 1, "m": 60}
+    as_s = {k: int(note[k][:-1]) * seconds[note[k][-1]] for k in ("group_wait", "group_interval", "repeat_interval")}
+    assert 10 <= as_s["group_wait"] <= 30 and as_s["group_interval"] == 60 and as_s["repeat_interval"] == 60
+    assert "scale" in policy["group_by"]
+
+
+def test_thresholds_labels_and_queries_equal_the_shared_spec(rendered: dict, alert_spec: dict) -> None:
+    group = alerting(rendered)["groups"][0]
+    assert group["interval"] == alert_spec["evaluation_interval"]
+    prom = {r["alert"]: r for r in prometheus_rule_group(alert_spec)["rules"]}
+    rules = {r["title"]: r for r in group["rules"]}
+    assert set(rules) == set(prom) == {a["name"] for a in alert_spec["alerts"]}
+    for spec in alert_spec["alerts"]:
+        rule = rules[spec["name"]]
+        data = {d["refId"]: d for d in rule["data"]}
+        threshold = alert_spec["thresholds"][spec["threshold"]]
+        evaluator = data[rule["condition"]]["model"]["conditions"][0]["evaluator"]
+        assert evaluator == {"type": OPS[spec["op"]], "params": [threshold]}
+        assert data["A"]["model"]["expr"] == alert_spec["signals"][spec["signal"]]
+        assert prom[spec["name"]]["expr"] == f"({data['A']['model']['expr']}) {spec['op']} {threshold}"
+        assert rule["labels"] == spec["labels"] == prom[spec["name"]]["labels"]
+        assert rule["for"] == spec["for"] == prom[spec["name"]]["for"]
+        # missing data or a query error never scales
+        assert rule["noDataState"] == "OK" and rule["execErrState"] == "OK"
+        if "scale" in spec["labels"]:
+            assert data["B"]["model"]["expr"] == alert_spec["signals"]["demand"]
+            assert "$values.B" in rule["annotations"]["scale_value"]
+    assert rules["PoolCpuHigh"]["labels"] == {"scale": "up"}
+    assert rules["PoolCpuLow"]["labels"] == {"scale": "down"}
+    assert alert_spec["thresholds"]["scale_up_cpu"] == 0.8 and alert_spec["thresholds"]["scale_down_cpu"] == 0.2
+
+
+def test_dashboard_shows_the_required_panels_with_the_shared_thresholds(rendered: dict, alert_spec: dict) -> None:
+    dashboard = json.loads(rendered["dashboard"])
+    exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+    for metric in ("autoscaler_pool_size", "node_cpu_seconds_total", "autoscaler_pending_requests",
+                   "autoscaler_last_action_info", "autoscaler_last_action_timestamp_seconds",
+                   "node_network_receive_packets_total", "autoscaler_tick_last_success_timestamp_seconds",
+                   "autoscaler_sd_last_success_timestamp_seconds"):
+        assert metric in exprs, metric
+    cpu = next(p for p in dashboard["panels"] if p["title"].startswith("Average pool CPU"))
+    steps = [s["value"] for s in cpu["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+    assert steps == [None, alert_spec["thresholds"]["scale_down_cpu"], alert_spec["thresholds"]["scale_up_cpu"]]
+    provider = yaml.safe_load((BOOTSTRAP_DIR / "grafana/provisioning/dashboards.yaml").read_text())
+    assert provider["providers"][0]["options"]["path"] == "/etc/grafana/dashboards"

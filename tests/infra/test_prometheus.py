@@ -1,0 +1,191 @@
+"""Prometheus side: the VM's config, the rendered rules (promtool check + unit tests proving each alert
+fires and resolves at the right values) and the rendered Alertmanager config (amtool)."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import yaml
+
+from bootstrap.render import prometheus_rule_group, render_alertmanager_config, render_prometheus_rules
+from tests.infra.conftest import BOOTSTRAP_DIR, tool
+
+IDLE = 'node_cpu_seconds_total{job="pool",instance="10.0.0.1:9100",cpu="0",mode="idle"}'
+LOAD = 'node_load1{job="pool",instance="10.0.0.1:9100"}'
+
+
+def idle_series(busy: float, samples: int = 60) -> str:
+    """A one-vCPU idle counter scraped every 15 s whose rate gives the given busy fraction."""
+    return f"0+{round((1 - busy) * 15, 6)}x{samples}"
+
+
+def run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def write_rules(tmp: Path) -> Path:
+    path = tmp / "autoscaler.rules.yml"
+    path.write_text(render_prometheus_rules())
+    return path
+
+
+def test_vm_prometheus_config_is_valid_and_scrapes_the_pool_job(tmp_path: Path, alert_spec: dict) -> None:
+    source = BOOTSTRAP_DIR / "prometheus" / "prometheus.yml"
+    config = yaml.safe_load(source.read_text())
+    pool = next(j for j in config["scrape_configs"] if j["job_name"] == alert_spec["pool_job"])
+    assert pool["file_sd_configs"][0]["files"] == ["/var/lib/autoscaler/file_sd/pool.json"]
+    # Check it together with the rules, as the sandbox loads them.
+    config["rule_files"] = [str(write_rules(tmp_path))]
+    checked = tmp_path / "prometheus.yml"
+    checked.write_text(yaml.safe_dump(config))
+    proc = run([tool("promtool"), "check", "config", str(checked)])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "SUCCESS: 5 rules found" in proc.stdout
+
+
+def test_rules_come_from_the_shared_spec(alert_spec: dict) -> None:
+    group = prometheus_rule_group(alert_spec)
+    assert group["interval"] == alert_spec["evaluation_interval"]
+    for rule, alert in zip(group["rules"], alert_spec["alerts"]):
+        threshold = alert_spec["thresholds"][alert["threshold"]]
+        assert rule["alert"] == alert["name"]
+        assert rule["expr"].endswith(f" {alert['op']} {threshold}")
+        assert rule["for"] == alert["for"] and rule["labels"] == alert["labels"]
+        assert ('job="pool"' in rule["expr"]) == ("cpu" in alert["signal"])
+    scale = {r["labels"]["scale"]: r for r in group["rules"] if "scale" in r["labels"]}
+    assert set(scale) == {"up", "down"}
+    assert all("scale_value" in r["annotations"] for r in scale.values())
+
+
+def test_promtool_check_rules(tmp_path: Path) -> None:
+    proc = run([tool("promtool"), "check", "rules", str(write_rules(tmp_path))])
+    assert proc.returncode == 0 and "SUCCESS: 5 rules found" in proc.stdout, proc.stdout + proc.stderr
+
+
+def alert(name: str, labels: dict, annotations: dict) -> dict:
+    return {"exp_labels": {"alertname": name, **labels}, "exp_annotations": annotations}
+
+
+def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, alert_spec: dict) -> None:
+    rules = write_rules(tmp_path)
+    up = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "up")
+    down = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "down")
+    assert alert_spec["thresholds"][up["threshold"]] == 0.8 and up["for"] == "1m"
+    assert alert_spec["thresholds"][down["threshold"]] == 0.2 and down["for"] == "1m"
+    hi = {"summary": up["summary"]}
+    lo = {"summary": down["summary"]}
+    tests = [
+        {   # 0.81 busy: pending at 40 s, firing once `for: 1m` has passed; demand annotation = CPU
+            "interval": "15s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.81)}, {"series": LOAD, "values": "0.5x60"}],
+            "alert_rule_test": [
+                {"eval_time": "40s", "alertname": "PoolCpuHigh", "exp_alerts": []},
+                {"eval_time": "2m", "alertname": "PoolCpuHigh",
+                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.810"})]},
+                {"eval_time": "2m", "alertname": "PoolCpuLow", "exp_alerts": []},
+            ],
+        },
+        {   # 0.79 busy never scales up
+            "interval": "15s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.79)}],
+            "alert_rule_test": [{"eval_time": "10m", "alertname": "PoolCpuHigh", "exp_alerts": []}],
+        },
+        {   # saturated: load per core 2.5 > CPU 0.95, so the demand keeps growing past 1
+            "interval": "15s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.95)}, {"series": LOAD, "values": "2.5x60"}],
+            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
+                                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "2.500"})]}],
+        },
+        {   # high for 3 minutes, then 0.5: the alert resolves
+            "interval": "15s",
+            "input_series": [{"series": IDLE, "values": "0+2.85x12 34.2+7.5x40"}],
+            "alert_rule_test": [
+                {"eval_time": "2m", "alertname": "PoolCpuHigh",
+                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.810"})]},
+                {"eval_time": "6m", "alertname": "PoolCpuHigh", "exp_alerts": []},
+            ],
+        },
+        {   # 0.19 busy scales down after `for`; 0.21 does not
+            "interval": "15s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.19)}],
+            "alert_rule_test": [
+                {"eval_time": "40s", "alertname": "PoolCpuLow", "exp_alerts": []},
+                {"eval_time": "2m", "alertname": "PoolCpuLow",
+                 "exp_alerts": [alert("PoolCpuLow", {"scale": "down"}, {**lo, "scale_value": "0.190"})]},
+            ],
+        },
+        {
+            "interval": "15s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.21)}],
+            "alert_rule_test": [{"eval_time": "10m", "alertname": "PoolCpuLow", "exp_alerts": []}],
+        },
+        {   # no data at all (the DatasourceNoData case): nothing scales, nothing fires
+            "interval": "15s",
+            "input_series": [{"series": 'up{job="monitoring"}', "values": "1x60"}],
+            "alert_rule_test": [{"eval_time": "10m", "alertname": name, "exp_alerts": []}
+                                for name in ("PoolCpuHigh", "PoolCpuLow", "PoolAtMaxOverloaded")],
+        },
+        {   # self-monitoring: tick and discovery last succeeded at t=0
+            "interval": "15s",
+            "input_series": [
+                {"series": "autoscaler_tick_last_success_timestamp_seconds", "values": "0x60"},
+                {"series": "autoscaler_sd_last_success_timestamp_seconds", "values": "0x60"},
+            ],
+            "alert_rule_test": [
+                {"eval_time": "160s", "alertname": "AutoscalerTickStale", "exp_alerts": []},
+                {"eval_time": "200s", "alertname": "AutoscalerTickStale",
+                 "exp_alerts": [alert("AutoscalerTickStale", {"severity": "warning"},
+                                      {"summary": "The scaler tick has not succeeded for more than 3 minutes"})]},
+                {"eval_time": "100s", "alertname": "AutoscalerDiscoveryStale", "exp_alerts": []},
+                {"eval_time": "140s", "alertname": "AutoscalerDiscoveryStale",
+                 "exp_alerts": [alert("AutoscalerDiscoveryStale", {"severity": "warning"},
+                                      {"summary": "Service discovery has not succeeded for more than 2 minutes"})]},
+            ],
+        },
+        {   # pool at its maximum and still above the scale-up threshold for 5 minutes
+            "interval": "15s",
+            "input_series": [
+                {"series": IDLE, "values": idle_series(0.9, 60)},
+                {"series": "autoscaler_pool_size", "values": "4x60"},
+                {"series": "autoscaler_pool_max_size", "values": "4x60"},
+            ],
+            "alert_rule_test": [
+                {"eval_time": "4m", "alertname": "PoolAtMaxOverloaded", "exp_alerts": []},
+                {"eval_time": "7m", "alertname": "PoolAtMaxOverloaded",
+                 "exp_alerts": [alert("PoolAtMaxOverloaded", {"severity": "warning"},
+                                      {"summary": "The pool is at its maximum size and still overloaded"})]},
+            ],
+        },
+        {   # below the maximum, the same load only scales
+            "interval": "15s",
+            "input_series": [
+                {"series": IDLE, "values": idle_series(0.9, 60)},
+                {"series": "autoscaler_pool_size", "values": "3x60"},
+                {"series": "autoscaler_pool_max_size", "values": "4x60"},
+            ],
+            "alert_rule_test": [{"eval_time": "10m", "alertname": "PoolAtMaxOverloaded", "exp_alerts": []}],
+        },
+    ]
+    spec = {"rule_files": [rules.name], "evaluation_interval": alert_spec["evaluation_interval"], "tests": tests}
+    test_file = tmp_path / "autoscaler.test.yml"
+    test_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+    proc = run([tool("promtool"), "test", "rules", test_file.name], cwd=tmp_path)
+    assert proc.returncode == 0 and "SUCCESS" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_alertmanager_config_checks_and_matches_the_spec(tmp_path: Path, alert_spec: dict) -> None:
+    for token in ("s3cret-token", None):
+        path = tmp_path / "alertmanager.yml"
+        path.write_text(render_alertmanager_config("http://127.0.0.1:8090/webhook", token))
+        proc = run([tool("amtool"), "check-config", str(path)])
+        assert proc.returncode == 0 and "SUCCESS" in proc.stdout, proc.stdout + proc.stderr
+        config = yaml.safe_load(path.read_text())
+        route, note = config["route"], alert_spec["notification"]
+        for key in ("group_wait", "group_interval", "repeat_interval", "group_by"):
+            assert route[key] == note[key], key
+        hook = config["receivers"][0]["webhook_configs"][0]
+        assert hook["url"] == "http://127.0.0.1:8090/webhook"
+        if token:
+            assert hook["http_config"]["authorization"] == {"type": "Bearer", "credentials": token}
+        else:
+            assert "http_config" not in hook

@@ -1,0 +1,88 @@
+"""systemd units: `systemd-analyze verify` in a temporary root (any output fails), hardening, timers."""
+from __future__ import annotations
+
+import configparser
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.infra.conftest import BOOTSTRAP_DIR, tool
+
+UNIT_DIR = BOOTSTRAP_DIR / "systemd"
+UNITS = sorted(p.name for p in UNIT_DIR.glob("autoscaler-*"))
+SERVICES = [u for u in UNITS if u.endswith(".service")]
+HARDENING = {
+    "NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes", "ProtectHome": "yes",
+    "PrivateDevices": "yes", "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX", "CapabilityBoundingSet": "",
+    "User": "autoscaler", "EnvironmentFile": "/etc/autoscaler/autoscaler.env", "ReadWritePaths": "/var/lib/autoscaler",
+}
+
+
+def make_root(tmp: Path) -> Path:
+    """A root tree with the host's system units, our units, and stand-ins for the paths units name."""
+    root = tmp / "root"
+    (root / "usr/lib/systemd").mkdir(parents=True)
+    host_units = next(p for p in (Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")) if p.is_dir())
+    shutil.copytree(host_units, root / "usr/lib/systemd/system", symlinks=True)
+    (root / "etc/systemd/system").mkdir(parents=True)
+    for unit in UNITS:
+        shutil.copy(UNIT_DIR / unit, root / "etc/systemd/system" / unit)
+    python = root / "opt/autoscaler/venv/bin/python"
+    python.parent.mkdir(parents=True)
+    python.write_text("#!/bin/sh\n")
+    python.chmod(0o755)
+    (root / "opt/autoscaler/app").mkdir(parents=True)
+    (root / "etc/autoscaler").mkdir(parents=True)
+    (root / "etc/autoscaler/autoscaler.env").write_text("")
+    return root
+
+
+def verify(root: Path, units: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run([tool("systemd-analyze"), "verify", f"--root={root}", *units],
+                          cwd=root / "etc/systemd/system", capture_output=True, text=True, timeout=60)
+
+
+def test_systemd_analyze_verify_is_silent(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    proc = verify(root, UNITS)
+    assert proc.returncode == 0 and not proc.stdout.strip() and not proc.stderr.strip(), proc.stdout + proc.stderr
+
+
+def test_verify_would_catch_a_typo(tmp_path: Path) -> None:
+    """Negative control: an unknown key only warns (exit 0), so the silence check above is what matters."""
+    root = make_root(tmp_path)
+    unit = root / "etc/systemd/system/autoscaler-tick.service"
+    unit.write_text(unit.read_text().replace("PrivateTmp=yes", "PrivateTmpp=yes"))
+    proc = verify(root, ["autoscaler-tick.service"])
+    assert "PrivateTmpp" in proc.stdout + proc.stderr
+
+
+def parse(unit: str) -> configparser.ConfigParser:
+    cp = configparser.ConfigParser(strict=False, interpolation=None, delimiters=("=",))
+    cp.optionxform = str  # type: ignore[assignment]
+    cp.read_string((UNIT_DIR / unit).read_text())
+    return cp
+
+
+@pytest.mark.parametrize("unit", SERVICES)
+def test_services_are_hardened(unit: str) -> None:
+    service = parse(unit)["Service"]
+    for key, value in HARDENING.items():
+        assert service.get(key) == value, f"{unit}: {key}"
+    assert service["ExecStart"].startswith("/opt/autoscaler/venv/bin/python -m functions.")
+
+
+def test_entry_points_and_schedule() -> None:
+    assert parse("autoscaler-receiver.service")["Service"]["ExecStart"].endswith("functions.scaler.receiver")
+    assert parse("autoscaler-receiver.service")["Service"]["Restart"] == "always"
+    assert parse("autoscaler-tick.service")["Service"]["ExecStart"].endswith("functions.scaler.tick")
+    assert parse("autoscaler-sd.service")["Service"]["ExecStart"].endswith("functions.sd")
+    restore = parse("autoscaler-sd-restore.service")
+    assert restore["Service"]["ExecStart"].endswith("functions.sd --restore")
+    assert "prometheus.service" in restore["Unit"]["Before"]
+    tick = parse("autoscaler-tick.timer")["Timer"]
+    assert tick["OnCalendar"] == "*-*-* *:*:00" and tick["AccuracySec"] == "1s"
+    sd = parse("autoscaler-sd.timer")["Timer"]
+    assert sd["OnUnitActiveSec"] == "15s" and sd["AccuracySec"] == "1s"
