@@ -1,0 +1,356 @@
+"""The webhook receiver: HTTP in, durable scale requests in SOS out (`python -m functions.scaler.receiver`).
+
+Owns the receiver's HTTP contract (ARCHITECTURE.md, "Receiver HTTP"): POST /webhook, GET|POST /up
+and /down, GET /healthz, GET /status; bearer-token auth; body limits; JSON answers for every status;
+one log line per delivery. A 2xx is sent only once every request of the delivery is stored in SOS
+(conditional create); SOS trouble past the write deadline is a 503 so the sender re-delivers.
+Parsing lives in payload.py (pure); this module is the shell around it. Served by cheroot's
+thread pool: a slow client occupies one worker, never the whole server.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures as futures
+import hmac
+import json
+import logging
+import signal
+import sys
+import time
+from typing import Any, Callable, Iterable, Mapping
+
+import bottle
+
+from functions.common import config, keys
+from functions.common.store import Conflict, Store, StoreError
+
+from . import payload
+from .scale_request import DIRECTIONS, ScaleRequest, from_json
+
+log = logging.getLogger("receiver")
+
+BODY_LIMIT = 256 * 1024
+WRITE_DEADLINE_S = 9.0     # whole delivery; leaves room to answer inside the promised 10 s
+WRITE_WORKERS = 10         # = botocore's default connection pool, so no connection is thrown away
+SERVER_THREADS = 32        # each slow client holds one; the rest keep serving
+SOCKET_TIMEOUT_S = 5       # a client silent this long between two packets is dropped
+READ_CHUNK = 64 * 1024
+JSON_TYPES = ("application/json", "text/json")
+
+Clock = Callable[[], float]
+
+
+class Refused(Exception):
+    """An answer other than success, decided before any write."""
+
+    def __init__(self, status: int, error: str) -> None:
+        super().__init__(error)
+        self.status = status
+        self.error = error
+
+
+def answer(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+           ) -> bottle.HTTPResponse:
+    return bottle.HTTPResponse(json.dumps(body, sort_keys=True) + "\n", status,
+                               headers={"Content-Type": "application/json", **(headers or {})})
+
+
+# ---------------------------------------------------------------------------- request checks
+
+
+def authorized(header: str | None, token: str | None) -> bool:
+    """Constant-time check of `Authorization: Bearer <token>`; no token configured = open."""
+    if token is None:
+        return True
+    if not header:
+        return False
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    # WSGI hands header values over as latin-1 text; compare the raw bytes.
+    return hmac.compare_digest(given.strip().encode("latin-1", "replace"), token.encode("utf-8"))
+
+
+def declared_length(environ: Mapping[str, Any]) -> int | None:
+    raw = str(environ.get("CONTENT_LENGTH") or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise Refused(400, "malformed Content-Length")
+    return int(raw)
+
+
+def read_body(environ: Mapping[str, Any], limit: int = BODY_LIMIT) -> bytes:
+    """The request body, never more than `limit` bytes read (413 past it, declared or not)."""
+    length = declared_length(environ)
+    if length is not None and length > limit:
+        raise Refused(413, f"body over {limit} bytes")
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    chunked = "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
+    if length is None and not chunked:
+        return b""  # WSGI: no length and no chunking means no body
+    want = limit + 1 if length is None else length
+    parts: list[bytes] = []
+    got = 0
+    while got < want:
+        part = stream.read(min(READ_CHUNK, want - got))
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    if got > limit:
+        raise Refused(413, f"body over {limit} bytes")
+    if length is not None and got < length:
+        raise Refused(400, "body shorter than Content-Length")
+    return b"".join(parts)
+
+
+def check_content_type(environ: Mapping[str, Any]) -> None:
+    # Grafana and Alertmanager both send application/json; an absent type is tolerated for curl.
+    ctype = str(environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
+    if ctype and ctype not in JSON_TYPES and not ctype.endswith("+json"):
+        raise Refused(415, f"content type {ctype[:64]!r} is not JSON")
+
+
+# ---------------------------------------------------------------------------- SOS writes
+
+
+def store_requests(store: Store, pool: str, requests: Iterable[ScaleRequest],
+                   pool_exec: futures.ThreadPoolExecutor, deadline_s: float) -> list[str]:
+    """Create one object per request in parallel; every key, or StoreError / TimeoutError."""
+    def put(req: ScaleRequest) -> str:
+        key = keys.request(pool, req.received_ms, req.unique())
+        try:
+            store.put(key, req.to_json(), if_none_match=True)
+        except Conflict:
+            pass  # the object is already there: a retry of our own write landed
+        return key
+
+    jobs = [pool_exec.submit(put, req) for req in requests]
+    done, late = futures.wait(jobs, timeout=deadline_s)
+    if late:
+        for job in late:
+            job.cancel()  # not yet started: never write after we answered 503
+        raise TimeoutError(f"SOS did not confirm {len(late)} of {len(jobs)} writes "
+                           f"within {deadline_s:.0f} s")
+    return [job.result() for job in jobs]  # re-raises the first StoreError
+
+
+def pending_summary(bodies: Iterable[Mapping[str, Any] | None], now: float) -> dict[str, Any]:
+    """Pure: pending requests by direction with the age of the oldest."""
+    out: dict[str, Any] = {d: {"count": 0, "oldest_age_s": None} for d in DIRECTIONS}
+    unreadable = 0
+    for body in bodies:
+        try:
+            req = from_json(dict(body or {}))
+        except ValueError:
+            unreadable += 1
+            continue
+        entry = out[req.direction]
+        entry["count"] += 1
+        age = round(max(0.0, now - req.received_at), 1)
+        if entry["oldest_age_s"] is None or age > entry["oldest_age_s"]:
+            entry["oldest_age_s"] = age
+    out["unreadable"] = unreadable
+    return out
+
+
+def status_view(cfg: config.Config, state: Mapping[str, Any] | None,
+                pending: dict[str, Any]) -> dict[str, Any]:
+    """Pure: the /status document from the tick's state object and the pending requests."""
+    state = state or {}
+    return {
+        "pool_id": cfg.pool_id,
+        "pending": pending,
+        "state_found": bool(state),
+        "pool": state.get("pool"),
+        "last_tick_at": state.get("last_tick_at"),
+        "last_action": state.get("last_action"),
+        "last_decision": state.get("last_decision"),
+        "refusal": state.get("refusal"),
+        "paused": state.get("paused"),
+        "cooldown_until": state.get("cooldown_until"),
+        "intent": state.get("intent"),
+        "bounds": state.get("bounds") or {"min": cfg.min_size, "max": cfg.max_size},
+    }
+
+
+# ---------------------------------------------------------------------------- the app
+
+
+class ReceiverApp(bottle.Bottle):
+    """Bottle with JSON error pages, so 404/405 and anything unforeseen answer JSON too."""
+
+    def default_error_handler(self, res: bottle.HTTPError) -> str:
+        bottle.response.content_type = "application/json"
+        if res.status_code >= 500:
+            log.error("%s %s -> %d: %s", bottle.request.method, bottle.request.path,
+                      res.status_code, res.exception or res.body)
+        else:
+            log.info("%s %s -> %d", bottle.request.method, bottle.request.path, res.status_code)
+        return json.dumps({"error": str(res.status_line)}) + "\n"
+
+
+def make_app(cfg: config.Config, store: Store, clock: Clock = time.time, *,
+             write_deadline_s: float = WRITE_DEADLINE_S, body_limit: int = BODY_LIMIT,
+             write_workers: int = WRITE_WORKERS) -> ReceiverApp:
+    """The receiver as a WSGI app; `clock` gives unix seconds for the requests' received time."""
+    app = ReceiverApp()
+    pool_exec = futures.ThreadPoolExecutor(max_workers=write_workers,
+                                           thread_name_prefix="sos-write")
+    app.config["receiver.executor"] = pool_exec  # for shutdown by whoever serves the app
+
+    def done(status: int, body: dict[str, Any], started: float, what: str) -> bottle.HTTPResponse:
+        # One line per delivery: never the token, never the body.
+        req = bottle.request
+        log.info("%s %s %d %s from %s in %.0f ms", req.method, req.path, status, what,
+                 req.environ.get("REMOTE_ADDR", "?"), (time.monotonic() - started) * 1000)
+        return answer(status, body)
+
+    def guard(handler: Callable[[float], bottle.HTTPResponse]) -> Callable[[], bottle.HTTPResponse]:
+        def route() -> bottle.HTTPResponse:
+            started = time.monotonic()
+            try:
+                # 413 before 401: answering 401 would make cheroot drain a huge declared body.
+                length = declared_length(bottle.request.environ)
+                if length is not None and length > body_limit:
+                    raise Refused(413, f"body over {body_limit} bytes")
+                # Raw environ: bottle.get_header re-decodes as UTF-8 and raises on other bytes.
+                if not authorized(bottle.request.environ.get("HTTP_AUTHORIZATION"), cfg.token):
+                    raise Refused(401, "missing or wrong bearer token")
+                return handler(started)
+            except Refused as exc:
+                return done(exc.status, {"error": exc.error}, started, "refused")
+            except (StoreError, TimeoutError) as exc:
+                log.warning("SOS unavailable: %s", exc)
+                return done(503, {"error": "state store unavailable, retry later"}, started,
+                            "sos-unavailable")
+        return route
+
+    def save(requests: tuple[ScaleRequest, ...], ignored: dict[str, int], extra: dict[str, Any],
+             started: float, source: str) -> bottle.HTTPResponse:
+        counts = ",".join(f"{k}={v}" for k, v in sorted(ignored.items())) or "none"
+        if not requests:
+            return done(200, {"stored": [], "ignored": ignored, **extra,
+                              "message": "nothing to scale in this delivery"},
+                        started, f"{source} stored=0 ignored={counts}")
+        remaining = write_deadline_s - (time.monotonic() - started)
+        if remaining <= 0:
+            raise TimeoutError("write deadline passed while reading the request")
+        stored = store_requests(store, cfg.pool_id, requests, pool_exec, remaining)
+        directions = ",".join(sorted({r.direction for r in requests}))
+        return done(202, {"stored": stored, "ignored": ignored, **extra}, started,
+                    f"{source} stored={len(stored)} ({directions}) ignored={counts}")
+
+    @guard
+    def webhook(started: float) -> bottle.HTTPResponse:
+        environ = bottle.request.environ
+        # The length check precedes everything so an oversized body is never read.
+        body = read_body(environ, body_limit)
+        check_content_type(environ)
+        try:
+            parsed = payload.parse(body, clock())
+        except payload.ParseError as exc:
+            raise Refused(400, str(exc)) from None
+        extra = {"bad_scale_value": parsed.bad_values} if parsed.bad_values else {}
+        return save(parsed.requests, parsed.ignored, extra, started, parsed.source)
+
+    def manual(direction: str) -> Callable[[], bottle.HTTPResponse]:
+        @guard
+        def route(started: float) -> bottle.HTTPResponse:
+            raw = bottle.request.query.get("value")
+            value = payload.scale_value(raw)
+            if raw is not None and value is None:
+                raise Refused(400, "value must be a finite number >= 0")
+            req = ScaleRequest(direction=direction, source="manual", received_at=clock(),
+                               value=value)
+            return save((req,), {}, {}, started, "manual")
+        return route
+
+    @guard
+    def status(started: float) -> bottle.HTTPResponse:
+        def gather() -> tuple[Any, list[Any]]:
+            state = store.get(keys.scaler_state(cfg.pool_id))
+            pending = store.read_all(keys.requests_prefix(cfg.pool_id))
+            return (state.body if state else None), [item.body for item in pending]
+
+        job = pool_exec.submit(gather)
+        try:
+            state, bodies = job.result(timeout=write_deadline_s)
+        except futures.TimeoutError:
+            job.cancel()
+            raise TimeoutError("SOS did not answer the status reads in time") from None
+        view = status_view(cfg, state, pending_summary(bodies, clock()))
+        return done(200, view, started, "status")
+
+    def healthz() -> bottle.HTTPResponse:
+        return answer(200, {"ok": True})
+
+    app.route("/webhook", "POST", webhook)
+    app.route("/up", ["GET", "POST"], manual("up"))
+    app.route("/down", ["GET", "POST"], manual("down"))
+    app.route("/status", "GET", status)
+    app.route("/healthz", "GET", healthz)
+    return app
+
+
+# ---------------------------------------------------------------------------- the shell
+
+
+def make_server(app: Any, host: str, port: int, *, threads: int = SERVER_THREADS,
+                timeout: int = SOCKET_TIMEOUT_S) -> Any:
+    """cheroot's threaded WSGI server (the production server bottle's `server="cheroot"` runs)."""
+    from cheroot import wsgi
+
+    return wsgi.Server((host, port), app, numthreads=threads, timeout=timeout,
+                       request_queue_size=128, shutdown_timeout=2,
+                       server_name="autoscaler-receiver")
+
+
+def receiver_store(cfg: config.Config) -> Store:
+    # botocore's `max_attempts` counts retries, so attempts=1 is two tries: a hung SOS fails
+    # one write after ~6 s, inside the delivery deadline, instead of racing it.
+    return Store.from_config(cfg, connect_timeout=2.0, read_timeout=3.0, attempts=1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m functions.scaler.receiver",
+                                     description="Webhook receiver for the pool autoscaler.")
+    parser.add_argument("--server", choices=("cheroot", "wsgiref"), default="cheroot",
+                        help="wsgiref (single-threaded) exists only as a benchmark baseline")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    cfg = config.from_environ_or_exit()
+    app = make_app(cfg, receiver_store(cfg), time.time)
+    log.info("listening on %s:%d (pool %s, auth %s, server %s)", cfg.listen_addr, cfg.listen_port,
+             cfg.pool_id, "on" if cfg.token else "OFF", args.server)
+    if args.server == "wsgiref":
+        bottle.run(app, server="wsgiref", host=cfg.listen_addr, port=cfg.listen_port, quiet=True)
+        return 0
+
+    server = make_server(app, cfg.listen_addr, cfg.listen_port)
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        server.prepare()
+    except OSError as exc:
+        log.error("cannot listen on %s:%d: %s", cfg.listen_addr, cfg.listen_port, exc)
+        return 1
+    try:
+        server.serve()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.stop()
+        app.config["receiver.executor"].shutdown(wait=False, cancel_futures=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
