@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import threading
 import time
 import urllib.request
 from typing import Any, Iterator
@@ -287,7 +286,11 @@ def test_set_bounds_keeps_omitted_and_clears_none(env: dict[str, str], store: St
 
 
 class RacingStore(Store):
-    """Lets another writer change settings.json between our read and our conditional put."""
+    """Lets another writer change settings.json between our read and our conditional put.
+
+    Deterministic on purpose: moto checks If-Match and then writes without a lock, so racing
+    real threads against it could lose an update in moto itself, not in inspect.
+    """
 
     def __init__(self, base: Store, races: int, rival: Any) -> None:
         super().__init__(base.s3, base.bucket)
@@ -332,25 +335,6 @@ def test_first_create_races_too(env: dict[str, str], store: Store) -> None:
     assert run(env, "pause", make_store=lambda cfg: racing)[0] == 0
     body = store.get(keys.settings(POOL)).body  # type: ignore[union-attr]
     assert (body["paused"], body["max_size"]) == (True, 5)
-
-
-def test_threads_writing_different_fields_all_land(env: dict[str, str], store: Store) -> None:
-    commands = [["pause"], ["set-bounds", "--min", "2"], ["set-bounds", "--max", "7"]]
-    gate = threading.Barrier(len(commands))
-    codes: list[int] = []
-
-    def one(argv: list[str]) -> None:
-        gate.wait()
-        codes.append(cli.main(argv, env, out=io.StringIO(), err=io.StringIO()))
-
-    threads = [threading.Thread(target=one, args=(argv,)) for argv in commands]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    body = store.get(keys.settings(POOL)).body  # type: ignore[union-attr]
-    assert codes == [0, 0, 0]
-    assert (body["paused"], body["min_size"], body["max_size"]) == (True, 2, 7)
 
 
 # --- wrong bucket, unreachable endpoint, credentials, configuration --------------------------

@@ -1,0 +1,52 @@
+"""The real `python -m functions.inspect` process against moto server."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from functions.common import keys
+from functions.common.store import Store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def inspect(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    full = {"PATH": os.environ.get("PATH", ""), "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull, **env}
+    return subprocess.run([sys.executable, "-m", "functions.inspect", *argv], cwd=ROOT,
+                          env=full, capture_output=True, text=True, timeout=30)
+
+
+def test_status_process_fresh_then_after_a_tick(env: dict[str, str], store: Store) -> None:
+    done = inspect(env, "status")
+    assert done.returncode == 0 and done.stderr == ""
+    assert "no tick yet" in done.stdout and "no discovery yet" in done.stdout
+
+    pool = env["INSTANCEPOOL_ID"]
+    now = time.time()
+    store.put(keys.scaler_state(pool), {
+        "revision": 1, "last_tick_at": now - 3, "last_tick_by": "mon-1/1/aa",
+        "last_action": None, "last_decision": {"at": now - 3, "action": "none",
+                                               "reason": "no pending requests"},
+        "cooldown_until": None, "pool": {"size": 2, "state": "running", "serving": 2,
+                                         "observed_at": now - 3},
+        "intent": None, "refusal": None, "bounds": {"min": 1, "max": 10}, "paused": False})
+    done = inspect(env, "status", "--json")
+    assert done.returncode == 0, done.stderr
+    view = json.loads(done.stdout)
+    assert view["tick"]["by"] == "mon-1/1/aa" and view["last_decision"]["action"] == "none"
+
+
+def test_process_errors_are_one_line_without_traceback(env: dict[str, str]) -> None:
+    done = inspect({**env, "SOS_BUCKET": "not-this-bucket"}, "status")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("inspect: error: bucket 'not-this-bucket' does not exist")
+    assert done.stderr.count("\n") == 1
+    missing = {k: v for k, v in env.items() if k != "EXOSCALE_SECRET"}
+    done = inspect(missing, "status")
+    assert done.returncode == 2
+    assert done.stderr == "configuration error: EXOSCALE_SECRET is required but not set\n"
