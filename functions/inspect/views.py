@@ -18,8 +18,7 @@ from .timefmt import iso
 
 Problem = dict[str, str]
 
-_HISTORY_NAME_RE = re.compile(r"^(\d{13})-([a-z-]+?)-[^/]*\.json$")
-HISTORY_ACTIONS = ("scale-up", "scale-down", "expired", "refused", "failed")
+_HISTORY_NAME_RE = re.compile(r"^(\d{13})-.+\.json$")
 
 
 def problem(key: str, error: str) -> Problem:
@@ -69,6 +68,16 @@ def strings(body: Any, name: str) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
+def request_keys(body: Any, name: str) -> list[str]:
+    """Request references in an intent: keys, or request bodies carrying their `key` (the tick)."""
+    value = body.get(name) if isinstance(body, dict) else None
+    if not isinstance(value, list):
+        return []
+    found = [v if isinstance(v, str) else v.get("key") if isinstance(v, dict) else None
+             for v in value]
+    return [k for k in found if isinstance(k, str)]
+
+
 def when(ts: float | None, now: float) -> tuple[str | None, float | None]:
     """(ISO time, age in seconds, negative in the future) or (None, None)."""
     if ts is None:
@@ -112,7 +121,7 @@ def request_rows(items: list[Stored], claimed: set[str], now: float,
 def requests_view(pool: str, items: list[Stored], scaler: Stored | None, now: float) -> Json:
     problems: list[Problem] = []
     state = body_of(scaler, [])  # scaler.json problems belong to `status`, not here
-    claimed = set(strings(obj(state, "intent"), "requests"))
+    claimed = set(request_keys(obj(state, "intent"), "requests"))
     rows = request_rows(items, claimed, now, problems)
     return {"pool_id": pool, "now": iso(now), "requests": rows, "errors": problems}
 
@@ -231,7 +240,7 @@ def _intent(entry: Any, now: float) -> Json | None:
     return {"id": text(entry, "id"), "action": text(entry, "action"),
             "from_size": integer(entry, "from_size"),
             "target_size": integer(entry, "target_size"), "evict": strings(entry, "evict"),
-            "requests": len(strings(entry, "requests")), "phase": text(entry, "phase"),
+            "requests": len(request_keys(entry, "requests")), "phase": text(entry, "phase"),
             "decided_at": at, "age_s": age_s, "reason": text(entry, "reason") or "",
             "operation_id": text(entry, "operation_id")}
 

@@ -50,3 +50,37 @@ def test_process_errors_are_one_line_without_traceback(env: dict[str, str]) -> N
     done = inspect(missing, "status")
     assert done.returncode == 2
     assert done.stderr == "configuration error: EXOSCALE_SECRET is required but not set\n"
+
+
+def test_inspect_reads_what_the_real_tick_writes_and_the_tick_honours_inspect(
+        moto_endpoint: str, bucket: str) -> None:
+    # Contract check against the other side: the real tick (in-process, API emulator).
+    from functions.common.exo import PoolApi, make_client
+    from functions.scaler.tick import Tick
+    from tests.integration.tickkit import add_request, cfg_for, env_for, start_emulator
+
+    emu, pool_id = start_emulator(2)
+    try:
+        env = env_for(moto_endpoint, bucket, emu, pool_id, SCALER_COOLDOWN_S="0",
+                      SCALER_SETTLE_S="0")
+        cfg = cfg_for(env)
+        store = Store.from_config(cfg)
+        assert inspect(env, "set-bounds", "--min", "2", "--max", "3").returncode == 0
+        add_request(store, pool_id, "up")
+        Tick(cfg, store, PoolApi(make_client(cfg), pool_id)).run()
+        view = json.loads(inspect(env, "status", "--json").stdout)
+        assert view["errors"] == [] and view["last_action"]["action"] == "scale-up"
+        assert (view["last_action"]["from_size"], view["last_action"]["to_size"]) == (2, 3)
+        assert view["bounds"] == {"min": 2, "max": 3, "source": "last-tick"}
+        history = json.loads(inspect(env, "history", "--json").stdout)
+        assert [r["action"] for r in history["records"]] == ["scale-up"]
+        assert history["records"][0]["requests"] == 1 and history["errors"] == []
+
+        assert inspect(env, "pause").returncode == 0
+        add_request(store, pool_id, "up", fingerprint="later")
+        Tick(cfg, store, PoolApi(make_client(cfg), pool_id)).run()
+        view = json.loads(inspect(env, "status", "--json").stdout)
+        assert view["paused"] is True and view["tick"]["paused"] is True
+        assert view["pending"]["up"] == 1 and view["errors"] == []
+    finally:
+        emu.stop()

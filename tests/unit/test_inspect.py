@@ -56,7 +56,9 @@ def fill_busy(store: Store) -> dict[str, Any]:
         "cooldown_until": NOW + 45,
         "pool": {"size": 3, "state": "running", "serving": 3, "observed_at": NOW - 42},
         "intent": {"id": "i-9", "action": "scale-up", "from_size": 3, "target_size": 4,
-                   "evict": [], "requests": req_keys[:1], "phase": "decided",
+                   "evict": [], "phase": "decided",
+                   # the tick stores request bodies with their key (schema: keys; both read)
+                   "requests": [{"key": req_keys[0], **reqs[0].to_json()}],
                    "operation_id": None, "decided_at": NOW - 42, "reason": "up requests pending"},
         "refusal": None, "bounds": {"min": 2, "max": 6}, "paused": False}, if_none_match=True)
     store.put(keys.discovery(POOL), {

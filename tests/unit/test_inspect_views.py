@@ -135,3 +135,16 @@ def test_status_view_reports_unknown_schema_and_missing_required_field() -> None
     assert view["tick"] is None and view["discovery"] is None and view["lease"] is None
     assert sorted(e["key"] for e in view["errors"]) == [
         "lease/p/tick", "state/p/discovery.json", "state/p/scaler.json"]
+
+
+@pytest.mark.parametrize("refs", [["requests/p/1.json"], [{"key": "requests/p/1.json"}]])
+def test_intent_requests_as_keys_or_bodies(refs: list) -> None:
+    req = _stored("requests/p/1.json", {"direction": "up", "source": "manual",
+                                        "received_at": NOW - 3})
+    scaler = _stored("state/p/scaler.json", {"last_tick_at": NOW, "intent": {
+        "action": "scale-up", "requests": refs + [7, {"no": "key"}]}})
+    view = views.requests_view("p", [req], scaler, NOW)
+    assert view["requests"][0]["claimed"] is True
+    status = views.status_view("p", NOW, scaler=scaler, discovery=None, lease=None,
+                               settings=None, requests=[req], hard_min=1, hard_max=10)
+    assert status["intent"]["requests"] == 1
