@@ -75,9 +75,12 @@ def declared_length(environ: Mapping[str, Any]) -> int | None:
     raw = str(environ.get("CONTENT_LENGTH") or "").strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    # isdigit() alone admits '¹' and other digits int() refuses.
+    if not (raw.isascii() and raw.isdigit()):
         raise Refused(400, "malformed Content-Length")
-    return int(raw)
+    digits = raw.lstrip("0") or "0"
+    # int() refuses very long digit strings; anything this long is over every limit anyway.
+    return int(digits) if len(digits) <= 18 else 10**18
 
 
 def read_body(environ: Mapping[str, Any], limit: int = BODY_LIMIT) -> bytes:
