@@ -58,10 +58,11 @@ def status_text(v: Json) -> str:
                              f"{cd['until']}" if cd["remaining_s"] > 0 else "none"))
     intent = v["intent"]
     if intent is not None:
-        rows.append(("intent", f"{intent['action']} {_sizes(intent['from_size'], intent['target_size'])}"
-                               f", phase {intent['phase']}, decided {_ago(intent['age_s'])}, "
-                               f"{intent['requests']} requests"
-                               + (f", evict {', '.join(intent['evict'])}" if intent["evict"] else "")))
+        evict = f", evict {', '.join(intent['evict'])}" if intent["evict"] else ""
+        rows.append(("intent", f"{intent['action']} "
+                               f"{_sizes(intent['from_size'], intent['target_size'])}, "
+                               f"phase {intent['phase']}, decided {_ago(intent['age_s'])}, "
+                               f"{intent['requests']} requests{evict}"))
     if v["refusal"] is not None:
         ref = v["refusal"]
         rows.append(("refusal", f"{_at(ref['at'], ref['age_s'])}: {ref['message']}"))
@@ -75,8 +76,9 @@ def status_text(v: Json) -> str:
                  f"{_ago(pend['oldest_age_s'])}"))
     disc = v["discovery"]
     rows.append(("discovery", "no discovery yet" if disc is None else
-                 f"{disc['members']} members, checked {_at(disc['checked_at'], disc['checked_age_s'])}"
-                 f", changed {_ago(disc['changed_age_s'])}"))
+                 f"{disc['members']} members, checked "
+                 f"{_at(disc['checked_at'], disc['checked_age_s'])}, "
+                 f"changed {_ago(disc['changed_age_s'])}"))
     lease = v["lease"]
     if lease is None:
         rows.append(("lease", "no lease yet"))
@@ -118,7 +120,8 @@ def history_text(v: Json) -> str:
         return "no history" + (f" since {v['since']}" if v["since"] else "")
     return table(["AT", "AGE", "ACTION", "SIZE", "REQ", "REASON"], [
         [r["at"], _ago(r["age_s"]), r["action"],
-         "" if r["from_size"] is None and r["to_size"] is None else _sizes(r["from_size"], r["to_size"]),
+         "" if r["from_size"] is None and r["to_size"] is None
+         else _sizes(r["from_size"], r["to_size"]),
          r["requests"], clip(r["reason"], REASON_WIDTH)]
         for r in v["records"]])
 

@@ -209,7 +209,8 @@ def settings_summary(body: Json | None, key: str, problems: list[Problem]) -> Js
             problems.append(problem(key, f"malformed {name!r} (ignored by the tick)"))
     updated = num(body, "updated_at")
     return {"paused": paused, "min_size": integer(body, "min_size"),
-            "max_size": integer(body, "max_size"), "updated_at": None if updated is None else iso(updated),
+            "max_size": integer(body, "max_size"),
+            "updated_at": None if updated is None else iso(updated),
             "updated_by": text(body, "updated_by")}
 
 

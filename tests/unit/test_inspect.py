@@ -1,4 +1,4 @@
-"""`inspect` against a real S3 protocol server (moto): fresh, busy and corrupt buckets, errors, CAS."""
+"""`inspect` against moto server: fresh, busy and corrupt buckets, errors, settings CAS."""
 from __future__ import annotations
 
 import io
