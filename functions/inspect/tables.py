@@ -36,6 +36,10 @@ def _at(iso: str | None, age_s: float | None) -> str:
     return "unknown time" if iso is None else f"{iso} ({_ago(age_s)})"
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _sizes(a: Any, b: Any) -> str:
     return f"{'?' if a is None else a} -> {'?' if b is None else b}"
 
@@ -49,7 +53,7 @@ def status_text(v: Json) -> str:
     rows.append(("last action", "none yet" if act is None else
                  f"{act['action']} {_sizes(act['from_size'], act['to_size'])} at "
                  f"{_at(act['at'], act['age_s'])}: {act['reason']}"
-                 + (f" ({act['requests']} requests)" if act["requests"] is not None else "")))
+                 + (f" ({_count(act['requests'], 'request')})" if act["requests"] is not None else "")))
     if dec is not None:
         rows.append(("last decision", f"{dec['action']} at {_at(dec['at'], dec['age_s'])}: "
                                       f"{dec['reason']}"))
@@ -62,7 +66,7 @@ def status_text(v: Json) -> str:
         rows.append(("intent", f"{intent['action']} "
                                f"{_sizes(intent['from_size'], intent['target_size'])}, "
                                f"phase {intent['phase']}, decided {_ago(intent['age_s'])}, "
-                               f"{intent['requests']} requests{evict}"))
+                               f"{_count(intent['requests'], 'request')}{evict}"))
     if v["refusal"] is not None:
         ref = v["refusal"]
         rows.append(("refusal", f"{_at(ref['at'], ref['age_s'])}: {ref['message']}"))
