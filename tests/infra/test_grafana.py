@@ -98,7 +98,7 @@ def test_thresholds_labels_and_queries_equal_the_shared_spec(rendered: dict, ale
         # missing data or a query error never scales
         assert rule["noDataState"] == "OK" and rule["execErrState"] == "OK"
         if "scale" in spec["labels"]:
-            assert data["B"]["model"]["expr"] == alert_spec["signals"]["demand"]
+            assert data["B"]["model"]["expr"] == alert_spec["signals"][spec["demand_signal"]]
             assert "$values.B" in rule["annotations"]["scale_value"]
     assert rules["PoolCpuHigh"]["labels"] == {"scale": "up"}
     assert rules["PoolCpuLow"]["labels"] == {"scale": "down"}

@@ -1,0 +1,118 @@
+"""The monitoring VM's own processes, as systemd would run them: the receiver as a service,
+the tick and discovery as one-shot processes on fixed-rate timers. Also kills them all (SIGKILL)
+to rehearse a VM replacement.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("sandbox.handlers")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Run:
+    name: str
+    started: float
+    ended: float
+    code: int
+
+
+class Timer(threading.Thread):
+    """Runs `python -m module` every `period_s` (fixed rate, like OnUnitActiveSec + AccuracySec=1s)."""
+
+    def __init__(self, name: str, module: str, period_s: float, env: dict[str, str],
+                 logfile: Path, runs: list[Run], lock: threading.Lock, offset_s: float = 0.0) -> None:
+        super().__init__(name=f"timer-{name}", daemon=True)
+        self.module, self.period_s, self.env, self.logfile = module, period_s, env, logfile
+        self.runs, self.lock, self.offset_s = runs, lock, offset_s
+        self.stopping = threading.Event()
+        self.paused = threading.Event()
+        self.child: subprocess.Popen[bytes] | None = None
+
+    def run(self) -> None:
+        next_at = time.monotonic() + self.offset_s
+        while not self.stopping.wait(max(0.0, next_at - time.monotonic())):
+            next_at += self.period_s
+            if self.paused.is_set():
+                continue
+            started = time.time()
+            with open(self.logfile, "ab") as out:
+                self.child = subprocess.Popen([sys.executable, "-m", self.module], env=self.env,
+                                              cwd=ROOT, stdout=out, stderr=out)
+                code = self.child.wait()
+            with self.lock:
+                self.runs.append(Run(self.name, started, time.time(), code))
+
+    def kill_child(self) -> None:
+        child = self.child
+        if child is not None and child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+
+
+class Handlers:
+    def __init__(self, env: dict[str, str], workdir: Path, tick_s: float, sd_s: float) -> None:
+        self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+        self.workdir = workdir
+        self.tick_s, self.sd_s = tick_s, sd_s
+        self.runs: list[Run] = []
+        self.lock = threading.Lock()
+        self.receiver: subprocess.Popen[bytes] | None = None
+        self.timers: list[Timer] = []
+
+    def one_shot(self, module: str, *args: str) -> int:
+        with open(self.workdir / "handlers.log", "ab") as out:
+            return subprocess.run([sys.executable, "-m", module, *args], env=self.env, cwd=ROOT,
+                                  stdout=out, stderr=out, timeout=60).returncode
+
+    def start(self) -> None:
+        """Boot order of the VM: sd --restore, then the receiver and both timers."""
+        self.one_shot("functions.sd", "--restore")
+        with open(self.workdir / "receiver.log", "ab") as out:
+            self.receiver = subprocess.Popen([sys.executable, "-m", "functions.scaler.receiver"],
+                                             env=self.env, cwd=ROOT, stdout=out, stderr=out)
+        self.timers = [
+            Timer("sd", "functions.sd", self.sd_s, self.env, self.workdir / "sd.log", self.runs,
+                  self.lock),
+            Timer("tick", "functions.scaler.tick", self.tick_s, self.env,
+                  self.workdir / "tick.log", self.runs, self.lock, offset_s=self.tick_s / 2),
+        ]
+        for t in self.timers:
+            t.start()
+
+    def kill_all(self) -> None:
+        """SIGKILL everything at once, as when the VM is destroyed."""
+        for t in self.timers:
+            t.stopping.set()
+            t.kill_child()
+        if self.receiver is not None and self.receiver.poll() is None:
+            self.receiver.send_signal(signal.SIGKILL)
+            self.receiver.wait()
+        for t in self.timers:
+            t.join(timeout=5)
+        self.timers = []
+
+    def stop(self) -> None:
+        for t in self.timers:
+            t.stopping.set()
+        for t in self.timers:
+            t.join(timeout=70)
+        if self.receiver is not None and self.receiver.poll() is None:
+            self.receiver.terminate()
+            try:
+                self.receiver.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.receiver.kill()
+        self.timers = []
+
+    def tick_runs(self) -> list[Run]:
+        with self.lock:
+            return [r for r in self.runs if r.name == "tick"]

@@ -1,0 +1,130 @@
+"""Pure: the sandbox's figures, measured from outside the scaler.
+
+Actions and pool sizes come from the emulator's operation log, requests lost from the
+sender's record of deliveries against the bucket's history, latency from the load generator.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Iterable, Sequence
+
+FLAP_WINDOW_S = 300.0
+
+
+@dataclass(frozen=True)
+class Sample:
+    t: float                 # seconds since the run started
+    offered_rps: float
+    ok_rps: float
+    p95_s: float | None
+    errors: int              # failed requests in the sample's window
+    cpu: float | None        # average modelled CPU of running members (0..1)
+    pool_size: int           # the pool's size as the API reports it (billed members)
+    serving: int             # members the NLB considers healthy
+    pending: int             # scale requests waiting in the bucket
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Action:
+    t: float
+    operation: str
+    size_before: int
+    size_after: int
+
+    @property
+    def direction(self) -> int:
+        return (self.size_after > self.size_before) - (self.size_after < self.size_before)
+
+
+def flaps(actions: Sequence[Action], window_s: float = FLAP_WINDOW_S) -> int:
+    """Reversals of direction within `window_s` of the previous action."""
+    moves = [a for a in actions if a.direction]
+    return sum(1 for a, b in zip(moves, moves[1:])
+               if a.direction != b.direction and b.t - a.t < window_s)
+
+
+def first_after(samples: Sequence[Sample], t0: float, test: Any) -> float | None:
+    for s in samples:
+        if s.t >= t0 and test(s):
+            return s.t
+    return None
+
+
+def reaction_up(samples: Sequence[Sample], step_t: float | None) -> float | None:
+    """Load step → first new member serving (NLB-healthy count above its level at the step)."""
+    if step_t is None:
+        return None
+    base = next((s.serving for s in samples if s.t >= step_t), None)
+    if base is None:
+        return None
+    hit = first_after(samples, step_t, lambda s: s.serving > base)
+    return None if hit is None else hit - step_t
+
+
+def reaction_down(actions: Sequence[Action], drop_t: float | None) -> float | None:
+    """Load drop → first action that lowered the pool."""
+    if drop_t is None:
+        return None
+    hit = next((a.t for a in actions if a.t >= drop_t and a.direction < 0), None)
+    return None if hit is None else hit - drop_t
+
+
+def slo_violation_s(samples: Sequence[Sample], slo_p95_s: float, max_error_ratio: float) -> float:
+    """Seconds during which p95 latency or the error ratio broke the SLO (sampled)."""
+    total = 0.0
+    for prev, cur in zip(samples, samples[1:]):
+        dt = cur.t - prev.t
+        sent = cur.ok_rps * dt + cur.errors
+        bad_latency = cur.p95_s is not None and cur.p95_s > slo_p95_s
+        bad_errors = sent > 0 and cur.errors / sent > max_error_ratio
+        if bad_latency or bad_errors:
+            total += dt
+    return total
+
+
+def instance_seconds(samples: Sequence[Sample]) -> float:
+    return sum((cur.t - prev.t) * prev.pool_size for prev, cur in zip(samples, samples[1:]))
+
+
+def lost_requests(deliveries: Iterable[Any], recorded: Iterable[tuple[str, float]],
+                  slack_s: float = 5.0) -> int:
+    """Scale alerts in deliveries answered 2xx that have no stored request near that time.
+
+    `recorded` holds (fingerprint, received_at) for every request in the history or still
+    pending. A delivery's alerts are matched one-to-one, closest in time first.
+    """
+    pool: dict[str, list[float]] = {}
+    for fp, at in recorded:
+        pool.setdefault(fp, []).append(at)
+    lost = 0
+    for d in sorted(deliveries, key=lambda d: d.at):
+        if not d.delivered:
+            continue
+        for fp, _direction in d.alerts:
+            times = pool.get(fp, [])
+            near = [t for t in times if abs(t - d.at) <= slack_s]
+            if near:
+                times.remove(min(near, key=lambda t: abs(t - d.at)))
+            else:
+                lost += 1
+    return lost
+
+
+def summary(samples: Sequence[Sample], actions: Sequence[Action], *, step_t: float | None,
+            drop_t: float | None, slo_p95_s: float, max_error_ratio: float,
+            requests_lost: int) -> dict[str, Any]:
+    sizes = [s.pool_size for s in samples]
+    return {
+        "max_pool_size": max(sizes) if sizes else 0,
+        "final_pool_size": sizes[-1] if sizes else 0,
+        "scale_up_reaction_s": reaction_up(samples, step_t),
+        "scale_down_reaction_s": reaction_down(actions, drop_t),
+        "slo_violation_s": round(slo_violation_s(samples, slo_p95_s, max_error_ratio), 1),
+        "instance_seconds": round(instance_seconds(samples), 1),
+        "flaps": flaps(actions),
+        "actions": len([a for a in actions if a.direction]),
+        "requests_lost": requests_lost,
+    }
