@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 from wsgiref.util import setup_testing_defaults
 
@@ -508,7 +508,6 @@ def test_sos_outage_is_503_within_10_s_then_redelivery_is_stored(
             status, body = srv.request("POST", "/webhook", fixture("grafana_firing_up"), bearer())
             elapsed = time.monotonic() - started
             assert status == 503 and "unavailable" in body["error"]
-            print(f"503 after {elapsed:.2f} s")
             assert elapsed < 10.0
             proxy.blackhole = False
             status, body = srv.request("POST", "/webhook", fixture("grafana_firing_up"), bearer())
@@ -554,5 +553,3 @@ def test_missing_bucket_is_503(moto_endpoint: str) -> None:
     assert call(app, "POST", "/webhook", fixture("grafana_firing_up"))[0] == 503
 
 
-def _unused(_: Callable[..., Any]) -> None:  # keeps typing imports honest for linters
-    pass
