@@ -1,0 +1,1 @@
+"""Benchmarks: policy replay over a modelled pipeline, discovery cost, handler start-up."""

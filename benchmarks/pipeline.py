@@ -1,0 +1,389 @@
+"""One discrete-time model (1 s steps) of the whole scaling pipeline, shared by every policy.
+
+demand → serving members (CPU saturates at 100 % per member; load per core keeps growing)
+→ Prometheus scrape + rate window → alert evaluation with `for` → Alertmanager/Grafana
+group_wait / group_interval / repeat_interval deliveries → the policy. Tick-based policies
+run the REAL `functions.scaler.policy` functions (`split_expired`, `settled_at`, `decide`)
+on a 60 s tick; the baseline acts ±1 on every delivery. Delays, phases and boot times depend
+only on the seed, so every policy faces exactly the same pipeline.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+import re
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, Sequence
+
+from functions.scaler import policy
+from functions.scaler.policy import DOWN, NONE, UP, Decision, Member, Memory, Params, Pending, PoolView
+from functions.scaler.scale_request import ScaleRequest
+
+ALERT_SPEC = Path(__file__).resolve().parent.parent / "bootstrap" / "alerting" / "alerts.json"
+SLO_UTILISATION = 0.8   # SLO violated while demand > serving capacity × this
+FLAP_WINDOW_S = 300     # a reversal of direction within this time is a flap (ARCHITECTURE.md)
+
+
+@dataclass(frozen=True)
+class Delays:
+    scrape_s: int = 15
+    rate_window_s: int = 60
+    eval_s: int = 20           # bootstrap/alerting/alerts.json evaluation_interval
+    for_s: int = 60
+    group_wait_s: int = 10
+    group_interval_s: int = 60
+    repeat_s: int = 60
+    tick_s: int = 60
+    boot_min_s: int = 60       # create → booted → app healthy behind the NLB on Exoscale
+    boot_max_s: int = 90
+    destroy_s: int = 10
+    load_tau_s: float = 60.0   # node_load1 is an exponentially damped 1-minute average
+
+    @property
+    def boot_mean_s(self) -> float:
+        return (self.boot_min_s + self.boot_max_s) / 2
+
+    def describe(self) -> str:
+        return (f"scrape {self.scrape_s}s, rate window {self.rate_window_s}s, eval {self.eval_s}s, "
+                f"for {self.for_s}s, group_wait {self.group_wait_s}s, group_interval "
+                f"{self.group_interval_s}s, repeat {self.repeat_s}s, tick {self.tick_s}s, "
+                f"boot {self.boot_min_s}–{self.boot_max_s}s, load1 τ {self.load_tau_s:.0f}s")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    up: float = 0.8
+    down: float = 0.2
+
+
+def _seconds(text: str) -> int:
+    match = re.fullmatch(r"(\d+)([smh])", text.strip())
+    if not match:
+        raise ValueError(f"unsupported duration {text!r}")
+    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
+
+
+def from_alert_spec(path: Path = ALERT_SPEC) -> tuple[Delays, Thresholds]:
+    """The alerting delays and thresholds the deployment really uses (one source of truth)."""
+    spec = json.loads(path.read_text())
+    alerts = {a["name"]: a for a in spec["alerts"]}
+    note = spec["notification"]
+    delays = Delays(eval_s=_seconds(spec["evaluation_interval"]),
+                    for_s=_seconds(alerts["PoolCpuHigh"]["for"]),
+                    group_wait_s=_seconds(note["group_wait"]),
+                    group_interval_s=_seconds(note["group_interval"]),
+                    repeat_s=_seconds(note["repeat_interval"]))
+    return delays, Thresholds(spec["thresholds"]["scale_up_cpu"], spec["thresholds"]["scale_down_cpu"])
+
+
+@dataclass(frozen=True)
+class Floor:
+    """The fastest any policy can bring capacity, from the pipeline's delays alone."""
+    detection_s: float   # mean wait for a scrape + half the rate window + mean wait for an eval
+    for_s: float
+    group_wait_s: float
+    tick_wait_s: float   # mean wait for the next tick
+    boot_s: float        # mean boot
+
+    @property
+    def total_s(self) -> float:
+        return self.detection_s + self.for_s + self.group_wait_s + self.tick_wait_s + self.boot_s
+
+    def describe(self) -> str:
+        return (f"floor = detection {self.detection_s:.1f} (scrape/2 + window/2 + eval/2) + for "
+                f"{self.for_s:.0f} + group_wait {self.group_wait_s:.0f} + tick wait "
+                f"{self.tick_wait_s:.1f} + boot {self.boot_s:.1f} = {self.total_s:.1f} s")
+
+
+def floor(delays: Delays) -> Floor:
+    # A step to saturation pushes the windowed rate past 80 % about half a window later.
+    return Floor(delays.scrape_s / 2 + delays.rate_window_s / 2 + delays.eval_s / 2,
+                 delays.for_s, delays.group_wait_s, delays.tick_s / 2, delays.boot_mean_s)
+
+
+# ---- the pool ------------------------------------------------------------------------------
+@dataclass
+class Instance:
+    id: str
+    created: int
+    running_at: int
+
+
+class SimPool:
+    """Members in creation order; a member serves once booted; removed ones bill until gone."""
+
+    def __init__(self, size: int, boots: Sequence[int], destroy_s: int) -> None:
+        self.boots = boots
+        self.destroy_s = destroy_s
+        self.serial = 0
+        self.members: list[Instance] = []
+        self.destroying: list[int] = []  # times at which removed members are gone
+        for _ in range(size):
+            self._add(-10_000, running=True)
+
+    def _add(self, t: int, running: bool = False) -> None:
+        boot = 0 if running else self.boots[self.serial % len(self.boots)]
+        self.members.append(Instance(f"m{self.serial:04d}", t, t + boot))
+        self.serial += 1
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    def serving(self, t: int) -> int:
+        return sum(1 for m in self.members if t >= m.running_at)
+
+    def billed(self, t: int) -> int:
+        self.destroying = [gone for gone in self.destroying if gone > t]
+        return len(self.members) + len(self.destroying)
+
+    def state(self, t: int) -> str:
+        # As the emulator: scaling-up while a member boots, scaling-down while one is destroyed.
+        if any(t < m.running_at for m in self.members):
+            return "scaling-up"
+        if any(gone > t for gone in self.destroying):
+            return "scaling-down"
+        return "running"
+
+    def view(self, t: int) -> PoolView:
+        members = tuple(Member(m.id, "running" if t >= m.running_at else "starting",
+                               f"{m.created + 100_000:09d}") for m in self.members)
+        return PoolView(self.size, self.state(t), members)
+
+    def scale_to(self, t: int, size: int) -> None:
+        while self.size < size:
+            self._add(t)
+        while self.size > size:  # Exoscale removes the oldest member when the size drops
+            self.members.pop(0)
+            self.destroying.append(t + self.destroy_s)
+
+    def evict(self, t: int, ids: Sequence[str]) -> None:
+        wanted = set(ids)
+        self.destroying += [t + self.destroy_s for m in self.members if m.id in wanted]
+        self.members = [m for m in self.members if m.id not in wanted]
+
+
+# ---- policies -------------------------------------------------------------------------------
+class Controller(Protocol):
+    name: str
+    uses_tick: bool
+    outcomes: Counter[str]
+
+    def webhook(self, t: int, direction: str, value: float | None, pool: SimPool) -> str | None: ...
+
+    def tick(self, t: int, pool: SimPool) -> str | None: ...
+
+
+def memory_for_decision(stored: Memory, pool: PoolView, now: float) -> Memory:
+    """What tick.py's observe() hands decide(): the stored memory with settling brought up to date."""
+    return Memory(stored.last_action_at, policy.settled_at(stored, pool, now))
+
+
+def memory_after(decided: Memory, now: float, decision: Decision) -> Memory:
+    """What tick.py stores after a tick: this tick's time, and after an action an unsettled clock."""
+    if decision.action != NONE:
+        return Memory(last_action_at=now, settled_at=None, last_tick_at=now)
+    return Memory(decided.last_action_at, decided.settled_at, last_tick_at=now)
+
+
+class DecideController:
+    """The real decide() on a tick: requests accumulate between ticks and are consumed as decided."""
+    uses_tick = True
+
+    def __init__(self, name: str, params: Params, bounds: tuple[int, int], ttl_s: float = 300.0) -> None:
+        self.name, self.params, self.bounds, self.ttl_s = name, params, bounds, ttl_s
+        self.pending: list[Pending] = []
+        self.memory = Memory()
+        self.outcomes: Counter[str] = Counter()
+        self._n = 0
+
+    def webhook(self, t: int, direction: str, value: float | None, pool: SimPool) -> str | None:
+        self._n += 1
+        alert = "PoolCpuHigh" if direction == "up" else "PoolCpuLow"
+        request = ScaleRequest(direction, "alertmanager", float(t), alert, alert, value)
+        self.pending.append(Pending(f"requests/sim/{t:09d}-{self._n}.json", request))
+        return None  # stored only; the tick acts
+
+    def tick(self, t: int, pool: SimPool) -> str | None:
+        view = pool.view(t)
+        live, expired = policy.split_expired(self.pending, float(t), self.ttl_s)
+        memory = memory_for_decision(self.memory, view, float(t))
+        decision = policy.decide(float(t), view, live, self.bounds, self.params, memory)
+        consumed = set(decision.consume)
+        self.pending = [p for p in live if p.key not in consumed]
+        self.memory = memory_after(memory, float(t), decision)
+        self.outcomes["expired"] += len(expired)
+        if decision.action == UP:
+            self.outcomes["acted"] += len(consumed)
+            pool.scale_to(t, decision.target_size)
+            return "up"
+        if decision.action == DOWN:
+            self.outcomes["acted"] += len(consumed)
+            pool.evict(t, decision.evict)
+            return "down"
+        if consumed:
+            self.outcomes[decision.outcome] += len(consumed)
+        elif live:
+            self.outcomes["waited (pool not running)"] += 1
+        return None
+
+
+class BaselineController:
+    """The classic: ±1 on every firing delivery, at once, no tick, no cooldown (bounds kept)."""
+    uses_tick = False
+
+    def __init__(self, bounds: tuple[int, int], name: str = "baseline ±1/webhook") -> None:
+        self.name, self.bounds = name, bounds
+        self.outcomes: Counter[str] = Counter()
+
+    def webhook(self, t: int, direction: str, value: float | None, pool: SimPool) -> str | None:
+        low, high = self.bounds
+        if direction == "up" and pool.size < high:
+            pool.scale_to(t, pool.size + 1)
+            return "up"
+        if direction == "down" and pool.size > low:
+            pool.scale_to(t, pool.size - 1)
+            return "down"
+        self.outcomes["at-bound"] += 1
+        return None
+
+    def tick(self, t: int, pool: SimPool) -> str | None:
+        return None
+
+
+# ---- the pipeline ---------------------------------------------------------------------------
+@dataclass
+class _Alert:
+    active_since: int | None = None
+    firing: bool = False
+    value: float | None = None
+    next_flush: int | None = None
+    last_sent: int | None = None
+
+
+@dataclass
+class Result:
+    policy: str
+    actions: list[tuple[int, str]] = field(default_factory=list)
+    deliveries: list[tuple[int, str, float | None]] = field(default_factory=list)
+    episodes: list[int] = field(default_factory=list)  # under-capacity stretches ended by capacity, s
+    receded: int = 0        # under-capacity stretches that ended because demand fell first
+    censored: bool = False  # the last stretch had not ended when the trace did
+    violation_s: int = 0
+    instance_s: int = 0
+    max_size: int = 0
+    sizes: list[int] = field(default_factory=list)       # pool size per second
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def reaction_s(self) -> int | None:
+        """The slowest time from a shortfall's start until serving capacity met its peak need."""
+        return max(self.episodes, default=None)
+
+    @property
+    def flaps(self) -> int:
+        return sum(1 for (t0, d0), (t1, d1) in zip(self.actions, self.actions[1:])
+                   if d0 != d1 and t1 - t0 <= FLAP_WINDOW_S)
+
+
+def needed(demand: float, bounds: tuple[int, int]) -> int:
+    """Members needed so that demand stays within SLO_UTILISATION of serving capacity."""
+    return min(max(math.ceil(demand / SLO_UTILISATION - 1e-9), bounds[0]), bounds[1])
+
+
+def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
+             delays: Delays = Delays(), thresholds: Thresholds = Thresholds(),
+             initial_size: int = 2, bounds: tuple[int, int] = (1, 10)) -> Result:
+    rng = random.Random(seed)
+    scrape_phase = rng.randrange(delays.scrape_s)
+    eval_phase = rng.randrange(delays.eval_s)
+    tick_phase = rng.randrange(delays.tick_s)
+    boots = [rng.randint(delays.boot_min_s, delays.boot_max_s) for _ in range(256)]
+    pool = SimPool(initial_size, boots, delays.destroy_s)
+    decay = 1 - math.exp(-1 / delays.load_tau_s)
+    busy = 0.0                                    # per-member busy seconds (the idle counter's complement)
+    load = demand[0] / max(initial_size, 1)       # load1 per core, starting from steady state
+    samples: deque[tuple[int, float, float]] = deque()
+    alerts = {"up": _Alert(), "down": _Alert()}
+    result = Result(controller.name)
+    under_since: int | None = None
+    peak_need = 0
+
+    def record(t: int, direction: str | None) -> None:
+        if direction:
+            result.actions.append((t, direction))
+
+    for t in range(len(demand)):
+        if controller.uses_tick and (t - tick_phase) % delays.tick_s == 0:
+            record(t, controller.tick(t, pool))
+
+        d = demand[t]
+        serving = pool.serving(t)
+        if serving:
+            busy += min(1.0, d / serving)           # CPU saturates at 100 % per member
+            load += (d / serving - load) * decay    # runnable work per core does not
+        if (t - scrape_phase) % delays.scrape_s == 0:
+            if serving:
+                samples.append((t, busy, load))
+            while samples and samples[0][0] <= t - delays.rate_window_s:
+                samples.popleft()
+
+        if (t - eval_phase) % delays.eval_s == 0:
+            cpu = value = None
+            if len(samples) >= 2 and serving:
+                (t0, b0, _), (t1, b1, l1) = samples[0], samples[-1]
+                cpu = (b1 - b0) / (t1 - t0)
+                value = max(cpu, l1)                # scale_value = max(avg CPU, avg load1 per core)
+            for direction, alert in alerts.items():
+                cond = cpu is not None and (cpu > thresholds.up if direction == "up"
+                                            else cpu < thresholds.down)
+                if not cond:
+                    alert.active_since, alert.firing = None, False
+                    continue
+                if alert.active_since is None:
+                    alert.active_since = t
+                if t - alert.active_since >= delays.for_s:
+                    alert.firing = True
+                alert.value = value
+
+        for direction, alert in alerts.items():
+            if alert.firing and alert.next_flush is None:
+                alert.next_flush, alert.last_sent = t + delays.group_wait_s, None
+            if alert.next_flush != t:
+                continue
+            if not alert.firing:
+                alert.next_flush = None             # resolved: the group ends (receiver ignores it)
+                continue
+            if alert.last_sent is None or t - alert.last_sent >= delays.repeat_s:
+                alert.last_sent = t
+                result.deliveries.append((t, direction, alert.value))
+                record(t, controller.webhook(t, direction, alert.value, pool))
+            alert.next_flush = t + delays.group_interval_s
+
+        serving = pool.serving(t)
+        need = needed(d, bounds)
+        short = serving < need
+        result.violation_s += short
+        if short:
+            if under_since is None:
+                under_since, peak_need = t, need
+            peak_need = max(peak_need, need)
+        elif under_since is not None:
+            # Only a shortfall that capacity closed is a reaction; one the load ended by falling
+            # back (a spike shorter than the pipeline) is counted apart.
+            if serving >= peak_need:
+                result.episodes.append(t - under_since)
+            else:
+                result.receded += 1
+            under_since = None
+        result.instance_s += pool.billed(t)
+        result.sizes.append(pool.size)
+        result.max_size = max(result.max_size, pool.size)
+    if under_since is not None:
+        result.episodes.append(len(demand) - under_since)
+        result.censored = True
+    result.outcomes = Counter(controller.outcomes)
+    return result

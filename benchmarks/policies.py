@@ -1,0 +1,177 @@
+"""`python -m benchmarks.policies`: replay load traces through one modelled pipeline per policy.
+
+Every policy sees the same demand, the same scrape/eval/tick phases and the same boot times
+(seeds 0..N-1); only the decision differs. `step` and `proportional` run the real
+`functions.scaler.policy.decide()`; the baseline acts ±1 on every webhook delivery.
+Figures are means over the seeds (reaction: mean of each run's slowest shortfall).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from functions.inspect.tables import table
+from functions.scaler.policy import Params
+
+from . import pipeline, traces
+from .pipeline import BaselineController, Controller, DecideController, Result
+
+BOUNDS = (1, 10)
+INITIAL_SIZE = 2
+BASELINE = "baseline ±1/webhook"
+
+
+def controllers(bounds: tuple[int, int] = BOUNDS) -> list[Callable[[], Controller]]:
+    # Params defaults are the deployment defaults (target 0.6, max_step 4, cooldown 120 s, settle 60 s).
+    return [lambda: DecideController("step", Params(policy="step"), bounds),
+            lambda: DecideController("proportional", Params(policy="proportional"), bounds),
+            lambda: BaselineController(bounds, BASELINE)]
+
+
+@dataclass(frozen=True)
+class Row:
+    policy: str
+    reaction_s: float | None   # mean over seeds of each run's slowest capacity-closed shortfall
+    reaction_max_s: int | None
+    censored: int              # runs whose last shortfall never closed
+    receded: float             # shortfalls per run the load itself ended
+    violation_s: float
+    instance_s: float
+    actions: float
+    flaps: float
+    max_size: int
+    outcomes: dict[str, float]  # what decide() did with the requests, per run
+
+
+def summarise(name: str, runs: list[Result]) -> Row:
+    reactions = [r.reaction_s for r in runs if r.reaction_s is not None]
+    n = len(runs)
+    keys = sorted({k for r in runs for k in r.outcomes})
+    return Row(name,
+               statistics.fmean(reactions) if reactions else None,
+               max(reactions) if reactions else None,
+               sum(r.censored for r in runs),
+               sum(r.receded for r in runs) / n,
+               statistics.fmean(r.violation_s for r in runs),
+               statistics.fmean(r.instance_s for r in runs),
+               statistics.fmean(len(r.actions) for r in runs),
+               statistics.fmean(r.flaps for r in runs),
+               max(r.max_size for r in runs),
+               {k: sum(r.outcomes[k] for r in runs) / n for k in keys})
+
+
+def run_trace(trace: traces.Trace, seeds: int, delays: pipeline.Delays,
+              thresholds: pipeline.Thresholds) -> list[Row]:
+    rows = []
+    for make in controllers():
+        runs = [pipeline.simulate(trace.demand, make(), seed=s, delays=delays, thresholds=thresholds,
+                                  initial_size=INITIAL_SIZE, bounds=BOUNDS) for s in range(seeds)]
+        rows.append(summarise(runs[0].policy, runs))
+    return rows
+
+
+def render(trace: traces.Trace, rows: list[Row], floor_s: float) -> str:
+    base = next(r for r in rows if r.policy == BASELINE)
+    body = []
+    for r in rows:
+        react = "—" if r.reaction_s is None else f"{r.reaction_s:.0f} (max {r.reaction_max_s})"
+        if r.censored:
+            react += f" +{r.censored} unclosed"
+        ratio = "—" if r.reaction_s is None else f"{r.reaction_s / floor_s:.2f}"
+        body.append([r.policy, react, ratio, f"{r.violation_s:.0f}", f"{r.instance_s:.0f}",
+                     f"{100 * r.instance_s / base.instance_s:.0f} %", f"{r.actions:.1f}",
+                     f"{r.flaps:.2f}", r.max_size, f"{r.receded:.1f}"])
+    head = f"## {trace.name}: {trace.note}  (floor {floor_s:.1f} s)"
+    lines = [head, table(["policy", "reaction s", "×floor", "SLO-viol s", "instance-s",
+                          "vs baseline", "actions", "flaps", "max size", "receded"], body)]
+    for r in rows:
+        if r.policy != BASELINE:
+            what = ", ".join(f"{k} {v:.1f}" for k, v in r.outcomes.items() if v)
+            lines.append(f"   {r.policy}: requests per run — {what or 'none'}")
+    return "\n".join(lines)
+
+
+def aims(results: dict[str, list[Row]], trace_list: list[traces.Trace], floor_s: float) -> list[str]:
+    """The issue's aims, checked per tick policy: met or missed, with the figures."""
+    out = []
+    for name in ("step", "proportional"):
+        step = next(r for r in results["step"] if r.policy == name)
+        ok = step.reaction_s is not None and step.reaction_s <= 1.1 * floor_s
+        out.append(f"{name:>12}: step reaction ≤ 1.1 × floor: {'met' if ok else 'MISSED'} "
+                   f"({(step.reaction_s or 0) / floor_s:.2f} ×)")
+        for trace in trace_list:
+            rows = {r.policy: r for r in results[trace.name]}
+            me, base = rows[name], rows[BASELINE]
+            slower = (me.reaction_s is not None and base.reaction_s is not None
+                      and me.reaction_s > base.reaction_s) or (me.censored > base.censored)
+            viol = me.violation_s > base.violation_s
+            cost = me.instance_s > 1.1 * base.instance_s
+            flaps = trace.steady and me.flaps > 0
+            fails = [m for m, bad in (("slower than baseline", slower), ("more SLO-violation", viol),
+                                      ("cost > 110 %", cost), ("flaps on steady load", flaps)) if bad]
+            out.append(f"{'':>12}  {trace.name:<9} {'met' if not fails else 'MISSED: ' + ', '.join(fails)}")
+    return out
+
+
+# Params-only variants, still through the real decide(): evidence for the suggested defaults.
+WHAT_IF = [("proportional, settle_s 150", Params(policy="proportional", settle_s=150.0)),
+           ("proportional, settle_s 150, target 0.5",
+            Params(policy="proportional", settle_s=150.0, target_utilization=0.5))]
+
+
+def what_if(trace_list: list[traces.Trace], seeds: int, delays: pipeline.Delays,
+            thresholds: pipeline.Thresholds, results: dict[str, list[Row]]) -> str:
+    body = []
+    for label, params in WHAT_IF:
+        for trace in trace_list:
+            if trace.name == "flat":
+                continue
+            runs = [pipeline.simulate(trace.demand, DecideController(label, params, BOUNDS), seed=s,
+                                      delays=delays, thresholds=thresholds,
+                                      initial_size=INITIAL_SIZE, bounds=BOUNDS) for s in range(seeds)]
+            r = summarise(label, runs)
+            base = next(b for b in results[trace.name] if b.policy == BASELINE)
+            body.append([label, trace.name, "—" if r.reaction_s is None else f"{r.reaction_s:.0f}",
+                         f"{r.violation_s:.0f}", f"{100 * r.instance_s / base.instance_s:.0f} %",
+                         f"{r.actions:.1f}", f"{r.flaps:.2f}", r.max_size])
+    return table(["variant", "trace", "reaction s", "SLO-viol s", "vs baseline", "actions",
+                  "flaps", "max size"], body)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.policies", description=__doc__)
+    parser.add_argument("--seeds", type=int, default=40, help="runs per trace and policy (default 40)")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    delays, thresholds = pipeline.from_alert_spec()
+    fl = pipeline.floor(delays)
+    trace_list = traces.all_traces()
+    print("# Policy replay over one modelled pipeline")
+    print(f"delays: {delays.describe()}  (alerting figures from bootstrap/alerting/alerts.json)")
+    print(f"alert: up when 1m-rate CPU > {thresholds.up:.0%} for {delays.for_s}s, down when "
+          f"< {thresholds.down:.0%}; scale_value = max(avg CPU, avg load1 per core)")
+    print(f"pool: {INITIAL_SIZE} members at start, bounds {BOUNDS}; decide() Params defaults "
+          f"{Params()}; request TTL 300 s")
+    print(f"SLO violated while demand > serving × {pipeline.SLO_UTILISATION:.0%}; reaction = "
+          "shortfall start → serving ≥ its peak need (shortfalls the load ended itself: 'receded')")
+    print(f"{fl.describe()}; {args.seeds} seeds per cell")
+    results: dict[str, list[Row]] = {}
+    for trace in trace_list:
+        results[trace.name] = run_trace(trace, args.seeds, delays, thresholds)
+        print()
+        print(render(trace, results[trace.name], fl.total_s))
+    print()
+    print("## aims (issue 6)")
+    print("\n".join(aims(results, trace_list, fl.total_s)))
+    print()
+    print("## what-if: Params-only variants through the same decide() (not the deployed defaults)")
+    print(what_if(trace_list, args.seeds, delays, thresholds, results))
+    print(f"\n(ran in {time.monotonic() - started:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

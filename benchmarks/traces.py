@@ -1,0 +1,80 @@
+"""Load traces for the policy benchmark: demand per second in members' worth of CPU.
+
+A demand of 3.0 keeps three members fully busy; with 2 serving members it means 150 % CPU
+wanted, which CPU shows as 100 % but load per core shows as 1.5. Every trace is a pure
+function of its seed, so every policy and every run sees the same demand.
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Trace:
+    name: str
+    demand: tuple[float, ...]  # one value per second
+    note: str
+    steady: bool = False       # steady load: the aim is zero flaps here
+
+    @property
+    def duration_s(self) -> int:
+        return len(self.demand)
+
+
+def _hold(value: float, seconds: int) -> list[float]:
+    return [value] * seconds
+
+
+def flat(level: float = 1.0, minutes: int = 40) -> Trace:
+    return Trace("flat", tuple(_hold(level, minutes * 60)),
+                 f"{level:g} for {minutes} min (pool of 2 at 50 %)", steady=True)
+
+
+def step(low: float = 1.0, high: float = 4.0, before_min: int = 10, after_min: int = 30) -> Trace:
+    return Trace("step", tuple(_hold(low, before_min * 60) + _hold(high, after_min * 60)),
+                 f"{low:g} → {high:g} at {before_min} min, then steady", steady=True)
+
+
+def ramp(low: float = 1.0, high: float = 6.0, start_min: int = 5, ramp_min: int = 20,
+         hold_min: int = 15) -> Trace:
+    n = ramp_min * 60
+    rising = [low + (high - low) * i / n for i in range(n)]
+    return Trace("ramp", tuple(_hold(low, start_min * 60) + rising + _hold(high, hold_min * 60)),
+                 f"{low:g} → {high:g} linearly over {ramp_min} min, hold {hold_min} min")
+
+
+def spike(base: float = 1.0, peak: float = 5.0, at_min: int = 10, spike_s: int = 180,
+          total_min: int = 40) -> Trace:
+    after = total_min * 60 - at_min * 60 - spike_s
+    return Trace("spike", tuple(_hold(base, at_min * 60) + _hold(peak, spike_s) + _hold(base, after)),
+                 f"{base:g} → {peak:g} for {spike_s} s at {at_min} min")
+
+
+def diurnal(low: float = 0.8, high: float = 5.0, period_min: int = 120, seed: int = 1) -> Trace:
+    """A day compressed into `period_min`, with per-minute noise (±5 %) so it is not too smooth."""
+    rng = random.Random(seed)
+    noise = [1.0 + rng.uniform(-0.05, 0.05) for _ in range(period_min + 1)]
+    n = period_min * 60
+    values = [(low + (high - low) * (1 - math.cos(2 * math.pi * i / n)) / 2) * noise[i // 60]
+              for i in range(n)]
+    return Trace("diurnal", tuple(values),
+                 f"{low:g} → {high:g} → {low:g}, cosine over {period_min} min, ±5 % noise/min")
+
+
+def flapping(centre: float = 1.6, swing: float = 0.16, period_s: int = 240, minutes: int = 40,
+             seed: int = 2) -> Trace:
+    """Two members hovering around 80 % CPU (1.6 = 2 × 0.8): the alert edge, again and again."""
+    rng = random.Random(seed)
+    values = []
+    for i in range(minutes * 60):
+        if i % 30 == 0:
+            jitter = rng.uniform(-0.03, 0.03)
+        values.append(centre + swing * math.sin(2 * math.pi * i / period_s) + centre * jitter)
+    return Trace("flapping", tuple(values),
+                 f"{centre:g} ± {swing:g} (2 members at 80 % ± 8 %), period {period_s} s", steady=True)
+
+
+def all_traces() -> list[Trace]:
+    return [step(), ramp(), spike(), diurnal(), flapping(), flat()]
