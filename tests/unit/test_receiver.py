@@ -391,12 +391,20 @@ def test_real_server_oversized_and_chunked(served: Served) -> None:
 # -- slow clients
 
 
-def slow_client(port: int, stop: threading.Event, interval: float) -> None:
-    """Slowloris: headers at once, then the body one byte at a time."""
+def slow_client(port: int, stop: threading.Event, interval: float, headers_too: bool) -> None:
+    """Slowloris: the body (and with headers_too, the headers as well) one byte at a time."""
+    head = (b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100000\r\n\r\n")
     try:
         sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        sock.sendall(b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 100000\r\n\r\n")
+        if headers_too:
+            for i in range(len(head)):
+                if stop.is_set():
+                    break
+                sock.sendall(head[i:i + 1])
+                stop.wait(interval)
+        else:
+            sock.sendall(head)
         while not stop.is_set():
             sock.sendall(b" ")
             stop.wait(interval)
@@ -407,8 +415,8 @@ def slow_client(port: int, stop: threading.Event, interval: float) -> None:
 
 def test_slow_clients_do_not_block_others(served: Served) -> None:
     stop = threading.Event()
-    slow = [threading.Thread(target=slow_client, args=(served.port, stop, 0.2), daemon=True)
-            for _ in range(16)]
+    slow = [threading.Thread(target=slow_client, args=(served.port, stop, 0.2, i % 2 == 0),
+                             daemon=True) for i in range(20)]
     for thread in slow:
         thread.start()
     time.sleep(0.5)
@@ -551,5 +559,3 @@ def test_missing_bucket_is_503(moto_endpoint: str) -> None:
     cfg = config.load(handler_env(moto_endpoint, "no-such-bucket-here"))
     app = receiver.make_app(cfg, receiver.receiver_store(cfg), time.time)
     assert call(app, "POST", "/webhook", fixture("grafana_firing_up"))[0] == 503
-
-
