@@ -12,7 +12,6 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -116,8 +115,3 @@ def measure(argv: list[str], env: dict[str, str] | None = None, timeout_s: float
 
 def python(*args: str) -> list[str]:
     return [PYTHON, *args]
-
-
-def workdir() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="bench-") as path:
-        yield path
