@@ -115,7 +115,7 @@ def lost_requests(deliveries: Iterable[Any], recorded: Iterable[tuple[str, float
 
 def summary(samples: Sequence[Sample], actions: Sequence[Action], *, step_t: float | None,
             drop_t: float | None, slo_p95_s: float, max_error_ratio: float,
-            requests_lost: int) -> dict[str, Any]:
+            requests_lost: int, flap_window_s: float = FLAP_WINDOW_S) -> dict[str, Any]:
     sizes = [s.pool_size for s in samples]
     return {
         "max_pool_size": max(sizes) if sizes else 0,
@@ -124,7 +124,7 @@ def summary(samples: Sequence[Sample], actions: Sequence[Action], *, step_t: flo
         "scale_down_reaction_s": reaction_down(actions, drop_t),
         "slo_violation_s": round(slo_violation_s(samples, slo_p95_s, max_error_ratio), 1),
         "instance_seconds": round(instance_seconds(samples), 1),
-        "flaps": flaps(actions),
+        "flaps": flaps(actions, flap_window_s),
         "actions": len([a for a in actions if a.direction]),
         "requests_lost": requests_lost,
     }

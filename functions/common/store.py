@@ -39,11 +39,11 @@ class Stored:
 
 
 def make_s3(cfg: Config, *, connect_timeout: float = 2.0, read_timeout: float = 4.0,
-            attempts: int = 2) -> Any:
+            attempts: int = 2, pool_connections: int = 10) -> Any:
     """boto3 S3 client for SOS: path style, SigV4, bounded retries and timeouts.
 
-    The defaults keep a failing write under ~10 s so the receiver can answer 503 well
-    inside the senders' 30 s timeout.
+    `attempts` counts every try, the first included. The defaults keep a failing write
+    under ~10 s so the receiver can answer 503 well inside the senders' 30 s timeout.
     """
     return boto3.client(
         "s3",
@@ -54,9 +54,10 @@ def make_s3(cfg: Config, *, connect_timeout: float = 2.0, read_timeout: float = 
         config=BotoConfig(
             signature_version="s3v4",
             s3={"addressing_style": "path"},
+            max_pool_connections=pool_connections,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
-            retries={"max_attempts": attempts, "mode": "standard"},
+            retries={"total_max_attempts": attempts, "mode": "standard"},
             # SOS does not need the newer default integrity headers; moto and older
             # S3 clones reject some of them on conditional writes.
             request_checksum_calculation="when_required",
@@ -100,7 +101,9 @@ class Store:
             resp = self.s3.get_object(Bucket=self.bucket, Key=key)
             raw = resp["Body"].read()
         except ClientError as exc:
-            if _code(exc) in ("NoSuchKey", "404") or _status(exc) == 404:
+            # A missing bucket is a misconfiguration, not an absent object: it must not read
+            # as "no state yet".
+            if _code(exc) in ("NoSuchKey", "404"):
                 return None
             raise StoreError(f"read {key}: {_code(exc) or exc}") from exc
         except BotoCoreError as exc:

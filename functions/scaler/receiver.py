@@ -313,9 +313,9 @@ def make_server(app: Any, host: str, port: int, *, threads: int = SERVER_THREADS
 
 
 def receiver_store(cfg: config.Config) -> Store:
-    # botocore's `max_attempts` counts retries, so attempts=1 is two tries: a hung SOS fails
-    # one write after ~6 s, inside the delivery deadline, instead of racing it.
-    return Store.from_config(cfg, connect_timeout=2.0, read_timeout=3.0, attempts=1)
+    # Two tries of at most ~5 s each: a hung SOS fails one write inside the delivery
+    # deadline instead of racing it.
+    return Store.from_config(cfg, connect_timeout=2.0, read_timeout=3.0, attempts=2)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -195,7 +195,7 @@ class Tick:
         live, expired = policy.split_expired(pending, now, self.cfg.request_ttl_s)
         settings = self.read_settings()
         low, high = bounds_mod.effective_bounds(self.cfg.min_size, self.cfg.max_size, settings)
-        paused = bool(settings.get("paused", False))
+        paused = settings.get("paused") is True  # a hand-edited "no" must not pause scaling
         checkpoint("requests-read")
         pool = self.read_pool()
         checkpoint("pool-read")

@@ -1,0 +1,128 @@
+"""The sandbox's report: report.json (figures), report.md (for people), report.png (the plot)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+from sandbox.measure import Action, Sample
+
+
+def write_json(out: Path, report: dict[str, Any]) -> None:
+    (out / "report.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+
+
+def _fmt(value: Any, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.1f}{unit}"
+    return f"{value}{unit}"
+
+
+def write_markdown(out: Path, report: dict[str, Any]) -> None:
+    s = report["summary"]
+    lines = [
+        f"# Sandbox run: {report['scenario']} ({report['timings']['name']} timers, "
+        f"policy {report['policy']})",
+        "",
+        report["description"],
+        "",
+        "![plot](report.png)",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| max pool size | {s['max_pool_size']} |",
+        f"| final pool size | {s['final_pool_size']} |",
+        f"| scale-up reaction (load step → first new member serving) | {_fmt(s['scale_up_reaction_s'], ' s')} |",
+        f"| scale-down reaction (load drop → first member removed) | {_fmt(s['scale_down_reaction_s'], ' s')} |",
+        f"| SLO violation (p95 > {report['slo']['p95_s']} s or errors > "
+        f"{report['slo']['max_error_ratio']:.0%}) | {_fmt(s['slo_violation_s'], ' s')} |",
+        f"| instance-seconds | {_fmt(s['instance_seconds'])} |",
+        f"| scaling actions | {s['actions']} |",
+        f"| flaps (reversal within {report['timings']['flap_window_s']:.0f} s) | {s['flaps']} |",
+        f"| requests lost (2xx deliveries missing from the bucket) | {s['requests_lost']} |",
+        "",
+        "## Actions (emulator operation log)",
+        "",
+        "| t (s) | operation | size |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {a['t']:.0f} | {a['operation']} | {a['size_before']} → {a['size_after']} |"
+              for a in report["actions"]]
+    d = report["deliveries"]
+    lines += ["", "## Deliveries (sender's view)", "",
+              f"{d['total']} webhook deliveries, {d['delivered']} answered 2xx carrying "
+              f"{d['scale_alerts_delivered']} scale alerts; Alertmanager counted "
+              f"{d['alertmanager_notifications']:.0f} notifications, "
+              f"{d['alertmanager_failed']:.0f} failed."]
+    if report.get("replace_vm"):
+        r = report["replace_vm"]
+        lines += ["", "## VM replacement", "",
+                  f"Handlers SIGKILLed at t={r['killed_at']:.0f} s, local files wiped, started "
+                  f"again at t={r['restarted_at']:.0f} s. Targets before: {r['targets_before']}, "
+                  f"restored from the SOS snapshot: {r['targets_restored']} "
+                  f"(identical: {r['targets_identical']}). Requests pending at the kill: "
+                  f"{r['pending_at_kill']}."]
+    if report.get("inspect"):
+        lines += ["", "## `python -m functions.inspect status` at the end", "", "```",
+                  report["inspect"].rstrip(), "```"]
+    lines += ["", "## Timings", "", "```", json.dumps(report["timings"], indent=1), "```", ""]
+    (out / "report.md").write_text("\n".join(lines))
+
+
+def write_plot(out: Path, samples: Sequence[Sample], actions: Sequence[Action],
+               title: str, slo_p95_s: float, step_t: float, drop_t: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = [s.t for s in samples]
+    fig, axes = plt.subplots(4, 1, figsize=(11, 10), sharex=True,
+                             gridspec_kw={"height_ratios": [1, 1, 1, 1]})
+    ax = axes[0]
+    ax.plot(t, [s.offered_rps for s in samples], label="offered req/s", color="tab:gray")
+    ax.plot(t, [s.ok_rps for s in samples], label="served req/s", color="tab:blue")
+    ax.set_ylabel("load (req/s)")
+    ax.legend(loc="upper right")
+    ax = axes[1]
+    ax.plot(t, [100 * s.cpu if s.cpu is not None else float("nan") for s in samples],
+            color="tab:red", label="average CPU of members")
+    ax.axhline(80, color="tab:red", linestyle=":", linewidth=1, label="scale-up 80 %")
+    ax.axhline(20, color="tab:green", linestyle=":", linewidth=1, label="scale-down 20 %")
+    ax.set_ylabel("CPU (%)")
+    ax.set_ylim(0, 105)
+    ax.legend(loc="upper right")
+    ax = axes[2]
+    ax.step(t, [s.pool_size for s in samples], where="post", label="pool size (billed)",
+            color="tab:purple")
+    ax.step(t, [s.serving for s in samples], where="post", label="serving (NLB healthy)",
+            color="tab:orange", linestyle="--")
+    ax.bar(t, [s.pending for s in samples], width=0.8 * (t[1] - t[0]) if len(t) > 1 else 1,
+           color="tab:cyan", alpha=0.4, label="pending requests")
+    ax.set_ylabel("members")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.legend(loc="upper right")
+    ax = axes[3]
+    ax.plot(t, [s.p95_s if s.p95_s is not None else float("nan") for s in samples],
+            color="tab:brown", label="p95 latency")
+    ax.axhline(slo_p95_s, color="black", linestyle=":", linewidth=1, label=f"SLO {slo_p95_s} s")
+    ax.set_yscale("log")
+    ax.set_ylabel("latency (s)")
+    ax.set_xlabel("time since start (s)")
+    ax.legend(loc="upper right")
+    for a in actions:
+        if a.direction:
+            colour = "tab:green" if a.direction > 0 else "tab:red"
+            for axis in axes:
+                axis.axvline(a.t, color=colour, alpha=0.5, linewidth=1)
+            axes[2].annotate(f"{a.size_before}→{a.size_after}", (a.t, a.size_after),
+                             textcoords="offset points", xytext=(3, 4), fontsize=8)
+    for axis in axes:
+        axis.axvspan(step_t, drop_t, color="tab:gray", alpha=0.07)
+        axis.grid(alpha=0.3)
+    axes[0].set_title(title)
+    fig.tight_layout()
+    fig.savefig(out / "report.png", dpi=110)
+    plt.close(fig)

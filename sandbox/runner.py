@@ -1,0 +1,309 @@
+"""The whole loop on one machine: starts every part, drives the load, samples, reports.
+
+Parts: moto server (SOS), the Exoscale API emulator with simulated members on 127.0.1.N,
+the NLB stand-in, real Prometheus and Alertmanager, a recording proxy in front of the real
+receiver, and the real tick and discovery handlers on timers.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from functions.common import config, keys
+from functions.common.store import Store
+from sandbox import measure, report
+from sandbox.emulator.server import EmulatorServer
+from sandbox.fleet import Fleet
+from sandbox.handlers import ROOT, Handlers
+from sandbox.loadgen import LoadGen
+from sandbox.monitoring import Monitoring
+from sandbox.nlb import Nlb
+from sandbox.recorder import Recorder
+from sandbox.scenarios import Scenario
+from sandbox.timings import FAST, REAL, Timings
+
+log = logging.getLogger("sandbox")
+ZONE = "at-vie-1"
+WORK_S = 0.25
+SLO_P95_S = 2.0
+MAX_ERROR_RATIO = 0.01
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def member_ports() -> tuple[int, int]:
+    """8080/9100 like the real pool, unless something on this machine holds them."""
+    for app, exporter in ((8080, 9100), (18080, 19100)):
+        try:
+            for port in (app, exporter):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.1.254", port))
+            return app, exporter
+        except OSError:
+            continue
+    raise RuntimeError("no free member ports on 127.0.1.x")
+
+
+class Sandbox:
+    def __init__(self, scenario: Scenario, out: Path, policy: str, fast: bool,
+                 max_size: int = 6, echo: bool = True) -> None:
+        self.scenario = scenario
+        self.t: Timings = FAST if (fast or scenario.fast) else REAL
+        self.out = out
+        self.policy = policy
+        self.max_size = max_size
+        self.echo = echo
+        self.work = Path(tempfile.mkdtemp(prefix="autoscaler-sandbox-"))
+        self.key = "EXO" + secrets.token_hex(12)
+        self.secret = secrets.token_urlsafe(24)
+        self.token = secrets.token_urlsafe(24)
+        self.bucket = f"sandbox-{uuid.uuid4().hex[:12]}"
+        self.samples: list[measure.Sample] = []
+        self.replace: dict[str, Any] | None = None
+        self._stack: list[Any] = []
+
+    # ---- bring-up --------------------------------------------------------------------
+    def _moto(self) -> str:
+        port = free_port()
+        logf = open(self.work / "moto.log", "wb")
+        proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                                 str(port)], stdout=logf, stderr=logf)
+        self._stack.append(lambda: (proc.terminate(), proc.wait(10)))
+        endpoint = f"http://127.0.0.1:{port}"
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name=ZONE,
+                          aws_access_key_id=self.key, aws_secret_access_key=self.secret)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                s3.create_bucket(Bucket=self.bucket,
+                                 CreateBucketConfiguration={"LocationConstraint": ZONE})
+                return endpoint
+            except Exception:  # noqa: BLE001 - not up yet
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def start(self) -> None:
+        say = self._say
+        endpoint = self._moto()
+        say(f"SOS (moto server) at {endpoint}, bucket {self.bucket}")
+        app_port, exporter_port = member_ports()
+        self.nlb = Nlb(0)
+        self.nlb.start()
+        self._stack.append(self.nlb.stop)
+        self.fleet = Fleet(self.nlb, app_port=app_port, exporter_port=exporter_port, work_s=WORK_S)
+        self._stack.append(self.fleet.stop)
+        self.emu = EmulatorServer(self.key, self.secret, boot_delay_s=self.t.boot_s,
+                                  op_delay_s=1.0, destroy_delay_s=3.0,
+                                  on_member_running=self.fleet.on_running,
+                                  on_member_removed=self.fleet.on_removed).start()
+        self._stack.append(self.emu.stop)
+        self.pool_id = self.emu.create_pool(0)
+        self.emu.model.scale(self.pool_id, 1)  # the member boots like any other
+        say(f"Exoscale API emulator at {self.emu.url}, pool {self.pool_id}, boot delay "
+            f"{self.t.boot_s:.0f} s; NLB stand-in at 127.0.0.1:{self.nlb.port}")
+        receiver_port = free_port()
+        self.recorder = Recorder("127.0.0.1", receiver_port)
+        self.recorder.start()
+        self._stack.append(self.recorder.stop)
+        (self.work / "file_sd").mkdir()
+        (self.work / "textfile").mkdir()
+        self.env = {
+            "EXOSCALE_KEY": self.key, "EXOSCALE_SECRET": self.secret, "EXOSCALE_ZONE": ZONE,
+            "INSTANCEPOOL_ID": self.pool_id, "EXOSCALE_API_URL": self.emu.url,
+            "SOS_BUCKET": self.bucket, "SOS_ENDPOINT": endpoint,
+            "LISTEN_ADDR": "127.0.0.1", "LISTEN_PORT": str(receiver_port),
+            "SCALER_TOKEN": self.token, "SCALER_MIN_SIZE": "1",
+            "SCALER_MAX_SIZE": str(self.max_size), "SCALER_POLICY": self.policy,
+            "SCALER_COOLDOWN_S": str(self.t.cooldown_s), "SCALER_SETTLE_S": str(self.t.settle_s),
+            "SCALER_REQUEST_TTL_S": str(self.t.request_ttl_s),
+            "SCALER_LEASE_S": str(self.t.tick_s * 0.8),
+            "SD_OUTPUT": str(self.work / "file_sd" / "pool.json"),
+            "TARGET_PORT": str(exporter_port), "TEXTFILE_DIR": str(self.work / "textfile"),
+        }
+        self.store = Store.from_config(config.load(self.env))
+        self.handlers = Handlers(self.env, self.work, self.t.tick_s, self.t.sd_s)
+        self.handlers.start()
+        self._stack.append(self.handlers.stop)
+        say(f"receiver on 127.0.0.1:{receiver_port} (behind a recording proxy on "
+            f"{self.recorder.port}); tick every {self.t.tick_s:.0f} s, discovery every "
+            f"{self.t.sd_s:.0f} s")
+        self.mon = Monitoring(self.work, self.t, self.env["SD_OUTPUT"],
+                              f"http://127.0.0.1:{self.recorder.port}/webhook", self.token,
+                              free_port(), free_port())
+        self._stack.append(self.mon.stop)
+        self.mon.start()
+        say(f"Prometheus on 127.0.0.1:{self.mon.prom_port}, Alertmanager on "
+            f"127.0.0.1:{self.mon.am_port} (work files in {self.work})")
+
+    # ---- the run ---------------------------------------------------------------------
+    def _say(self, text: str) -> None:
+        if self.echo:
+            print(text, flush=True)
+
+    def _pending(self) -> int:
+        try:
+            return sum(1 for _ in self.store.list_keys(keys.requests_prefix(self.pool_id)))
+        except Exception:  # noqa: BLE001 - SOS down only shows as "unknown"
+            return -1
+
+    def _cpu(self, last: dict[str, tuple[float, float]], now: float) -> float | None:
+        values = []
+        for m in self.fleet.members():
+            busy = m.snapshot().busy_seconds
+            if m.ip in last:
+                t0, b0 = last[m.ip]
+                if now > t0:
+                    values.append(min(1.0, max(0.0, (busy - b0) / (now - t0))))
+            last[m.ip] = (now, busy)
+        return sum(values) / len(values) if values else None
+
+    def run(self) -> None:
+        sc = self.scenario
+        # Let the first member boot and be discovered before the load starts.
+        deadline = time.monotonic() + self.t.boot_s + 30
+        while not self.nlb.serving() and time.monotonic() < deadline:
+            time.sleep(0.5)
+        self.load = LoadGen("127.0.0.1", self.nlb.port, sc.profile, duration_s=sc.duration_s,
+                            max_inflight=256, timeout_s=10.0)
+        self.t0 = time.monotonic()
+        self.wall0 = time.time()
+        self.load.start()
+        cpu_last: dict[str, tuple[float, float]] = {}
+        end = sc.duration_s + sc.tail_s
+        next_sample = 0.0
+        printed = -1e9
+        while True:
+            now = time.monotonic() - self.t0
+            if now >= end:
+                break
+            if self.replace is None and sc.replace_at is not None and now >= sc.replace_at:
+                self._replace_vm(now)
+            if now >= next_sample:
+                fig = self.load.figures(window_s=max(5.0, 3 * self.t.sample_s))
+                pool = self.emu.model.get_pool(self.pool_id)
+                sample = measure.Sample(
+                    t=round(now, 2), offered_rps=fig.offered_rps if now < sc.duration_s else 0.0,
+                    ok_rps=fig.achieved_rps, p95_s=fig.p95_s, errors=fig.errors,
+                    cpu=self._cpu(cpu_last, time.monotonic()), pool_size=pool.size,
+                    serving=len(self.nlb.serving()), pending=self._pending())
+                self.samples.append(sample)
+                next_sample += self.t.sample_s
+                if now - printed >= max(5.0, self.t.sample_s):
+                    printed = now
+                    self._progress(sample)
+            time.sleep(0.1)
+        self.load.stop()
+
+    def _progress(self, s: measure.Sample) -> None:
+        cpu = f"{100 * s.cpu:5.1f}%" if s.cpu is not None else "    - "
+        p95 = f"{s.p95_s:6.2f}s" if s.p95_s is not None else "     - "
+        self._say(f"t={s.t:6.0f}s load={s.offered_rps:5.1f}/s cpu={cpu} pool={s.pool_size} "
+                  f"serving={s.serving} p95={p95} pending={s.pending}")
+
+    def _targets(self) -> list[str]:
+        try:
+            return sorted(t for g in json.loads(Path(self.env["SD_OUTPUT"]).read_text())
+                          for t in g["targets"])
+        except (OSError, ValueError):
+            return []
+
+    def _replace_vm(self, now: float) -> None:
+        before = self._targets()
+        pending = self._pending()
+        self._say(f"t={now:6.0f}s REPLACING THE MONITORING VM: SIGKILL receiver, tick and "
+                  f"discovery; wiping {self.work / 'file_sd'} and {self.work / 'textfile'}")
+        self.handlers.kill_all()
+        for sub in ("file_sd", "textfile"):
+            shutil.rmtree(self.work / sub)
+            (self.work / sub).mkdir()
+        time.sleep(self.scenario.replace_gap_s)
+        self.handlers.start()  # sd --restore first, as at boot
+        restored = self._targets()
+        self.replace = {"killed_at": now, "restarted_at": time.monotonic() - self.t0,
+                        "targets_before": len(before), "targets_restored": len(restored),
+                        "targets_identical": before == restored, "pending_at_kill": pending}
+        self._say(f"t={time.monotonic() - self.t0:6.0f}s new VM up: {len(restored)} target(s) "
+                  f"restored from the SOS snapshot (identical: {before == restored})")
+
+    # ---- results ---------------------------------------------------------------------
+    def _recorded_requests(self) -> list[tuple[str, float]]:
+        found = []
+        for prefix in (keys.history_prefix(self.pool_id), keys.requests_prefix(self.pool_id)):
+            for item in self.store.read_all(prefix):
+                body = item.body or {}
+                reqs = body.get("requests") if prefix.startswith("history") else [body]
+                for r in reqs or []:
+                    if isinstance(r, dict) and r.get("received_at") is not None:
+                        found.append((str(r.get("fingerprint") or ""), float(r["received_at"])))
+        return found
+
+    def results(self) -> dict[str, Any]:
+        ops = [measure.Action(round(o.time - self.wall0, 2), o.operation, o.size_before,
+                              o.size_after) for o in self.emu.operations()
+               if o.time >= self.wall0]
+        deliveries = self.recorder.deliveries()
+        lost = measure.lost_requests(deliveries, self._recorded_requests())
+        sc = self.scenario
+        counters = self.mon.alertmanager_counters()
+        inspect = subprocess.run([sys.executable, "-m", "functions.inspect", "status"],
+                                 env={**os.environ, **self.env, "PYTHONPATH": str(ROOT)},
+                                 cwd=ROOT, capture_output=True, text=True, timeout=60)
+        return {
+            "scenario": sc.name, "description": sc.description, "policy": self.policy,
+            "timings": self.t.as_dict(), "work_s_per_request": WORK_S,
+            "member_capacity_rps": 1 / WORK_S,
+            "slo": {"p95_s": SLO_P95_S, "max_error_ratio": MAX_ERROR_RATIO},
+            "profile": [list(p) for p in sc.profile],
+            "summary": measure.summary(self.samples, ops, step_t=sc.step_t, drop_t=sc.drop_t,
+                                       slo_p95_s=SLO_P95_S, max_error_ratio=MAX_ERROR_RATIO,
+                                       requests_lost=lost, flap_window_s=self.t.flap_window_s),
+            "actions": [asdict(a) for a in ops],
+            "deliveries": {
+                "total": len(deliveries),
+                "delivered": sum(d.delivered for d in deliveries),
+                "scale_alerts_delivered": sum(len(d.alerts) for d in deliveries if d.delivered),
+                "alertmanager_notifications": counters["notifications"],
+                "alertmanager_failed": counters["failed"]},
+            "load": asdict(self.load.summary()),
+            "tick_runs": [asdict(r) for r in self.handlers.tick_runs()],
+            "replace_vm": self.replace,
+            "inspect": inspect.stdout if inspect.returncode == 0 else inspect.stderr,
+            "samples": [s.as_dict() for s in self.samples],
+        }
+
+    def write(self, results: dict[str, Any]) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        report.write_json(self.out, results)
+        report.write_markdown(self.out, results)
+        report.write_plot(self.out, self.samples,
+                          [measure.Action(**a) for a in results["actions"]],
+                          f"{self.scenario.name}: {self.scenario.description}"[:110],
+                          SLO_P95_S, self.scenario.step_t, self.scenario.drop_t)
+
+    def close(self) -> None:
+        while self._stack:
+            stop = self._stack.pop()
+            try:
+                stop()
+            except Exception as exc:  # noqa: BLE001 - keep tearing down the rest
+                log.warning("stopping a part failed: %s", exc)
+        shutil.rmtree(self.work, ignore_errors=True)

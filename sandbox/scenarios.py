@@ -1,0 +1,39 @@
+"""The sandbox's stories: load profiles, when the step and the drop happen, and what is checked.
+
+A member's capacity is 1 vCPU / work_s requests per second (4/s at the default 0.25 s).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    description: str
+    fast: bool               # forces the compressed timers
+    duration_s: float        # load profile length
+    tail_s: float            # extra time after the load for the last scale-down
+    profile: tuple[tuple[float, float], ...]
+    step_t: float
+    drop_t: float
+    replace_at: float | None = None  # replace-vm: when the handlers are killed and wiped
+    replace_gap_s: float = 5.0        # how long the "VM" is gone
+
+
+SCENARIOS = {
+    "smoke": Scenario(
+        "smoke", "fast timers: a step to 2.5 members' worth of load, then back to a trickle",
+        fast=True, duration_s=150, tail_s=30,
+        profile=((0, 1.0), (15, 10.0), (90, 1.0)), step_t=15, drop_t=90),
+    "default": Scenario(
+        "default", "real timers: quiet, a step to 2.5 members' worth held five minutes, quiet again",
+        fast=False, duration_s=560, tail_s=30,
+        profile=((0, 1.0), (30, 10.0), (330, 1.0)), step_t=30, drop_t=330),
+    "replace-vm": Scenario(
+        "replace-vm", "fast timers: the monitoring VM's handlers are SIGKILLed and their files "
+        "wiped in the middle of the load step, then started fresh",
+        fast=True, duration_s=190, tail_s=30,
+        profile=((0, 1.0), (15, 10.0), (120, 1.0)), step_t=15, drop_t=120,
+        replace_at=35),
+}
