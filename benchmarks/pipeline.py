@@ -24,6 +24,7 @@ from functions.scaler.scale_request import ScaleRequest
 
 ALERT_SPEC = Path(__file__).resolve().parent.parent / "bootstrap" / "alerting" / "alerts.json"
 SLO_UTILISATION = 0.8   # SLO violated while demand > serving capacity × this
+SATURATED = 0.95        # avg CPU from which load per core is read as demand (alerts.json)
 FLAP_WINDOW_S = 300     # a reversal of direction within this time is a flap (ARCHITECTURE.md)
 
 
@@ -172,21 +173,10 @@ class Controller(Protocol):
     uses_tick: bool
     outcomes: Counter[str]
 
-    def webhook(self, t: int, direction: str, value: float | None, pool: SimPool) -> str | None: ...
+    def webhook(self, t: int, direction: str, value: float | None, members: int | None,
+                pool: SimPool) -> str | None: ...
 
     def tick(self, t: int, pool: SimPool) -> str | None: ...
-
-
-def memory_for_decision(stored: Memory, pool: PoolView, now: float) -> Memory:
-    """What tick.py's observe() hands decide(): the stored memory with settling brought up to date."""
-    return Memory(stored.last_action_at, policy.settled_at(stored, pool, now))
-
-
-def memory_after(decided: Memory, now: float, decision: Decision) -> Memory:
-    """What tick.py stores after a tick: this tick's time, and after an action an unsettled clock."""
-    if decision.action != NONE:
-        return Memory(last_action_at=now, settled_at=None, last_tick_at=now)
-    return Memory(decided.last_action_at, decided.settled_at, last_tick_at=now)
 
 
 class DecideController:
@@ -200,21 +190,23 @@ class DecideController:
         self.outcomes: Counter[str] = Counter()
         self._n = 0
 
-    def webhook(self, t: int, direction: str, value: float | None, pool: SimPool) -> str | None:
+    def webhook(self, t: int, direction: str, value: float | None, members: int | None,
+                pool: SimPool) -> str | None:
         self._n += 1
         alert = "PoolCpuHigh" if direction == "up" else "PoolCpuLow"
-        request = ScaleRequest(direction, "alertmanager", float(t), alert, alert, value)
+        request = ScaleRequest(direction, "alertmanager", float(t), alert, alert, value,
+                               members)
         self.pending.append(Pending(f"requests/sim/{t:09d}-{self._n}.json", request))
         return None  # stored only; the tick acts
 
     def tick(self, t: int, pool: SimPool) -> str | None:
         view = pool.view(t)
         live, expired = policy.split_expired(self.pending, float(t), self.ttl_s)
-        memory = memory_for_decision(self.memory, view, float(t))
+        memory = policy.memory_for_decision(self.memory, view, float(t))
         decision = policy.decide(float(t), view, live, self.bounds, self.params, memory)
         consumed = set(decision.consume)
         self.pending = [p for p in live if p.key not in consumed]
-        self.memory = memory_after(memory, float(t), decision)
+        self.memory = policy.memory_after(memory, float(t), decision)
         self.outcomes["expired"] += len(expired)
         if decision.action == UP:
             self.outcomes["acted"] += len(consumed)
@@ -239,7 +231,8 @@ class BaselineController:
         self.name, self.bounds = name, bounds
         self.outcomes: Counter[str] = Counter()
 
-    def webhook(self, t: int, direction: str, value: float | None, pool: SimPool) -> str | None:
+    def webhook(self, t: int, direction: str, value: float | None, members: int | None,
+                pool: SimPool) -> str | None:
         low, high = self.bounds
         if direction == "up" and pool.size < high:
             pool.scale_to(t, pool.size + 1)
@@ -260,6 +253,7 @@ class _Alert:
     active_since: int | None = None
     firing: bool = False
     value: float | None = None
+    members: int | None = None  # members the average was taken over (scale_members)
     next_flush: int | None = None
     last_sent: int | None = None
 
@@ -306,7 +300,7 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
     decay = 1 - math.exp(-1 / delays.load_tau_s)
     busy = 0.0                                    # per-member busy seconds (the idle counter's complement)
     load = demand[0] / max(initial_size, 1)       # load1 per core, starting from steady state
-    samples: deque[tuple[int, float, float]] = deque()
+    samples: deque[tuple[int, float, float, int]] = deque()
     alerts = {"up": _Alert(), "down": _Alert()}
     result = Result(controller.name)
     under_since: int | None = None
@@ -327,16 +321,18 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
             load += (d / serving - load) * decay    # runnable work per core does not
         if (t - scrape_phase) % delays.scrape_s == 0:
             if serving:
-                samples.append((t, busy, load))
+                samples.append((t, busy, load, serving))
             while samples and samples[0][0] <= t - delays.rate_window_s:
                 samples.popleft()
 
         if (t - eval_phase) % delays.eval_s == 0:
             cpu = value = None
+            members = None
             if len(samples) >= 2 and serving:
-                (t0, b0, _), (t1, b1, l1) = samples[0], samples[-1]
+                (t0, b0, _, _), (t1, b1, l1, members) = samples[0], samples[-1]
                 cpu = (b1 - b0) / (t1 - t0)
-                value = max(cpu, l1)                # scale_value = max(avg CPU, avg load1 per core)
+                # scale_value: avg load1 per core only counts once CPU saturates (it lags)
+                value = max(cpu, l1) if cpu >= SATURATED else cpu
             for direction, alert in alerts.items():
                 cond = cpu is not None and (cpu > thresholds.up if direction == "up"
                                             else cpu < thresholds.down)
@@ -347,7 +343,7 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
                     alert.active_since = t
                 if t - alert.active_since >= delays.for_s:
                     alert.firing = True
-                alert.value = value
+                alert.value, alert.members = value, members
 
         for direction, alert in alerts.items():
             if alert.firing and alert.next_flush is None:
@@ -360,7 +356,7 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
             if alert.last_sent is None or t - alert.last_sent >= delays.repeat_s:
                 alert.last_sent = t
                 result.deliveries.append((t, direction, alert.value))
-                record(t, controller.webhook(t, direction, alert.value, pool))
+                record(t, controller.webhook(t, direction, alert.value, alert.members, pool))
             alert.next_flush = t + delays.group_interval_s
 
         serving = pool.serving(t)

@@ -25,7 +25,7 @@ BASELINE = "baseline ±1/webhook"
 
 
 def controllers(bounds: tuple[int, int] = BOUNDS) -> list[Callable[[], Controller]]:
-    # Params defaults are the deployment defaults (target 0.6, max_step 4, cooldown 120 s, settle 60 s).
+    # Params defaults are the deployment defaults (target 0.6, max_step 4, cooldown 120 s, settle 150 s).
     return [lambda: DecideController("step", Params(policy="step"), bounds),
             lambda: DecideController("proportional", Params(policy="proportional"), bounds),
             lambda: BaselineController(bounds, BASELINE)]

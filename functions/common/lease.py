@@ -33,11 +33,11 @@ class Lease:
     holder: str
     etag: str
 
-    def release(self, store: Store) -> None:
-        """Give the lease back early (expired record, same holder) so the next tick need not wait."""
+    def release(self, store: Store, now: float) -> None:
+        """Give the lease back early (expiring now, same holder) so the next tick need not wait."""
         try:
-            self.etag = store.put(self.key, {"holder": self.holder, "expires_at": 0.0},
-                                  if_match=self.etag)
+            self.etag = store.put(self.key, {"holder": self.holder, "expires_at": now,
+                                             "released": True}, if_match=self.etag)
         except Conflict:
             pass
 

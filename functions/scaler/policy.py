@@ -4,7 +4,12 @@ Rules, in order: paused → nothing; pool not `running` → nothing (requests st
 a pool outside its bounds is corrected without any request; requests received before the
 last action's capacity settled are absorbed (like a warm-up: one alert episode, one action);
 up beats down; no scale-down within the cooldown; `step` moves ±1, `proportional` aims at
-ceil(serving × demand / target), both capped by the bounds and `max_step`.
+ceil(total demand / target), both capped by the bounds and `max_step`.
+
+A request that says how many members its demand was averaged over (`members`) gives the
+total demand in members' worth, independent of later changes to the pool: `proportional`
+then acts only when that total needs a different size, and needs no settle window, so a
+re-delivery measured before new capacity arrived is simply "covered".
 """
 from __future__ import annotations
 
@@ -51,7 +56,7 @@ class Params:
     target_utilization: float = 0.6
     max_step: int = 4
     cooldown_s: float = 120.0
-    settle_s: float = 60.0
+    settle_s: float = 150.0
 
 
 @dataclass(frozen=True)
@@ -89,12 +94,29 @@ def _demand(requests: Sequence[Pending]) -> float | None:
     return max(values) if values else None
 
 
+def measured(p: Pending) -> bool:
+    """The request carries total demand: per-member demand and the members it was taken over."""
+    return p.request.value is not None and p.request.members is not None
+
+
+def _total(requests: Sequence[Pending]) -> float | None:
+    """Demand in members' worth; the largest of the requests (the safe side both ways)."""
+    totals = [p.request.value * p.request.members for p in requests  # type: ignore[operator]
+              if measured(p)]
+    return max(totals) if totals else None
+
+
 def _target(direction: str, pool: PoolView, requests: Sequence[Pending], params: Params,
             low: int, high: int) -> tuple[int, str]:
     current = pool.size
     step = 1 if direction == UP else -1
     demand = _demand(requests)
-    if params.policy == "proportional" and demand is not None:
+    total = _total(requests)
+    if params.policy == "proportional" and total is not None:
+        wanted = math.ceil(total / params.target_utilization - 1e-9)
+        how = (f"proportional: ceil(demand {total:.2f} members' worth / target "
+               f"{params.target_utilization:.2f}) = {wanted}")
+    elif params.policy == "proportional" and demand is not None:
         serving = max(pool.serving, 1)
         wanted = math.ceil(serving * demand / params.target_utilization - 1e-9)
         how = (f"proportional: ceil({serving} serving × demand {demand:.2f} / "
@@ -128,15 +150,20 @@ def decide(now: float, pool: PoolView, pending: Sequence[Pending], bounds: tuple
         return Decision(NONE, pool.size, "no pending requests")
 
     settled = memory.settled_at
-    if memory.last_action_at is not None and (settled is None or any(
-            p.request.received_at < settled + params.settle_s for p in pending)):
-        fresh = tuple(p for p in pending if settled is not None
-                      and p.request.received_at >= settled + params.settle_s)
-        stale = tuple(p for p in pending if p not in fresh)
+    proportional = params.policy == "proportional"
+
+    def stale(p: Pending) -> bool:
+        if proportional and measured(p):
+            return False  # its total demand stays true whatever the pool did since
+        return settled is None or p.request.received_at < settled + params.settle_s
+
+    if memory.last_action_at is not None and any(stale(p) for p in pending):
+        fresh = tuple(p for p in pending if not stale(p))
+        stale_ones = tuple(p for p in pending if stale(p))
         if not fresh:
             why = ("last action's capacity not yet serving" if settled is None else
                    f"received within {params.settle_s:.0f}s of the last action settling")
-            return Decision(NONE, pool.size, f"absorbed {len(stale)} request(s): {why}",
+            return Decision(NONE, pool.size, f"absorbed {len(stale_ones)} request(s): {why}",
                             consume=keys, outcome="absorbed", requests=everything)
         pending = fresh
 
@@ -147,6 +174,9 @@ def decide(now: float, pool: PoolView, pending: Sequence[Pending], bounds: tuple
             return Decision(NONE, pool.size, f"scale-up wanted but pool is at its maximum {high}",
                             consume=keys, outcome="at-bound", requests=everything)
         target, how = _target(UP, pool, ups, params, low, high)
+        if target <= pool.size:
+            return Decision(NONE, pool.size, f"up request(s) covered by size {pool.size}: {how}",
+                            consume=keys, outcome="covered", requests=everything)
         return Decision(UP, target, f"{len(ups)} up request(s); {how}", consume=keys,
                         requests=everything)
     if pool.size <= low:
@@ -157,6 +187,9 @@ def decide(now: float, pool: PoolView, pending: Sequence[Pending], bounds: tuple
         return Decision(NONE, pool.size, f"scale-down held by cooldown ({left:.0f}s left)",
                         consume=keys, outcome="cooldown", requests=everything)
     target, how = _target(DOWN, pool, downs, params, low, high)
+    if target >= pool.size:
+        return Decision(NONE, pool.size, f"down request(s) but size {pool.size} is needed: {how}",
+                        consume=keys, outcome="covered", requests=everything)
     return Decision(DOWN, target, f"{len(downs)} down request(s); {how}",
                     evict=evict_order(pool.members, pool.size - target), consume=keys,
                     requests=everything)
@@ -183,3 +216,15 @@ def settled_at(memory: Memory, pool: PoolView, now: float) -> float | None:
     if now - memory.last_action_at > MAX_SETTLE_S:
         return memory.last_action_at + MAX_SETTLE_S  # a stuck member must not wedge the scaler
     return None
+
+
+def memory_for_decision(stored: Memory, pool: PoolView, now: float) -> Memory:
+    """What decide() is given: the stored memory with settling brought up to date."""
+    return Memory(stored.last_action_at, settled_at(stored, pool, now))
+
+
+def memory_after(decided: Memory, now: float, decision: Decision) -> Memory:
+    """What a tick leaves for the next one: its own time, and after an action an unsettled clock."""
+    if decision.action != NONE:
+        return Memory(last_action_at=now, settled_at=None, last_tick_at=now)
+    return Memory(decided.last_action_at, decided.settled_at, last_tick_at=now)

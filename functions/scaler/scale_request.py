@@ -21,6 +21,7 @@ class ScaleRequest:
     alertname: str | None = None
     fingerprint: str | None = None
     value: float | None = None  # demand per serving member (fraction of one member), if known
+    members: int | None = None  # how many members that average was taken over, if known
 
     @property
     def received_ms(self) -> int:
@@ -52,10 +53,14 @@ def from_json(body: dict[str, Any]) -> ScaleRequest:
     if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
                               or not math.isfinite(value) or value < 0):
         raise ValueError("bad value")
+    members = body.get("members")
+    if members is not None and (not isinstance(members, int) or isinstance(members, bool)
+                                or members < 1):
+        raise ValueError("bad members")
     alertname = body.get("alertname")
     fingerprint = body.get("fingerprint")
     for name, item in (("alertname", alertname), ("fingerprint", fingerprint)):
         if item is not None and not isinstance(item, str):
             raise ValueError(f"bad {name}")
     return ScaleRequest(direction, source, float(received), alertname, fingerprint,
-                        None if value is None else float(value))
+                        None if value is None else float(value), members)

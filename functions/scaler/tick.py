@@ -48,6 +48,7 @@ class Tick:
         self.pool_id = cfg.pool_id
         self.state_key = keys.scaler_state(cfg.pool_id)
         self.pending_left: dict[str, int] = {}
+        self.holder = "dry-run"
         self.params = policy.Params(cfg.policy, cfg.target_utilization, cfg.max_step,
                                     cfg.cooldown_s, cfg.settle_s)
 
@@ -199,10 +200,9 @@ class Tick:
         checkpoint("requests-read")
         pool = self.read_pool()
         checkpoint("pool-read")
-        memory = policy.Memory(
+        memory = policy.memory_for_decision(policy.Memory(
             last_action_at=(state.get("last_action") or {}).get("at"),
-            settled_at=state.get("settled_at"), last_tick_at=state.get("last_tick_at"))
-        memory = policy.Memory(memory.last_action_at, policy.settled_at(memory, pool, now))
+            settled_at=state.get("settled_at"), last_tick_at=state.get("last_tick_at")), pool, now)
         decision = policy.decide(now, pool, live, (low, high), self.params, memory, paused)
         left = [p.request.direction for p in live if p.key not in decision.consume]
         facts = {"expired": list(expired), "corrupt": corrupt, "bounds": {"min": low, "max": high},
@@ -234,7 +234,8 @@ class Tick:
 
         requests = [{"key": p.key, **p.request.to_json()} for p in decision.requests]
         self.pending_left = facts["pending_left"]
-        state.update(last_tick_at=now, paused=facts["paused"], bounds=facts["bounds"],
+        state.update(last_tick_at=now, last_tick_by=self.holder, paused=facts["paused"],
+                     bounds=facts["bounds"],
                      settled_at=facts["settled_at"],
                      pool={"size": pool.size, "state": pool.state, "serving": pool.serving,
                            "observed_at": now},
@@ -318,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     if held is None:
         log.info("another tick holds the lease; nothing to do")
         return 0
+    tick.holder = holder
     checkpoint("lease")
     try:
         if not store.conditions_honoured(keys.probe(cfg.pool_id)):
@@ -335,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         try:
-            held.release(store)
+            held.release(store, tick.clock())
         except StoreError:
             pass
 

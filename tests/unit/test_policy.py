@@ -10,8 +10,9 @@ from functions.scaler.scale_request import ScaleRequest
 NOW = 10_000.0
 
 
-def req(direction: str, age: float = 5.0, value: float | None = None, key: str = "") -> Pending:
-    r = ScaleRequest(direction, "grafana", NOW - age, "cpu", "fp", value)
+def req(direction: str, age: float = 5.0, value: float | None = None, key: str = "",
+        members: int | None = None) -> Pending:
+    r = ScaleRequest(direction, "grafana", NOW - age, "cpu", "fp", value, members)
     return Pending(key or f"requests/p/{direction}-{age}-{value}.json", r)
 
 
@@ -56,7 +57,7 @@ CASES = [
      Memory(last_action_at=NOW - 60, settled_at=NOW - 200), False, NONE, 3, "absorbed"),
     ("cooldown over: scale-down", pool(3), [req("down", 1)], (1, 10), STEP,
      Memory(last_action_at=NOW - 300, settled_at=NOW - 200), False, DOWN, 2, "acted"),
-    ("cooldown does not hold scale-up", pool(3), [req("up", 1)], (1, 10), STEP,
+    ("cooldown does not hold scale-up", pool(3), [req("up", 1)], (1, 10), Params(settle_s=60),
      Memory(last_action_at=NOW - 90, settled_at=NOW - 80), False, UP, 4, "acted"),
     ("unsettled action absorbs requests", pool(3), [req("up")], (1, 10), STEP, RECENT, False,
      NONE, 3, "absorbed"),
@@ -83,6 +84,27 @@ CASES = [
      PROP, QUIET, False, DOWN, 1, "acted"),
     ("proportional counts serving members only", pool(4, serving=2), [req("up", value=1.5)],
      (1, 10), PROP, QUIET, False, UP, 5, "acted"),
+    # With `members`, the request carries total demand: value × members members' worth.
+    ("total demand sizes the pool", pool(1), [req("up", value=1.8, members=1)], (1, 10), PROP,
+     QUIET, False, UP, 3, "acted"),
+    ("total demand already covered", pool(3), [req("up", value=1.8, members=1)], (1, 10), PROP,
+     QUIET, False, NONE, 3, "covered"),
+    ("total demand is not absorbed by an unsettled action", pool(3),
+     [req("up", value=1.2, members=3)], (1, 10), PROP, RECENT, False, UP, 6, "acted"),
+    ("re-delivery measured before new capacity is covered", pool(6),
+     [req("up", value=2.5, members=1)], (1, 10), PROP, RECENT, False, NONE, 6, "covered"),
+    ("total down to demand, capped by max_step", pool(6), [req("down", value=0.1, members=6)],
+     (1, 10), PROP, QUIET, False, DOWN, 2, "acted"),
+    ("total down to demand", pool(3), [req("down", value=0.15, members=3)], (1, 10), PROP, QUIET,
+     False, DOWN, 1, "acted"),
+    ("total down but size needed", pool(2), [req("down", value=0.5, members=2)], (1, 10),
+     PROP, QUIET, False, NONE, 2, "covered"),
+    ("total down keeps what demand needs", pool(4), [req("down", value=0.19, members=4)],
+     (1, 10), PROP, QUIET, False, DOWN, 2, "acted"),
+    ("total ignored by step", pool(1), [req("up", value=1.8, members=1)], (1, 10), STEP, QUIET,
+     False, UP, 2, "acted"),
+    ("step still absorbs unsettled", pool(3), [req("up", value=1.2, members=3)], (1, 10), STEP,
+     RECENT, False, NONE, 3, "absorbed"),
 ]
 
 

@@ -79,7 +79,7 @@ def test_lease_excludes_second_holder_until_expiry_or_release(store: Store) -> N
 def test_released_lease_is_free_at_once(store: Store) -> None:
     held = lease.acquire(store, "lease/p/tick", "vm-a", now=100.0, ttl_s=50.0)
     assert held is not None
-    held.release(store)
+    held.release(store, 100.5)
     assert lease.acquire(store, "lease/p/tick", "vm-b", now=101.0, ttl_s=50.0) is not None
 
 
