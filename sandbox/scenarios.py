@@ -24,8 +24,8 @@ class Scenario:
 SCENARIOS = {
     "smoke": Scenario(
         "smoke", "fast timers: a step to 2.5 members' worth of load, then back to a trickle",
-        fast=True, duration_s=150, tail_s=30,
-        profile=((0, 1.0), (15, 10.0), (90, 1.0)), step_t=15, drop_t=90),
+        fast=True, duration_s=120, tail_s=15,
+        profile=((0, 1.0), (10, 10.0), (70, 1.0)), step_t=10, drop_t=70),
     "default": Scenario(
         "default", "real timers: quiet, a step to 2.5 members' worth held five minutes, quiet again",
         fast=False, duration_s=560, tail_s=30,
@@ -33,7 +33,7 @@ SCENARIOS = {
     "replace-vm": Scenario(
         "replace-vm", "fast timers: the monitoring VM's handlers are SIGKILLed and their files "
         "wiped in the middle of the load step, then started fresh",
-        fast=True, duration_s=190, tail_s=30,
-        profile=((0, 1.0), (15, 10.0), (120, 1.0)), step_t=15, drop_t=120,
-        replace_at=35),
+        fast=True, duration_s=150, tail_s=15,
+        profile=((0, 1.0), (10, 10.0), (90, 1.0)), step_t=10, drop_t=90,
+        replace_at=25),
 }

@@ -1,0 +1,54 @@
+"""The main job end to end: `python -m sandbox` runs the smoke and replace-vm scenarios.
+
+Real processes throughout (moto server, emulator, Prometheus, Alertmanager, receiver, tick,
+discovery); the figures are read back from report.json, measured outside the scaler.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+def run_sandbox(scenario: str, out: Path) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "sandbox", "--scenario", scenario, "--out",
+                           str(out)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=330)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "load=" in proc.stdout and "serving=" in proc.stdout  # the live progress line
+    report = json.loads((out / "report.json").read_text())
+    assert (out / "report.png").stat().st_size > 20_000
+    assert "| max pool size |" in (out / "report.md").read_text()
+    return report
+
+
+def test_smoke_scales_up_from_one_and_back_down(tmp_path: Path) -> None:
+    report = run_sandbox("smoke", tmp_path)
+    s = report["summary"]
+    assert s["max_pool_size"] >= 3, report["actions"]
+    assert s["final_pool_size"] == 1, report["actions"]
+    assert s["scale_up_reaction_s"] is not None and s["scale_up_reaction_s"] < 60
+    assert s["scale_down_reaction_s"] is not None
+    assert s["requests_lost"] == 0 and s["flaps"] == 0
+    assert report["deliveries"]["delivered"] >= 2
+    ops = {a["operation"] for a in report["actions"]}
+    assert ops == {"scale-instance-pool", "evict-instance-pool-members"}
+    assert "last action" in report["inspect"]
+
+
+def test_replace_vm_loses_no_request_and_no_snapshot(tmp_path: Path) -> None:
+    report = run_sandbox("replace-vm", tmp_path)
+    r, s = report["replace_vm"], report["summary"]
+    assert r is not None and r["targets_before"] >= 1
+    assert r["targets_identical"] is True  # file_sd rebuilt from the SOS snapshot
+    assert s["requests_lost"] == 0
+    assert s["max_pool_size"] >= 3  # scaling carried on after the replacement
+    assert s["final_pool_size"] < s["max_pool_size"]
