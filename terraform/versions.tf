@@ -4,8 +4,9 @@ terraform {
 
   required_providers {
     exoscale = {
-      source  = "exoscale/exoscale"
-      version = "~> 0.70.0"
+      source = "exoscale/exoscale"
+      # 0.74.x is current (shared/REFERENCE.md); attributes were checked against the 0.70 docs.
+      version = ">= 0.70.0, < 0.75.0"
     }
     # SOS has no resource in the exoscale provider: the aws provider, pointed at SOS, manages the bucket.
     aws = {
