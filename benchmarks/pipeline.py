@@ -1,11 +1,15 @@
 """One discrete-time model (1 s steps) of the whole scaling pipeline, shared by every policy.
 
-demand → serving members (CPU saturates at 100 % per member; load per core keeps growing)
-→ Prometheus scrape + rate window → alert evaluation with `for` → Alertmanager/Grafana
-group_wait / group_interval / repeat_interval deliveries → the policy. Tick-based policies
-run the REAL `functions.scaler.policy` functions (`split_expired`, `settled_at`, `decide`)
-on a 60 s tick; the baseline acts ±1 on every delivery. Delays, phases and boot times depend
-only on the seed, so every policy faces exactly the same pipeline.
+demand → serving members, each with its own share d/serving (round robin behind the NLB): CPU
+saturates at 100 % per member, load per core keeps growing → per-instance Prometheus samples
+(each instance its own busy counter and its own node_load1, a 5 s-updated damped average that
+starts from 0 when a new member boots) → the alert's avg over instances of rate[window] (an
+instance counts once it has two samples in the window; `scale_members` = how many counted), with
+load1 read as demand only once CPU saturates → `for` → Alertmanager/Grafana group_wait /
+group_interval / repeat_interval deliveries → the policy. Tick-based policies run the REAL
+`functions.scaler.policy` functions (`split_expired`, `settled_at`, `decide`) on a 60 s tick; the
+baseline acts ±1 on every delivery. Delays, phases and boot times depend only on the seed, so
+every policy faces exactly the same pipeline.
 """
 from __future__ import annotations
 
@@ -42,6 +46,7 @@ class Delays:
     boot_max_s: int = 90
     destroy_s: int = 10
     load_tau_s: float = 60.0   # node_load1 is an exponentially damped 1-minute average
+    load_every_s: int = 5      # ... that the kernel updates every 5 s (LOAD_FREQ)
 
     @property
     def boot_mean_s(self) -> float:
@@ -51,7 +56,8 @@ class Delays:
         return (f"scrape {self.scrape_s}s, rate window {self.rate_window_s}s, eval {self.eval_s}s, "
                 f"for {self.for_s}s, group_wait {self.group_wait_s}s, group_interval "
                 f"{self.group_interval_s}s, repeat {self.repeat_s}s, tick {self.tick_s}s, "
-                f"boot {self.boot_min_s}–{self.boot_max_s}s, load1 τ {self.load_tau_s:.0f}s")
+                f"boot {self.boot_min_s}–{self.boot_max_s}s, load1 τ {self.load_tau_s:.0f}s "
+                f"every {self.load_every_s}s")
 
 
 @dataclass(frozen=True)
@@ -188,6 +194,7 @@ class DecideController:
         self.pending: list[Pending] = []
         self.memory = Memory()
         self.outcomes: Counter[str] = Counter()
+        self.log: list[tuple[int, int, str]] = []  # (time, pool size, reason) of ticks with requests
         self._n = 0
 
     def webhook(self, t: int, direction: str, value: float | None, members: int | None,
@@ -204,6 +211,8 @@ class DecideController:
         live, expired = policy.split_expired(self.pending, float(t), self.ttl_s)
         memory = policy.memory_for_decision(self.memory, view, float(t))
         decision = policy.decide(float(t), view, live, self.bounds, self.params, memory)
+        if live or decision.action != NONE:
+            self.log.append((t, pool.size, decision.reason))
         consumed = set(decision.consume)
         self.pending = [p for p in live if p.key not in consumed]
         self.memory = policy.memory_after(memory, float(t), decision)
@@ -247,6 +256,100 @@ class BaselineController:
         return None
 
 
+# ---- what Prometheus sees -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Reading:
+    """One rule evaluation: the alert's CPU, its demand value and the members averaged."""
+    cpu: float        # avg over instances of 1 - rate(idle[window])
+    load: float       # avg node_load1 per core over instances with a current sample
+    members: int      # instances in the CPU average (scale_members)
+
+    @property
+    def value(self) -> float:
+        # scale_value: load1 lags and reads high after a burst, so it only counts as demand
+        # once CPU saturates and can no longer tell 1.2 × from 5 × overload.
+        return max(self.cpu, self.load) if self.cpu >= SATURATED else self.cpu
+
+
+@dataclass
+class _Node:
+    """One scrape target: its own samples (time, busy counter, load1) and its own load1 EWMA."""
+    start: int
+    load: float
+    next_update: int                                   # next 5 s load-average tick of this node
+    samples: deque[tuple[int, float, float]] = field(default_factory=deque)
+    alive: bool = True
+
+
+class Exporters:
+    """Per-instance node_cpu/node_load1 as scraped, and the alert's averages over instances.
+
+    Every serving member gets d/serving of the load per second (round robin behind the NLB), so
+    each one's busy counter grows by min(1, d/serving); a counter is kept once for the pool
+    (`busy`) and each sample stores its value, since rate() only looks at differences. A node's
+    load1 is its own exponentially damped average, updated every 5 s from its start as Linux does.
+    """
+
+    def __init__(self, delays: Delays, steady_load: float) -> None:
+        self.delays = delays
+        self.steady_load = steady_load          # load1 per core of members serving since before t=0
+        self.decay = math.exp(-delays.load_every_s / delays.load_tau_s)
+        self.busy = 0.0
+        self.runnable: dict[int, float] = {}    # d/serving per second, for the lazy load1 updates
+        self.nodes: dict[str, _Node] = {}
+
+    def second(self, t: int, demand: float, serving: int) -> None:
+        if serving:
+            self.busy += min(1.0, demand / serving)    # CPU saturates at 100 % per member
+        self.runnable[t] = demand / serving if serving else 0.0   # load per core does not
+
+    def _load(self, node: _Node, t: int) -> float:
+        every = self.delays.load_every_s
+        while node.next_update <= t:
+            node.load = node.load * self.decay + self.runnable[node.next_update] * (1 - self.decay)
+            node.next_update += every
+        return node.load
+
+    def scrape(self, t: int, serving: Sequence[Instance]) -> None:
+        here = {m.id for m in serving}
+        for node_id, node in self.nodes.items():
+            # A removed target stops producing samples; its old ones stay in range vectors
+            # until they age out (range selectors skip the staleness marker).
+            node.alive = node.alive and node_id in here
+        every = self.delays.load_every_s
+        for m in serving:
+            node = self.nodes.get(m.id)
+            if node is None:
+                if m.created < 0:       # serving since before the trace: steady state at t=0
+                    first = m.running_at + every * math.ceil(-m.running_at / every)
+                    node = _Node(m.running_at, self.steady_load, first)
+                else:                   # a new machine: load1 starts from 0 at boot
+                    node = _Node(m.running_at, 0.0, m.running_at + every)
+                self.nodes[m.id] = node
+            node.samples.append((t, self.busy, self._load(node, t)))
+
+    def evaluate(self, t: int) -> Reading | None:
+        cpus: list[float] = []
+        loads: list[float] = []
+        for node_id in list(self.nodes):
+            node = self.nodes[node_id]
+            samples = node.samples
+            while samples and samples[0][0] <= t - self.delays.rate_window_s:
+                samples.popleft()
+            if not samples:
+                if not node.alive:
+                    del self.nodes[node_id]
+                continue
+            if len(samples) >= 2:   # rate() needs two samples in the window
+                (t0, b0, _), (t1, b1, _) = samples[0], samples[-1]
+                cpus.append((b1 - b0) / (t1 - t0))
+            if node.alive:          # an instant vector drops a target once it is stale
+                loads.append(samples[-1][2])
+        if not cpus:
+            return None
+        return Reading(sum(cpus) / len(cpus), sum(loads) / len(loads) if loads else 0.0, len(cpus))
+
+
 # ---- the pipeline ---------------------------------------------------------------------------
 @dataclass
 class _Alert:
@@ -263,6 +366,7 @@ class Result:
     policy: str
     actions: list[tuple[int, str]] = field(default_factory=list)
     deliveries: list[tuple[int, str, float | None]] = field(default_factory=list)
+    delivered_members: list[int | None] = field(default_factory=list)  # scale_members per delivery
     episodes: list[int] = field(default_factory=list)  # under-capacity stretches ended by capacity, s
     receded: int = 0        # under-capacity stretches that ended because demand fell first
     censored: bool = False  # the last stretch had not ended when the trace did
@@ -297,10 +401,7 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
     tick_phase = rng.randrange(delays.tick_s)
     boots = [rng.randint(delays.boot_min_s, delays.boot_max_s) for _ in range(256)]
     pool = SimPool(initial_size, boots, delays.destroy_s)
-    decay = 1 - math.exp(-1 / delays.load_tau_s)
-    busy = 0.0                                    # per-member busy seconds (the idle counter's complement)
-    load = demand[0] / max(initial_size, 1)       # load1 per core, starting from steady state
-    samples: deque[tuple[int, float, float, int]] = deque()
+    exporters = Exporters(delays, demand[0] / max(initial_size, 1))
     alerts = {"up": _Alert(), "down": _Alert()}
     result = Result(controller.name)
     under_since: int | None = None
@@ -315,35 +416,22 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
             record(t, controller.tick(t, pool))
 
         d = demand[t]
-        serving = pool.serving(t)
-        if serving:
-            busy += min(1.0, d / serving)           # CPU saturates at 100 % per member
-            load += (d / serving - load) * decay    # runnable work per core does not
+        exporters.second(t, d, pool.serving(t))
         if (t - scrape_phase) % delays.scrape_s == 0:
-            if serving:
-                samples.append((t, busy, load, serving))
-            while samples and samples[0][0] <= t - delays.rate_window_s:
-                samples.popleft()
+            exporters.scrape(t, [m for m in pool.members if t >= m.running_at])
 
         if (t - eval_phase) % delays.eval_s == 0:
-            cpu = value = None
-            members = None
-            if len(samples) >= 2 and serving:
-                (t0, b0, _, _), (t1, b1, l1, members) = samples[0], samples[-1]
-                cpu = (b1 - b0) / (t1 - t0)
-                # scale_value: avg load1 per core only counts once CPU saturates (it lags)
-                value = max(cpu, l1) if cpu >= SATURATED else cpu
+            reading = exporters.evaluate(t)
             for direction, alert in alerts.items():
-                cond = cpu is not None and (cpu > thresholds.up if direction == "up"
-                                            else cpu < thresholds.down)
-                if not cond:
+                if reading is None or not (reading.cpu > thresholds.up if direction == "up"
+                                           else reading.cpu < thresholds.down):
                     alert.active_since, alert.firing = None, False
                     continue
                 if alert.active_since is None:
                     alert.active_since = t
                 if t - alert.active_since >= delays.for_s:
                     alert.firing = True
-                alert.value, alert.members = value, members
+                alert.value, alert.members = reading.value, reading.members
 
         for direction, alert in alerts.items():
             if alert.firing and alert.next_flush is None:
@@ -356,6 +444,7 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
             if alert.last_sent is None or t - alert.last_sent >= delays.repeat_s:
                 alert.last_sent = t
                 result.deliveries.append((t, direction, alert.value))
+                result.delivered_members.append(alert.members)
                 record(t, controller.webhook(t, direction, alert.value, alert.members, pool))
             alert.next_flush = t + delays.group_interval_s
 

@@ -1,6 +1,8 @@
 """Checks of the benchmark's pipeline model itself (arithmetic and wiring), not of performance."""
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from benchmarks import pipeline, traces
@@ -37,9 +39,9 @@ def test_needed_capacity_keeps_demand_within_80_percent() -> None:
 def test_baseline_moves_one_member_per_webhook_within_bounds() -> None:
     pool = SimPool(2, [60], destroy_s=10)
     base = BaselineController((1, 4))
-    assert [base.webhook(0, "up", None, pool) for _ in range(3)] == ["up", "up", None]
+    assert [base.webhook(0, "up", None, None, pool) for _ in range(3)] == ["up", "up", None]
     assert pool.size == 4
-    assert base.webhook(1, "down", None, pool) == "down"
+    assert base.webhook(1, "down", None, None, pool) == "down"
     assert pool.size == 3
 
 
@@ -89,3 +91,76 @@ def test_same_seed_same_run() -> None:
     a = pipeline.simulate(traces.spike().demand, BaselineController(BOUNDS), seed=7)
     b = pipeline.simulate(traces.spike().demand, BaselineController(BOUNDS), seed=7)
     assert (a.actions, a.instance_s, a.episodes) == (b.actions, b.instance_s, b.episodes)
+
+
+# ---- per-instance signals (what Prometheus computes from each target's own samples) -------
+def _run(exporters: pipeline.Exporters, members: list[pipeline.Instance], demand: float,
+         start: int, end: int, scrape_s: int = 15) -> None:
+    """Advance the exporters second by second; scrape every `scrape_s` (phase 0)."""
+    for t in range(start, end + 1):
+        serving = [m for m in members if t >= m.running_at]
+        exporters.second(t, demand, len(serving))
+        if t % scrape_s == 0:
+            exporters.scrape(t, serving)
+
+
+def test_a_new_member_cpu_counts_only_over_its_own_samples() -> None:
+    old = pipeline.Instance("old", -10_000, -10_000)
+    new = pipeline.Instance("new", 0, 130)
+    exporters = pipeline.Exporters(Delays(), steady_load=3.0)
+    # Demand 3 saturates old alone, then both from t=130 (1.5 each); it drops to 1 at t=140.
+    _run(exporters, [old, new], 3.0, 0, 139)
+    _run(exporters, [old, new], 1.0, 140, 150)
+    reading = exporters.evaluate(150)
+    assert reading is not None and reading.members == 2
+    # Window (90, 150]: old's samples 105..150 span seconds 106..150 (34 s at 100 %, 11 s at
+    # 50 %); new's first scrape after it began serving is 135, so 136..150 (4 s, 11 s).
+    old_cpu, new_cpu = (34 + 11 * 0.5) / 45, (4 + 11 * 0.5) / 15
+    assert reading.cpu == pytest.approx((old_cpu + new_cpu) / 2)
+    # One pool-average counter would have said old_cpu for both (0.88 instead of 0.76).
+    assert reading.cpu < old_cpu - 0.1
+
+
+def test_members_counts_only_instances_with_two_samples_in_the_window() -> None:
+    a = pipeline.Instance("a", -10_000, -10_000)
+    b = pipeline.Instance("b", 0, 140)   # first scrape at 150: one sample at t=150
+    exporters = pipeline.Exporters(Delays(), steady_load=0.5)
+    _run(exporters, [a, b], 1.0, 0, 150)
+    reading = exporters.evaluate(150)
+    assert reading is not None and reading.members == 1
+    # a's counter over seconds 106..150: alone at 100 % until 139, then 50 % once b serves.
+    assert reading.cpu == pytest.approx((34 * 1.0 + 11 * 0.5) / 45)
+    _run(exporters, [a, b], 1.0, 151, 165)
+    reading = exporters.evaluate(165)
+    assert reading is not None and reading.members == 2
+
+
+def test_a_removed_member_stays_in_the_rate_until_its_samples_age_out() -> None:
+    a = pipeline.Instance("a", -10_000, -10_000)
+    b = pipeline.Instance("b", -10_000, -10_000)
+    exporters = pipeline.Exporters(Delays(), steady_load=0.1)
+    _run(exporters, [a, b], 0.2, 0, 60)
+    _run(exporters, [a], 0.2, 61, 90)           # b removed at 61: no more samples
+    reading = exporters.evaluate(90)
+    assert reading is not None and reading.members == 2
+    _run(exporters, [a], 0.2, 91, 120)
+    reading = exporters.evaluate(120)          # b's last sample (60) is out of (60, 120]
+    assert reading is not None and reading.members == 1 and reading.cpu == pytest.approx(0.2)
+
+
+def test_load1_per_instance_starts_at_zero_and_follows_the_kernel_decay() -> None:
+    old = pipeline.Instance("old", -10_000, -10_000)
+    new = pipeline.Instance("new", 0, 0)
+    exporters = pipeline.Exporters(Delays(), steady_load=2.0)
+    _run(exporters, [old, new], 4.0, 0, 60)   # 2.0 runnable per core each from t=0
+    reading = exporters.evaluate(60)
+    decay = math.exp(-5 / 60)
+    assert reading is not None
+    # old was at its steady 2.0 and stays there; new rose from 0 over 12 five-second updates.
+    assert reading.load == pytest.approx((2.0 + 2.0 * (1 - decay ** 12)) / 2)
+
+
+def test_load1_is_demand_only_once_cpu_saturates() -> None:
+    assert pipeline.Reading(cpu=0.9, load=3.0, members=2).value == 0.9
+    assert pipeline.Reading(cpu=0.96, load=3.0, members=2).value == 3.0
+    assert pipeline.Reading(cpu=0.96, load=0.5, members=2).value == 0.96
