@@ -63,8 +63,19 @@ def make_client(cfg: Config, *, timeout: tuple[float, float] = (3.0, 10.0),
     return client
 
 
+# What a call can raise besides an answer: the package lets timeouts and dropped connections
+# through as requests exceptions, so callers must catch both to fail with one clear line.
+API_ERRORS: tuple[type[BaseException], ...] = (ExoscaleAPIException, requests.RequestException)
+
+
 def is_refusal(exc: BaseException) -> bool:
-    """A 4xx answer (quota, validation, auth): recorded, never retried."""
+    """A 4xx answer (quota, validation, auth): recorded, never retried.
+
+    429 is not a refusal: it means "later", and dropping the requests would lose the action.
+    """
+    response = getattr(exc, "response", None)
+    if getattr(response, "status_code", None) == 429:
+        return False
     return isinstance(exc, ExoscaleAPIClientException) or isinstance(exc, ExoscaleAPIAuthException)
 
 

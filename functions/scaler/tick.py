@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from functions.common import bounds as bounds_mod
 from functions.common import config, keys, lease, textfile
-from functions.common.exo import ExoscaleAPIException, PoolApi, is_refusal
+from functions.common.exo import API_ERRORS, PoolApi, is_refusal
 from functions.common.store import Conflict, Json, Store, StoreError
 
 from . import policy
@@ -132,7 +132,9 @@ class Tick:
             pool = pool or self.read_pool()
             try:
                 op_id = self.act(intent, pool)
-            except ExoscaleAPIException as exc:
+            except API_ERRORS as exc:
+                # A timeout may hide a call the platform performed: counted like a 5xx, and the
+                # next tick's act() reads the pool before calling again.
                 if is_refusal(exc):
                     return self.refused(state, etag, intent, now, str(exc))
                 intent["attempts"] = int(intent.get("attempts", 0)) + 1
@@ -306,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         try:
             print(json.dumps(dry_run(tick), indent=2, default=str))
-        except (StoreError, ExoscaleAPIException) as exc:
+        except (StoreError, *API_ERRORS) as exc:
             log.error("dry run failed: %s", exc)
             return 1
         return 0
@@ -332,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     except Conflict as exc:
         log.error("another writer changed the scaler state; stopping this tick: %s", exc)
         return 1
-    except (StoreError, ExoscaleAPIException, TickFailed) as exc:
+    except (StoreError, TickFailed, *API_ERRORS) as exc:
         log.error("tick failed: %s", exc)
         return 1
     finally:
