@@ -11,6 +11,7 @@ Run as a script to print both documents: `python bootstrap/render.py [webhook_ur
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -60,9 +61,36 @@ def to_yaml(value: Any, indent: int = 0) -> str:
     return "\n".join(lines)
 
 
+# `${name}` in a signal stands for thresholds[name]; terraform resolves the same syntax
+# (alerting.tf), so a threshold used inside a query still has one source.
+_PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
+
+
+def signal(spec: dict[str, Any], name: str) -> str:
+    """The PromQL of a signal with its `${threshold}` placeholders filled in."""
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in spec["thresholds"]:
+            raise KeyError(f"signal {name} uses ${{{key}}}, which is not a threshold")
+        return _scalar(spec["thresholds"][key])
+    expr = _PLACEHOLDER.sub(fill, spec["signals"][name])
+    if "$" in expr:  # terraform splits on every `$`: refuse here what it would refuse there
+        raise ValueError(f"signal {name} has a `$` that is not a ${{threshold}} placeholder")
+    return expr
+
+
+def _query_annotation(expr: str, fmt: str) -> str:
+    return "{{ with query `" + expr + "` }}{{ . | first | value | printf \"" + fmt + "\" }}{{ end }}"
+
+
 def demand_annotation(expr: str) -> str:
     """Prometheus template that evaluates the demand signal and prints it with three decimals."""
-    return "{{ with query `" + expr + "` }}{{ . | first | value | printf \"%.3f\" }}{{ end }}"
+    return _query_annotation(expr, "%.3f")
+
+
+def members_annotation(expr: str) -> str:
+    """Prometheus template that evaluates the members signal and prints it as an integer."""
+    return _query_annotation(expr, "%.0f")
 
 
 def prometheus_rule_group(spec: dict[str, Any]) -> dict[str, Any]:
@@ -72,13 +100,15 @@ def prometheus_rule_group(spec: dict[str, Any]) -> dict[str, Any]:
         threshold = spec["thresholds"][alert["threshold"]]
         rule: dict[str, Any] = {
             "alert": alert["name"],
-            "expr": f"({spec['signals'][alert['signal']]}) {alert['op']} {threshold}",
+            "expr": f"({signal(spec, alert['signal'])}) {alert['op']} {threshold}",
             "for": alert["for"],
             "labels": dict(alert["labels"]),
             "annotations": {"summary": alert["summary"]},
         }
         if alert.get("demand_signal"):
-            rule["annotations"]["scale_value"] = demand_annotation(spec["signals"][alert["demand_signal"]])
+            rule["annotations"]["scale_value"] = demand_annotation(signal(spec, alert["demand_signal"]))
+        if alert.get("members_signal"):
+            rule["annotations"]["scale_members"] = members_annotation(signal(spec, alert["members_signal"]))
         rules.append(rule)
     return {"name": "autoscaler", "interval": spec["evaluation_interval"], "rules": rules}
 

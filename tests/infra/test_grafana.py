@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from bootstrap.render import prometheus_rule_group
+from bootstrap.render import prometheus_rule_group, signal
 from tests.infra.conftest import BOOTSTRAP_DIR, TEST_VARS
 from tests.infra.test_cloudinit import env_map
 
@@ -91,15 +91,28 @@ def test_thresholds_labels_and_queries_equal_the_shared_spec(rendered: dict, ale
         threshold = alert_spec["thresholds"][spec["threshold"]]
         evaluator = data[rule["condition"]]["model"]["conditions"][0]["evaluator"]
         assert evaluator == {"type": OPS[spec["op"]], "params": [threshold]}
-        assert data["A"]["model"]["expr"] == alert_spec["signals"][spec["signal"]]
+        assert data["A"]["model"]["expr"] == signal(alert_spec, spec["signal"])
         assert prom[spec["name"]]["expr"] == f"({data['A']['model']['expr']}) {spec['op']} {threshold}"
         assert rule["labels"] == spec["labels"] == prom[spec["name"]]["labels"]
         assert rule["for"] == spec["for"] == prom[spec["name"]]["for"]
         # missing data or a query error never scales
         assert rule["noDataState"] == "OK" and rule["execErrState"] == "OK"
         if "scale" in spec["labels"]:
-            assert data["B"]["model"]["expr"] == alert_spec["signals"][spec["demand_signal"]]
+            assert data["B"]["model"]["expr"] == signal(alert_spec, spec["demand_signal"])
             assert "$values.B" in rule["annotations"]["scale_value"]
+            # C carries the member count behind B's average, as an integer annotation
+            assert data["C"]["model"]["expr"] == signal(alert_spec, spec["members_signal"])
+            assert data["C"]["datasourceUid"] == data["A"]["datasourceUid"] and data["C"]["model"]["instant"]
+            assert rule["annotations"]["scale_members"] == '{{ printf "%.0f" $values.C.Value }}'
+            # Grafana and Prometheus annotate the same figures from the same queries.
+            annotations = prom[spec["name"]]["annotations"]
+            assert set(annotations) == set(rule["annotations"]) == {"summary", "scale_value", "scale_members"}
+            assert data["B"]["model"]["expr"] in annotations["scale_value"]
+            assert data["C"]["model"]["expr"] in annotations["scale_members"]
+        else:
+            assert set(data) == {"A", rule["condition"]} and set(rule["annotations"]) == {"summary"}
+        # every ${threshold} placeholder was filled in by terraform
+        assert "${" not in json.dumps(rule["data"])
     assert rules["PoolCpuHigh"]["labels"] == {"scale": "up"}
     assert rules["PoolCpuLow"]["labels"] == {"scale": "down"}
     assert alert_spec["thresholds"]["scale_up_cpu"] == 0.8 and alert_spec["thresholds"]["scale_down_cpu"] == 0.2

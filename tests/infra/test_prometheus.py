@@ -2,16 +2,26 @@
 fires and resolves at the right values) and the rendered Alertmanager config (amtool)."""
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
 import yaml
 
-from bootstrap.render import prometheus_rule_group, render_alertmanager_config, render_prometheus_rules
+from bootstrap.render import prometheus_rule_group, render_alertmanager_config, render_prometheus_rules, signal
 from tests.infra.conftest import BOOTSTRAP_DIR, tool
 
 IDLE = 'node_cpu_seconds_total{job="pool",instance="10.0.0.1:9100",cpu="0",mode="idle"}'
 LOAD = 'node_load1{job="pool",instance="10.0.0.1:9100"}'
+
+
+def idle(n: int, cpu: int = 0) -> str:
+    """The idle counter of vCPU `cpu` on pool instance number n (1-based)."""
+    return f'node_cpu_seconds_total{{job="pool",instance="10.0.0.{n}:9100",cpu="{cpu}",mode="idle"}}'
+
+
+def load(n: int) -> str:
+    return f'node_load1{{job="pool",instance="10.0.0.{n}:9100"}}'
 
 
 def idle_series(busy: float, samples: int = 60) -> str:
@@ -55,6 +65,24 @@ def test_rules_come_from_the_shared_spec(alert_spec: dict) -> None:
     scale = {r["labels"]["scale"]: r for r in group["rules"] if "scale" in r["labels"]}
     assert set(scale) == {"up", "down"}
     assert all("scale_value" in r["annotations"] for r in scale.values())
+    assert all("scale_members" in r["annotations"] for r in scale.values())
+    members = signal(alert_spec, "members")
+    assert all(members in r["annotations"]["scale_members"] and '"%.0f"' in r["annotations"]["scale_members"]
+               for r in scale.values())
+    # The members are counted over exactly the instance set the cpu signal averages.
+    assert members.startswith("count(") and members[len("count("):-1] in alert_spec["signals"]["cpu"]
+
+
+def test_demand_counts_load_only_from_the_saturated_cpu_threshold(alert_spec: dict) -> None:
+    assert alert_spec["thresholds"]["saturated_cpu"] == 0.95
+    assert "${saturated_cpu}" in alert_spec["signals"]["demand"]
+    demand = signal(alert_spec, "demand")
+    assert ">= 0.95)" in demand and "${" not in demand
+    # Scale-down reads CPU alone: load1 lags after a scale-up and would hold the pool up.
+    down = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "down")
+    assert down["demand_signal"] == "cpu"
+    for rule in prometheus_rule_group(alert_spec)["rules"]:
+        assert "${" not in json.dumps(rule)
 
 
 def test_promtool_check_rules(tmp_path: Path) -> None:
@@ -72,8 +100,8 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
     down = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "down")
     assert alert_spec["thresholds"][up["threshold"]] == 0.8 and up["for"] == "1m"
     assert alert_spec["thresholds"][down["threshold"]] == 0.2 and down["for"] == "1m"
-    hi = {"summary": up["summary"]}
-    lo = {"summary": down["summary"]}
+    hi = {"summary": up["summary"], "scale_members": "1"}
+    lo = {"summary": down["summary"], "scale_members": "1"}
     tests = [
         {   # 0.81 busy: pending at 40 s, firing once `for: 1m` has passed; demand annotation = CPU
             "interval": "15s",
@@ -90,11 +118,45 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
             "input_series": [{"series": IDLE, "values": idle_series(0.79)}],
             "alert_rule_test": [{"eval_time": "10m", "alertname": "PoolCpuHigh", "exp_alerts": []}],
         },
-        {   # saturated: load per core 2.5 > CPU 0.95, so the demand keeps growing past 1
+        {   # saturated (CPU 0.97 >= 0.95): load per core 2.5 > CPU, so the demand keeps growing past 1
             "interval": "15s",
-            "input_series": [{"series": IDLE, "values": idle_series(0.95)}, {"series": LOAD, "values": "2.5x60"}],
+            "input_series": [{"series": IDLE, "values": idle_series(0.97)}, {"series": LOAD, "values": "2.5x60"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
                                  "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "2.500"})]}],
+        },
+        {   # just below saturation (0.94): the lagging load1 does not count, demand = CPU
+            "interval": "15s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.94)}, {"series": LOAD, "values": "2.5x60"}],
+            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
+                                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.940"})]}],
+        },
+        {   # two instances at 0.85 with a high load1 (what just after a scale-up looks like):
+            # scale_value is the CPU, not the load, and scale_members counts both instances
+            "interval": "15s",
+            "input_series": [{"series": idle(n), "values": idle_series(0.85)} for n in (1, 2)]
+                            + [{"series": load(n), "values": "3x60"} for n in (1, 2)],
+            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
+                                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
+                                                      {**hi, "scale_value": "0.850", "scale_members": "2"})]}],
+        },
+        {   # two saturated instances: load per core (4 and 2 on one vCPU each, avg 3) is the demand
+            "interval": "15s",
+            "input_series": [{"series": idle(n), "values": idle_series(0.98)} for n in (1, 2)]
+                            + [{"series": load(1), "values": "4x60"}, {"series": load(2), "values": "2x60"}],
+            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
+                                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
+                                                      {**hi, "scale_value": "3.000", "scale_members": "2"})]}],
+        },
+        {   # members are instances, not vCPUs: one 2-vCPU instance (load 5 → 2.5 per core) and
+            # two 1-vCPU ones, all saturated → 3 members, load per core avg (2.5 + 1.5 + 1.0) / 3
+            "interval": "15s",
+            "input_series": [{"series": idle(1, cpu), "values": idle_series(0.97)} for cpu in (0, 1)]
+                            + [{"series": idle(n), "values": idle_series(0.97)} for n in (2, 3)]
+                            + [{"series": load(1), "values": "5x60"}, {"series": load(2), "values": "1.5x60"},
+                               {"series": load(3), "values": "1x60"}],
+            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
+                                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
+                                                      {**hi, "scale_value": "1.667", "scale_members": "3"})]}],
         },
         {   # high for 3 minutes, then 0.5: the alert resolves
             "interval": "15s",
@@ -113,6 +175,14 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
                 {"eval_time": "2m", "alertname": "PoolCpuLow",
                  "exp_alerts": [alert("PoolCpuLow", {"scale": "down"}, {**lo, "scale_value": "0.190"})]},
             ],
+        },
+        {   # three idle instances scale down with scale_members 3 and the CPU as demand
+            "interval": "15s",
+            "input_series": [{"series": idle(n), "values": idle_series(0.1)} for n in (1, 2, 3)]
+                            + [{"series": load(n), "values": "0.5x60"} for n in (1, 2, 3)],
+            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuLow",
+                                 "exp_alerts": [alert("PoolCpuLow", {"scale": "down"},
+                                                      {**lo, "scale_value": "0.100", "scale_members": "3"})]}],
         },
         {
             "interval": "15s",

@@ -12,11 +12,22 @@ locals {
 
   grafana_ops = { ">" = "gt", "<" = "lt" }
 
+  # Signals with their `${name}` placeholders replaced by thresholds[name], the same
+  # substitution bootstrap/render.py makes, so a threshold inside a query keeps one source.
+  # Terraform >= 1.0 has no templatestring(), and PromQL never uses `$`: split on it.
+  alert_signals = {
+    for name, expr in local.alert_spec.signals : name => join("", [
+      for i, part in split("$", expr) :
+      i == 0 ? part : format("%v%s", local.alert_spec.thresholds[regex("^[{](\\w+)[}]", part)[0]], trimprefix(part, regex("^[{]\\w+[}]", part)))
+    ])
+  }
+
   grafana_rules = [
+    # refIds: A the signal, B demand (scale_value), C members (scale_members), D the threshold.
     for alert in local.alert_spec.alerts : {
       uid       = alert.uid
       title     = alert.name
-      condition = "C"
+      condition = "D"
       data = concat(
         [{
           refId             = "A"
@@ -24,7 +35,7 @@ locals {
           datasourceUid     = local.datasource_uid
           model = {
             refId   = "A"
-            expr    = local.alert_spec.signals[alert.signal]
+            expr    = local.alert_signals[alert.signal]
             instant = true
             range   = false
           }
@@ -35,17 +46,28 @@ locals {
           datasourceUid     = local.datasource_uid
           model = {
             refId   = "B"
-            expr    = local.alert_spec.signals[alert.demand_signal]
+            expr    = local.alert_signals[alert.demand_signal]
+            instant = true
+            range   = false
+          }
+        }],
+        lookup(alert, "members_signal", null) == null ? [] : [{
+          refId             = "C"
+          relativeTimeRange = { from = 300, to = 0 }
+          datasourceUid     = local.datasource_uid
+          model = {
+            refId   = "C"
+            expr    = local.alert_signals[alert.members_signal]
             instant = true
             range   = false
           }
         }],
         [{
-          refId             = "C"
+          refId             = "D"
           relativeTimeRange = { from = 0, to = 0 }
           datasourceUid     = "__expr__"
           model = {
-            refId      = "C"
+            refId      = "D"
             type       = "threshold"
             expression = "A"
             datasource = { type = "__expr__", uid = "__expr__" }
@@ -65,6 +87,7 @@ locals {
       annotations = merge(
         { summary = alert.summary },
         lookup(alert, "demand_signal", null) == null ? {} : { scale_value = "{{ printf \"%.3f\" $values.B.Value }}" },
+        lookup(alert, "members_signal", null) == null ? {} : { scale_members = "{{ printf \"%.0f\" $values.C.Value }}" },
       )
       isPaused = false
     }
