@@ -10,6 +10,7 @@ Routes (JSON in, JSON out):
   POST   /_emulator/faults              replace it (see faults.parse_config); DELETE clears it
   GET    /_emulator/pools               pool ids, sizes and states
   POST   /_emulator/pools               {"size": N, "name"?, "zone"?, "instance_prefix"?, "running"?: true}
+  POST   /_emulator/instances/<id>/detach-public-ip   the member keeps running without a public IP
 """
 
 from __future__ import annotations
@@ -99,4 +100,11 @@ def handle(ctx: AdminContext, method: str, path: str, body: bytes) -> tuple[int,
             return _create_pool(ctx, raw)
         except ModelError as exc:
             return exc.status, {"message": exc.message}
+    parts = route[1].split("/")
+    if method == "POST" and len(parts) == 5 and parts[2] == "instances" and parts[4] == "detach-public-ip":
+        try:
+            inst = ctx.model.detach_public_ip(parts[3])
+        except ModelError as exc:
+            return exc.status, {"message": exc.message}
+        return 200, {"id": inst.id, "public-ip": None}
     return 404, {"message": f"no admin route {method} {route[1]}"}

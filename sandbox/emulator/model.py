@@ -34,7 +34,7 @@ class Instance:
     id: str
     name: str
     pool_id: str
-    public_ip: str
+    public_ip: str  # "" = none (see detach_public_ip)
     created_at: float
     running_at: float
     state: str = "starting"
@@ -199,6 +199,17 @@ class Model:
             }
 
     # ---- mutations ------------------------------------------------------------------
+    def detach_public_ip(self, instance_id: str) -> Instance:
+        """Admin-side: the member keeps running without a public IP (as with assignment "none").
+
+        Discovery must skip such a member with a log line; this lets tests create one.
+        """
+        with self._lock:
+            if instance_id not in self._instances:
+                raise ModelError(404, f"instance {instance_id} not found")
+            self._instances[instance_id].public_ip = ""
+            return replace(self._instances[instance_id])
+
     def _add_member(self, pool: Pool, now: float, boot_delay_s: float) -> Instance:
         iid = self._uuid()
         n = next(self._serial)

@@ -64,6 +64,10 @@ def instance(i: Instance, zone: str, *, listing: bool = False) -> dict[str, Any]
         "private-networks": [],
         "ssh-keys": [],
     }
+    if not i.public_ip:
+        # The API omits the address of an instance without one.
+        del body["public-ip"]
+        body["public-ip-assignment"] = "none"
     if not listing:
         # list-instances items carry a reduced shape in the spec: no disk-size there.
         body["disk-size"] = DISK_SIZE_GB
