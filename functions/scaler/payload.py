@@ -14,6 +14,12 @@ Decisions:
   negative or non-finite one does the same and is counted in `bad_values`: the direction of a
   firing scale alert is still trustworthy, and dropping it over a templating slip would lose a
   scale-up; the tick then falls back to stepping.
+- The `scale_members` annotation (how many pool instances `scale_value` was averaged over) is
+  read the same way into `members`: a positive whole number, written as "3" or "3.0" (Prometheus
+  and Grafana print it with `%.0f`, but a float format must not cost the figure). Missing →
+  None; anything else ("0", "2.5", "-1", "abc", "NaN", a leftover template) → None, counted in
+  `bad_members`, and the alert still scales: without members decide() treats the request as
+  not measured, i.e. as before the annotation existed.
 """
 from __future__ import annotations
 
@@ -54,6 +60,7 @@ class Parsed:
     requests: tuple[ScaleRequest, ...]
     ignored: dict[str, int] = field(default_factory=dict)  # reason → count, only non-zero
     bad_values: int = 0                           # scale alerts whose scale_value was unusable
+    bad_members: int = 0                          # scale alerts whose scale_members was unusable
 
 
 def _reject_constant(name: str) -> float:
@@ -138,6 +145,14 @@ def scale_value(raw: str | None) -> float | None:
     return value
 
 
+def scale_members(raw: str | None) -> int | None:
+    """The member count from the `scale_members` annotation; None when absent or unusable."""
+    value = scale_value(raw)
+    if value is None or value < 1 or not value.is_integer():
+        return None
+    return int(value)
+
+
 def detect_source(doc: Mapping[str, Any]) -> str:
     if doc.get("version") == "1" or "orgId" in doc or "state" in doc:
         return "grafana"
@@ -206,7 +221,7 @@ def parse(body: bytes, received_at: float) -> Parsed:
     checked = [_validate_alert(i, alert) for i, alert in enumerate(alerts)]
     requests: list[ScaleRequest] = []
     ignored: dict[str, int] = {}
-    bad_values = 0
+    bad_values = bad_members = 0
     for alert, (status, labels, annotations) in zip(alerts, checked):
         reason = classify(status, labels)
         if reason is not None:
@@ -216,7 +231,12 @@ def parse(body: bytes, received_at: float) -> Parsed:
         value = scale_value(raw_value)
         if raw_value is not None and value is None:
             bad_values += 1
+        raw_members = annotations.get("scale_members")
+        members = scale_members(raw_members)
+        if raw_members is not None and members is None:
+            bad_members += 1
         requests.append(ScaleRequest(
             direction=labels["scale"], source=source, received_at=received_at,
-            alertname=labels.get("alertname"), fingerprint=alert.get("fingerprint"), value=value))
-    return Parsed(source, tuple(requests), ignored, bad_values)
+            alertname=labels.get("alertname"), fingerprint=alert.get("fingerprint"), value=value,
+            members=members))
+    return Parsed(source, tuple(requests), ignored, bad_values, bad_members)

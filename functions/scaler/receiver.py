@@ -257,7 +257,11 @@ def make_app(cfg: config.Config, store: Store, clock: Clock = time.time, *,
             parsed = payload.parse(body, clock())
         except payload.ParseError as exc:
             raise Refused(400, str(exc)) from None
-        extra = {"bad_scale_value": parsed.bad_values} if parsed.bad_values else {}
+        extra: dict[str, Any] = {}
+        if parsed.bad_values:
+            extra["bad_scale_value"] = parsed.bad_values
+        if parsed.bad_members:
+            extra["bad_scale_members"] = parsed.bad_members
         return save(parsed.requests, parsed.ignored, extra, started, parsed.source)
 
     def manual(direction: str) -> Callable[[], bottle.HTTPResponse]:

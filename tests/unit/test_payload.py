@@ -27,31 +27,34 @@ def dumps(obj: Any) -> bytes:
     return json.dumps(obj).encode()
 
 
-# name, source, [(direction, alertname, fingerprint, value)], ignored, bad_values
+# name, source, [(direction, alertname, fingerprint, value, members)], ignored, bad_values, bad_members
 FIXTURE_CASES = [
-    ("grafana_firing_up", "grafana", [("up", "PoolCpuHigh", "57c6d9296de2ad39", 0.93)], {}, 0),
-    ("grafana_resolved", "grafana", [], {"resolved": 1}, 0),
-    ("grafana_nodata", "grafana", [], {"datasource_alert": 2}, 0),
-    ("grafana_mixed", "grafana", [("down", "PoolCpuLow", "1111111111111111", None)],
-     {"no_scale_label": 1, "invalid_scale_label": 1, "resolved": 1}, 1),
+    ("grafana_firing_up", "grafana", [("up", "PoolCpuHigh", "57c6d9296de2ad39", 0.93, 3)], {}, 0, 0),
+    ("grafana_resolved", "grafana", [], {"resolved": 1}, 0, 0),
+    ("grafana_nodata", "grafana", [], {"datasource_alert": 2}, 0, 0),
+    ("grafana_mixed", "grafana", [("down", "PoolCpuLow", "1111111111111111", None, None)],
+     {"no_scale_label": 1, "invalid_scale_label": 1, "resolved": 1}, 1, 1),
     ("alertmanager_firing_up", "alertmanager",
-     [("up", "PoolLoadHigh", "c1d4e8f2a9b3c7d6", 2.5)], {}, 0),
+     [("up", "PoolLoadHigh", "c1d4e8f2a9b3c7d6", 2.5, 2)], {}, 0, 0),
+    # the resolved alert's "0" members is not counted: ignored alerts are not read further
     ("alertmanager_mixed", "alertmanager",
-     [("down", "PoolCpuLow", "aaaaaaaaaaaaaaaa", 0.11), ("up", "PoolCpuHigh", "bbbbbbbbbbbbbbbb", None)],
-     {"resolved": 1, "no_scale_label": 1}, 0),
+     [("down", "PoolCpuLow", "aaaaaaaaaaaaaaaa", 0.11, 4),
+      ("up", "PoolCpuHigh", "bbbbbbbbbbbbbbbb", None, None)],
+     {"resolved": 1, "no_scale_label": 1}, 0, 0),
 ]
 
 
-@pytest.mark.parametrize("name,source,expected,ignored,bad", FIXTURE_CASES,
+@pytest.mark.parametrize("name,source,expected,ignored,bad,bad_members", FIXTURE_CASES,
                          ids=[c[0] for c in FIXTURE_CASES])
 def test_documented_payloads(name: str, source: str, expected: list[tuple[Any, ...]],
-                             ignored: dict[str, int], bad: int) -> None:
+                             ignored: dict[str, int], bad: int, bad_members: int) -> None:
     parsed = parse(fixture(name), T0)
     assert parsed.source == source
-    got = [(r.direction, r.alertname, r.fingerprint, r.value) for r in parsed.requests]
+    got = [(r.direction, r.alertname, r.fingerprint, r.value, r.members) for r in parsed.requests]
     assert got == expected
     assert parsed.ignored == ignored
     assert parsed.bad_values == bad
+    assert parsed.bad_members == bad_members
     for req in parsed.requests:
         assert req.source == source and req.received_at == T0
     # Every alert is accounted for exactly once.
@@ -123,6 +126,7 @@ BAD_BODIES = [
     (with_alert(labels={"scale": "up", "n": 1}), "alerts[0].labels.n must be a string"),
     (with_alert(annotations="x"), "alerts[0].annotations must be an object"),
     (with_alert(annotations={"scale_value": 0.5}), "alerts[0].annotations.scale_value must be a string"),
+    (with_alert(annotations={"scale_members": 3}), "alerts[0].annotations.scale_members must be a string"),
     (with_alert(fingerprint=12), "alerts[0].fingerprint must be a string"),
     (with_alert(startsAt=None), "alerts[0].startsAt must be a string"),
     (with_alert(values=[1]), "alerts[0].values must be an object or null"),
@@ -183,6 +187,45 @@ def test_scale_value(raw: str | None, value: float | None) -> None:
     assert got is None or (math.isfinite(got) and got >= 0)
 
 
+# annotation, members
+MEMBERS = [
+    (None, None), ("3", 3), ("1", 1), ("3.0", 3), (" 2 ", 2), ("2.", 2), ("1e1", 10), ("12", 12),
+    ("0", None), ("0.0", None), ("-1", None), ("-0", None), ("2.5", None), ("0.5", None),
+    ("", None), ("abc", None), ("nan", None), ("inf", None), ("1e400", None), ("3 members", None),
+    ("{{ printf \"%.0f\" $values.C.Value }}", None), ("0x3", None),
+]
+
+
+@pytest.mark.parametrize("raw,members", MEMBERS)
+def test_scale_members(raw: str | None, members: int | None) -> None:
+    got = payload.scale_members(raw)
+    assert got == members
+    assert got is None or (type(got) is int and got >= 1)
+
+
+# annotations of one firing scale-up alert, (value, members), bad_values, bad_members
+ANNOTATIONS = [
+    ({"scale_value": "0.85", "scale_members": "2"}, (0.85, 2), 0, 0),
+    ({"scale_value": "0.85", "scale_members": "2.0"}, (0.85, 2), 0, 0),
+    ({"scale_value": "0.85"}, (0.85, None), 0, 0),                    # a sender without the annotation
+    ({"scale_members": "2"}, (None, 2), 0, 0),
+    ({"scale_value": "0.85", "scale_members": "0"}, (0.85, None), 0, 1),
+    ({"scale_value": "0.85", "scale_members": "2.5"}, (0.85, None), 0, 1),
+    ({"scale_value": "oops", "scale_members": "oops"}, (None, None), 1, 1),
+    ({"scale_value": "oops", "scale_members": "3"}, (None, 3), 1, 0),
+    ({}, (None, None), 0, 0),
+]
+
+
+@pytest.mark.parametrize("annotations,expected,bad,bad_members", ANNOTATIONS)
+def test_odd_annotations_keep_the_request_and_are_counted(annotations: dict[str, str],
+                                                          expected: tuple[Any, Any], bad: int,
+                                                          bad_members: int) -> None:
+    parsed = parse(with_alert(annotations=annotations), T0)
+    assert [(r.direction, r.value, r.members) for r in parsed.requests] == [("up", *expected)]
+    assert (parsed.bad_values, parsed.bad_members) == (bad, bad_members)
+
+
 def test_bad_scale_value_keeps_the_request_without_a_value() -> None:
     parsed = parse(with_alert(annotations={"scale_value": "oops"}), T0)
     assert [r.value for r in parsed.requests] == [None]
@@ -191,8 +234,8 @@ def test_bad_scale_value_keeps_the_request_without_a_value() -> None:
 
 def test_missing_annotations_are_tolerated() -> None:
     parsed = parse(with_alert(annotations=DELETE), T0)
-    assert [(r.direction, r.value) for r in parsed.requests] == [("up", None)]
-    assert parsed.bad_values == 0
+    assert [(r.direction, r.value, r.members) for r in parsed.requests] == [("up", None, None)]
+    assert parsed.bad_values == 0 and parsed.bad_members == 0
 
 
 # top-level changes, source

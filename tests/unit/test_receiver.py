@@ -103,7 +103,7 @@ def test_grafana_delivery_is_stored_before_202(app: Any, store: Store, tcfg: con
     saved = stored_bodies(store, tcfg)
     assert saved[key] == {"schema": 1, "direction": "up", "source": "grafana", "received_at": NOW,
                           "alertname": "PoolCpuHigh", "fingerprint": "57c6d9296de2ad39",
-                          "value": 0.93}
+                          "value": 0.93, "members": 3}
 
 
 def test_alertmanager_mixed_delivery(app: Any, store: Store, tcfg: config.Config) -> None:
@@ -112,8 +112,8 @@ def test_alertmanager_mixed_delivery(app: Any, store: Store, tcfg: config.Config
     assert body["ignored"] == {"resolved": 1, "no_scale_label": 1}
     saved = stored_bodies(store, tcfg)
     assert sorted(saved) == sorted(body["stored"])
-    assert sorted((b["direction"], b["source"], b["value"]) for b in saved.values()) == [
-        ("down", "alertmanager", 0.11), ("up", "alertmanager", None)]
+    assert sorted((b["direction"], b["source"], b["value"], b["members"]) for b in saved.values()) == [
+        ("down", "alertmanager", 0.11, 4), ("up", "alertmanager", None, None)]
 
 
 def test_bad_scale_value_is_stored_without_value_and_reported(app: Any, store: Store,
@@ -121,7 +121,9 @@ def test_bad_scale_value_is_stored_without_value_and_reported(app: Any, store: S
     status, _, body = call(app, "POST", "/webhook", fixture("grafana_mixed"), bearer())
     assert status == 202
     assert body["bad_scale_value"] == 1
-    assert [b["value"] for b in stored_bodies(store, tcfg).values()] == [None]
+    # the leftover template in scale_members is reported the same way, and the alert still scales
+    assert body["bad_scale_members"] == 1
+    assert [(b["value"], b["members"]) for b in stored_bodies(store, tcfg).values()] == [(None, None)]
 
 
 @pytest.mark.parametrize("name,ignored", [
