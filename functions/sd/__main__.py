@@ -9,7 +9,7 @@ import tempfile
 import time
 
 from functions.common import config, keys, textfile
-from functions.common.exo import ExoscaleAPIException, PoolApi
+from functions.common.exo import API_ERRORS, PoolApi
 from functions.common.store import Store, StoreError
 
 from .targets import file_sd, members_to_targets, next_snapshot, snapshot_targets
@@ -43,7 +43,7 @@ def write_if_changed(path: str, text: str) -> bool:
 def cycle(cfg: config.Config, api: PoolApi, store: Store, now: float) -> int:
     try:
         instances = api.members()
-    except ExoscaleAPIException as exc:
+    except API_ERRORS as exc:  # timeouts and dropped connections too, not only error answers
         log.error("list_instances failed, keeping the last good target file: %s", exc)
         return 1
     targets, skipped = members_to_targets(instances)
