@@ -20,7 +20,7 @@ import re
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 from functions.scaler import policy
 from functions.scaler.policy import DOWN, NONE, UP, Decision, Member, Memory, Params, Pending, PoolView
@@ -189,8 +189,11 @@ class DecideController:
     """The real decide() on a tick: requests accumulate between ticks and are consumed as decided."""
     uses_tick = True
 
-    def __init__(self, name: str, params: Params, bounds: tuple[int, int], ttl_s: float = 300.0) -> None:
+    def __init__(self, name: str, params: Params, bounds: tuple[int, int], ttl_s: float = 300.0,
+                 decide: Callable[..., Decision] | None = None) -> None:
         self.name, self.params, self.bounds, self.ttl_s = name, params, bounds, ttl_s
+        # The deployed decide() unless a what-if variant (benchmarks only) is given.
+        self.decide = decide or policy.decide
         self.pending: list[Pending] = []
         self.memory = Memory()
         self.outcomes: Counter[str] = Counter()
@@ -210,7 +213,7 @@ class DecideController:
         view = pool.view(t)
         live, expired = policy.split_expired(self.pending, float(t), self.ttl_s)
         memory = policy.memory_for_decision(self.memory, view, float(t))
-        decision = policy.decide(float(t), view, live, self.bounds, self.params, memory)
+        decision = self.decide(float(t), view, live, self.bounds, self.params, memory)
         if live or decision.action != NONE:
             self.log.append((t, pool.size, decision.reason))
         consumed = set(decision.consume)

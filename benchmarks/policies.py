@@ -8,6 +8,7 @@ Figures are means over the seeds (reaction: mean of each run's slowest shortfall
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 from dataclasses import dataclass
@@ -116,43 +117,81 @@ def aims(results: dict[str, list[Row]], trace_list: list[traces.Trace], floor_s:
     return out
 
 
-# Params-only variants, still through the real decide(): evidence for the suggested defaults.
-WHAT_IF = [("proportional, settle_s 150", Params(policy="proportional", settle_s=150.0)),
-           ("proportional, settle_s 150, target 0.5",
-            Params(policy="proportional", settle_s=150.0, target_utilization=0.5))]
+# What-if variants, NOT the deployment: the same decide() with other Params, or the deployed
+# Params with a faster tick (a pipeline change, e.g. a tick triggered by the receiver).
+WHAT_IF: list[tuple[str, Params, dict[str, int]]] = [
+    ("proportional, target 0.5", Params(policy="proportional", target_utilization=0.5), {}),
+    ("proportional, tick 10 s", Params(policy="proportional"), {"tick_s": 10}),
+    ("proportional, target 0.5, tick 10 s",
+     Params(policy="proportional", target_utilization=0.5), {"tick_s": 10})]
 
 
 def what_if(trace_list: list[traces.Trace], seeds: int, delays: pipeline.Delays,
             thresholds: pipeline.Thresholds, results: dict[str, list[Row]]) -> str:
     body = []
-    for label, params in WHAT_IF:
+    for label, params, changes in WHAT_IF:
+        variant = dataclasses.replace(delays, **changes)
         for trace in trace_list:
             if trace.name == "flat":
                 continue
             runs = [pipeline.simulate(trace.demand, DecideController(label, params, BOUNDS), seed=s,
-                                      delays=delays, thresholds=thresholds,
+                                      delays=variant, thresholds=thresholds,
                                       initial_size=INITIAL_SIZE, bounds=BOUNDS) for s in range(seeds)]
             r = summarise(label, runs)
+            # Compared with the baseline under the deployed delays: the baseline has no tick.
             base = next(b for b in results[trace.name] if b.policy == BASELINE)
-            body.append([label, trace.name, "—" if r.reaction_s is None else f"{r.reaction_s:.0f}",
-                         f"{r.violation_s:.0f}", f"{100 * r.instance_s / base.instance_s:.0f} %",
+            body.append([label, trace.name, "—" if r.reaction_s is None else
+                         f"{r.reaction_s:.0f} / {base.reaction_s:.0f}",
+                         f"{r.violation_s:.0f} / {base.violation_s:.0f}",
+                         f"{100 * r.instance_s / base.instance_s:.0f} %",
                          f"{r.actions:.1f}", f"{r.flaps:.2f}", r.max_size])
-    return table(["variant", "trace", "reaction s", "SLO-viol s", "vs baseline", "actions",
-                  "flaps", "max size"], body)
+    return table(["variant", "trace", "reaction s (vs base)", "SLO-viol s (vs base)", "cost vs base",
+                  "actions", "flaps", "max size"], body)
+
+
+def explain(trace_name: str, policy_name: str, seed: int, delays: pipeline.Delays,
+            thresholds: pipeline.Thresholds) -> str:
+    """One run, delivery by delivery and tick by tick: why a policy did what it did."""
+    trace = next(t for t in traces.all_traces() if t.name == trace_name)
+    make = next(m for m in controllers() if m().name == policy_name)
+    ctl = make()
+    r = pipeline.simulate(trace.demand, ctl, seed=seed, delays=delays, thresholds=thresholds,
+                          initial_size=INITIAL_SIZE, bounds=BOUNDS)
+    events: list[tuple[int, str]] = []
+    for (t, direction, value), members in zip(r.deliveries, r.delivered_members):
+        total = "" if value is None or members is None else f" = {value * members:.2f} total"
+        events.append((t, f"delivery {direction:<4} value {value:.2f} × members {members}{total} "
+                          f"(demand now {trace.demand[t]:.2f}, pool {r.sizes[t]})"))
+    for t, size, reason in getattr(ctl, "log", []):
+        events.append((t, f"tick     size {size}: {reason}"))
+    for t, direction in r.actions:
+        events.append((t, f"ACTION   {direction} → size {r.sizes[t]}"))
+    head = (f"# {trace.name}, {policy_name}, seed {seed}: reaction {r.reaction_s} s, SLO-viol "
+            f"{r.violation_s} s, instance-s {r.instance_s}, max size {r.max_size}")
+    return "\n".join([head] + [f"{t:>5}  {what}" for t, what in sorted(events, key=lambda e: e[0])])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.policies", description=__doc__)
     parser.add_argument("--seeds", type=int, default=40, help="runs per trace and policy (default 40)")
+    parser.add_argument("--explain", metavar="TRACE:POLICY",
+                        help="print one run's deliveries, ticks and actions instead (e.g. step:proportional)")
+    parser.add_argument("--seed", type=int, default=0, help="the run --explain prints (default 0)")
     args = parser.parse_args(argv)
     started = time.monotonic()
     delays, thresholds = pipeline.from_alert_spec()
+    if args.explain:
+        trace_name, _, policy_name = args.explain.partition(":")
+        print(explain(trace_name, policy_name, args.seed, delays, thresholds))
+        return 0
     fl = pipeline.floor(delays)
     trace_list = traces.all_traces()
     print("# Policy replay over one modelled pipeline")
     print(f"delays: {delays.describe()}  (alerting figures from bootstrap/alerting/alerts.json)")
-    print(f"alert: up when 1m-rate CPU > {thresholds.up:.0%} for {delays.for_s}s, down when "
-          f"< {thresholds.down:.0%}; scale_value = max(avg CPU, avg load1 per core)")
+    print(f"alert: up when avg over instances of 1m-rate CPU > {thresholds.up:.0%} for "
+          f"{delays.for_s}s, down when < {thresholds.down:.0%}; scale_value = max(avg CPU, avg "
+          f"load1 per core) once avg CPU ≥ {pipeline.SATURATED:.0%}, else avg CPU; scale_members = "
+          "instances with ≥ 2 samples in the window")
     print(f"pool: {INITIAL_SIZE} members at start, bounds {BOUNDS}; decide() Params defaults "
           f"{Params()}; request TTL 300 s")
     print(f"SLO violated while demand > serving × {pipeline.SLO_UTILISATION:.0%}; reaction = "
@@ -167,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     print("## aims (issue 6)")
     print("\n".join(aims(results, trace_list, fl.total_s)))
     print()
-    print("## what-if: Params-only variants through the same decide() (not the deployed defaults)")
+    print("## what-if (NOT deployed): the real decide() with other Params, or a faster tick")
     print(what_if(trace_list, args.seeds, delays, thresholds, results))
     print(f"\n(ran in {time.monotonic() - started:.1f} s)")
     return 0
