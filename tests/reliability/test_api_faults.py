@@ -13,7 +13,7 @@ from typing import Iterator
 import pytest
 
 from functions.common import keys
-from functions.common.exo import PoolApi, make_client
+from functions.common.exo import make_client
 from functions.common.store import Store
 from functions.scaler import tick as tick_mod
 from functions.scaler.tick import TickFailed
@@ -45,9 +45,6 @@ def run_main(world: World, monkeypatch: pytest.MonkeyPatch,
     if timeout is not None:
         monkeypatch.setattr(tick_mod.PoolApi, "from_config", classmethod(
             lambda cls, cfg: cls(make_client(cfg, timeout=timeout), cfg.pool_id)))
-    else:
-        monkeypatch.setattr(tick_mod.PoolApi, "from_config", classmethod(
-            lambda cls, cfg: cls(make_client(cfg), cfg.pool_id)))
     return tick_mod.main([])
 
 

@@ -7,6 +7,7 @@ import logging
 import random
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Iterator
