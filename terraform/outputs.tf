@@ -43,3 +43,16 @@ output "zone" {
   description = "Zone of the deployment."
   value       = var.zone
 }
+
+output "inspect_env" {
+  description = "Environment for `python -m functions.inspect` from a laptop, with the deployment's restricted key: `eval \"$(terraform output -raw inspect_env)\"`."
+  sensitive   = true
+  value       = <<-EOT
+    export EXOSCALE_ZONE=${var.zone}
+    export SOS_BUCKET=${aws_s3_bucket.state.bucket}
+    export SOS_ENDPOINT=https://sos-${var.zone}.exo.io
+    export INSTANCEPOOL_ID=${exoscale_instance_pool.app.id}
+    export EXOSCALE_KEY=${exoscale_iam_api_key.scaler.key}
+    export EXOSCALE_SECRET=${exoscale_iam_api_key.scaler.secret}
+  EOT
+}
