@@ -101,8 +101,16 @@ class Monitoring:
         return float(result[0]["value"][1]) if result else None
 
     def alertmanager_counters(self) -> dict[str, float]:
-        """Alertmanager's own notification counters for the webhook integration."""
-        out = {"notifications": 0.0, "failed": 0.0}
+        """Alertmanager's own counters for the webhook integration.
+
+        `notifications`/`failed` count notifications (failed = every retry failed); `attempts`/
+        `attempts_failed` count HTTP requests, retries included.
+        """
+        names = {"alertmanager_notifications_total": "notifications",
+                 "alertmanager_notifications_failed_total": "failed",
+                 "alertmanager_notification_requests_total": "attempts",
+                 "alertmanager_notification_requests_failed_total": "attempts_failed"}
+        out = dict.fromkeys(names.values(), 0.0)
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.am_port}/metrics", timeout=2) as r:
                 text = r.read().decode()
@@ -112,10 +120,8 @@ class Monitoring:
             if 'integration="webhook"' not in line or line.startswith("#"):
                 continue
             name = line.split("{", 1)[0]
-            if name == "alertmanager_notifications_total":
-                out["notifications"] += float(line.rsplit(" ", 1)[1])
-            elif name == "alertmanager_notifications_failed_total":
-                out["failed"] += float(line.rsplit(" ", 1)[1])
+            if name in names:
+                out[names[name]] += float(line.rsplit(" ", 1)[1])
         return out
 
     def stop(self) -> None:

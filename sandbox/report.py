@@ -54,8 +54,10 @@ def write_markdown(out: Path, report: dict[str, Any]) -> None:
     lines += ["", "## Deliveries (sender's view)", "",
               f"{d['total']} webhook deliveries, {d['delivered']} answered 2xx carrying "
               f"{d['scale_alerts_delivered']} scale alerts; Alertmanager counted "
-              f"{d['alertmanager_notifications']:.0f} notifications, "
-              f"{d['alertmanager_failed']:.0f} failed."]
+              f"{d['alertmanager_notifications']:.0f} notifications ("
+              f"{d['alertmanager_failed']:.0f} failed for good) in "
+              f"{d.get('alertmanager_attempts', 0):.0f} HTTP attempts "
+              f"({d.get('alertmanager_attempts_failed', 0):.0f} failed and retried)."]
     if report.get("replace_vm"):
         r = report["replace_vm"]
         lines += ["", "## VM replacement", "",
