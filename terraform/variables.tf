@@ -91,9 +91,9 @@ variable "ssh_public_key" {
 }
 
 variable "scaler_policy" {
-  description = "Scaling policy of the tick: step or proportional."
+  description = "Scaling policy of the tick: proportional (sizes the pool to the measured demand; the benchmarked default) or step (±1 per tick)."
   type        = string
-  default     = "step"
+  default     = "proportional"
 
   validation {
     condition     = contains(["step", "proportional"], var.scaler_policy)
