@@ -32,7 +32,7 @@ from tests.integration.test_receiver_process import start as start_receiver
 from tests.integration.test_receiver_process import wait_healthy
 from tests.integration.tickkit import (cfg_for, env_for, history, pending_keys, scaling_calls,
                                        start_emulator)
-from tests.reliability.kit import CutProxy
+from tests.tcpproxy import TcpProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "reliability-am-token"
@@ -82,7 +82,7 @@ def am_counters(port: int) -> dict[str, float]:
 @pytest.fixture
 def loop(moto_endpoint: str, bucket: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
     emu, pool_id = start_emulator(2)
-    sos = CutProxy(moto_endpoint)
+    sos = TcpProxy(moto_endpoint)
     receiver_port = free_port()
     receiver_env = env_for(sos.endpoint, bucket, emu, pool_id, LISTEN_PORT=str(receiver_port),
                            SCALER_TOKEN=TOKEN)

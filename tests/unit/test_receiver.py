@@ -9,7 +9,6 @@ import http.client
 import io
 import json
 import logging
-import select
 import socket
 import threading
 import time
@@ -24,6 +23,7 @@ from functions.common import config, keys
 from functions.common.store import Store
 from functions.scaler import receiver
 from tests.conftest import handler_env
+from tests.tcpproxy import TcpProxy
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TOKEN = "s3cret-token-value"
@@ -453,60 +453,9 @@ def test_a_stalled_client_is_dropped_after_the_socket_timeout(app: Any) -> None:
 # -- SOS outage
 
 
-class FlakyProxy:
-    """TCP proxy in front of moto that can turn into a black hole (accepts, never answers)."""
-
-    def __init__(self, upstream: str) -> None:
-        target = urlsplit(upstream)
-        self.upstream = (target.hostname or "127.0.0.1", int(target.port or 80))
-        self.blackhole = False
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.closed = False
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _accept(self) -> None:
-        while not self.closed:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
-
-    def _serve(self, client: socket.socket) -> None:
-        try:
-            upstream = socket.create_connection(self.upstream, timeout=5)
-        except OSError:
-            client.close()
-            return
-        pair = {client: upstream, upstream: client}
-        try:
-            while not self.closed:
-                ready, _, _ = select.select(list(pair), [], [], 0.2)
-                for sock in ready:
-                    data = sock.recv(65536)
-                    if not data:
-                        return
-                    if not self.blackhole:
-                        pair[sock].sendall(data)
-        except OSError:
-            pass
-        finally:
-            client.close()
-            upstream.close()
-
-    def close(self) -> None:
-        self.closed = True
-        self.listener.close()
-
-
 def test_sos_outage_is_503_within_10_s_then_redelivery_is_stored(
         moto_endpoint: str, bucket: str) -> None:
-    proxy = FlakyProxy(moto_endpoint)
+    proxy = TcpProxy(moto_endpoint)
     try:
         cfg = config.load(handler_env(proxy.endpoint, bucket, SCALER_TOKEN=TOKEN))
         store = receiver.receiver_store(cfg)  # the production client timeouts
@@ -532,7 +481,7 @@ def test_sos_outage_is_503_within_10_s_then_redelivery_is_stored(
 
 def test_write_deadline_answers_503_even_when_the_client_would_wait_longer(
         moto_endpoint: str, bucket: str) -> None:
-    proxy = FlakyProxy(moto_endpoint)
+    proxy = TcpProxy(moto_endpoint)
     proxy.blackhole = True
     try:
         cfg = config.load(handler_env(proxy.endpoint, bucket))
