@@ -66,9 +66,10 @@ def write_markdown(out: Path, report: dict[str, Any]) -> None:
                   f"restored from the SOS snapshot: {r['targets_restored']} "
                   f"(identical: {r['targets_identical']}). Requests pending at the kill: "
                   f"{r['pending_at_kill']}."]
-    if report.get("inspect"):
-        lines += ["", "## `python -m functions.inspect status` at the end", "", "```",
-                  report["inspect"].rstrip(), "```"]
+    for name, text in (report.get("inspect") or {}).items():
+        command = "status" if name == "status" else "history --since 1h"
+        lines += ["", f"## `python -m functions.inspect {command}` at the end", "", "```",
+                  text.rstrip(), "```"]
     lines += ["", "## Timings", "", "```", json.dumps(report["timings"], indent=1), "```", ""]
     (out / "report.md").write_text("\n".join(lines))
 

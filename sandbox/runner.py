@@ -264,9 +264,8 @@ class Sandbox:
         lost = measure.lost_requests(deliveries, self._recorded_requests())
         sc = self.scenario
         counters = self.mon.alertmanager_counters()
-        inspect = subprocess.run([sys.executable, "-m", "functions.inspect", "status"],
-                                 env={**os.environ, **self.env, "PYTHONPATH": str(ROOT)},
-                                 cwd=ROOT, capture_output=True, text=True, timeout=60)
+        inspect = {name: self._inspect(*args) for name, args in (
+            ("status", ("status",)), ("history", ("history", "--since", "1h")))}
         return {
             "scenario": sc.name, "description": sc.description, "policy": self.policy,
             "timings": self.t.as_dict(), "work_s_per_request": WORK_S,
@@ -288,9 +287,16 @@ class Sandbox:
             "load": asdict(self.load.summary()),
             "tick_runs": [asdict(r) for r in self.handlers.tick_runs()],
             "replace_vm": self.replace,
-            "inspect": inspect.stdout if inspect.returncode == 0 else inspect.stderr,
+            "inspect": inspect,
             "samples": [s.as_dict() for s in self.samples],
         }
+
+    def _inspect(self, *args: str) -> str:
+        """The operator's command against this run's bucket, as a person would type it."""
+        proc = subprocess.run([sys.executable, "-m", "functions.inspect", *args],
+                              env={**os.environ, **self.env, "PYTHONPATH": str(ROOT)},
+                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        return proc.stdout if proc.returncode == 0 else proc.stderr
 
     def write(self, results: dict[str, Any]) -> None:
         self.out.mkdir(parents=True, exist_ok=True)

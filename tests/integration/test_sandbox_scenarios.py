@@ -41,7 +41,8 @@ def test_smoke_scales_up_from_one_and_back_down(tmp_path: Path) -> None:
     assert report["deliveries"]["delivered"] >= 2
     ops = {a["operation"] for a in report["actions"]}
     assert ops == {"scale-instance-pool", "evict-instance-pool-members"}
-    assert "last action" in report["inspect"]
+    assert "last action" in report["inspect"]["status"]
+    assert "scale-up" in report["inspect"]["history"]
 
 
 def test_replace_vm_loses_no_request_and_no_snapshot(tmp_path: Path) -> None:
