@@ -4,6 +4,8 @@ Owns the receiver's HTTP contract (ARCHITECTURE.md, "Receiver HTTP"): POST /webh
 and /down, GET /healthz, GET /status; bearer-token auth; body limits; JSON answers for every status;
 one log line per delivery. A 2xx is sent only once every request of the delivery is stored in SOS
 (conditional create); SOS trouble past the write deadline is a 503 so the sender re-delivers.
+With SCALER_KICK_FILE set, a delivery that stored requests touches that file, and a watcher
+(systemd's autoscaler-tick.path, the sandbox's tick timer) starts a tick at once.
 Parsing lives in payload.py (pure); this module is the shell around it. Served by cheroot's
 thread pool: a slow client occupies one worker, never the whole server.
 """
@@ -14,9 +16,12 @@ import concurrent.futures as futures
 import hmac
 import json
 import logging
+import math
 import signal
 import sys
+import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 import bottle
@@ -35,6 +40,9 @@ WRITE_WORKERS = 10         # = botocore's default connection pool, so no connect
 SERVER_THREADS = 32        # each slow client holds one; the rest keep serving
 SOCKET_TIMEOUT_S = 5       # a client silent this long between two packets is dropped
 READ_CHUNK = 64 * 1024
+# systemd refuses a 6th start of a service within 10 s (DefaultStartLimitBurst=5); one kick per
+# 3 s at most, plus the 60 s timer, stays inside that however many deliveries arrive.
+KICK_MIN_INTERVAL_S = 3.0
 JSON_TYPES = ("application/json", "text/json")
 
 Clock = Callable[[], float]
@@ -180,6 +188,53 @@ def status_view(cfg: config.Config, state: Mapping[str, Any] | None,
     }
 
 
+# ---------------------------------------------------------------------------- the kick
+
+
+def touch(path: str) -> None:
+    """Bump the file's mtime (create it the first time). Never raises, never syncs: a lost kick
+    only means the request waits for the 60 s timer, so it must not fail or slow the answer."""
+    try:
+        Path(path).touch()
+    except OSError:
+        pass
+
+
+class Kicker:
+    """Touches the kick file after stored requests: at once, or, within `min_interval_s` of the
+    last kick, once more when that interval ends, so every stored request is followed by a kick
+    within the interval while the tick service is started no more often than that."""
+
+    def __init__(self, path: str, min_interval_s: float = KICK_MIN_INTERVAL_S,
+                 clock: Clock = time.monotonic) -> None:
+        self.path, self.min_interval_s, self.clock = path, min_interval_s, clock
+        self._lock = threading.Lock()
+        self._last = -math.inf
+        self._deferred = False
+
+    def __call__(self) -> None:
+        with self._lock:
+            wait = self._last + self.min_interval_s - self.clock()
+            if wait <= 0:
+                self._last = self.clock()
+            elif self._deferred:
+                return  # the deferred kick will also cover this request
+            else:
+                self._deferred = True
+        if wait <= 0:
+            touch(self.path)
+            return
+        timer = threading.Timer(wait, self._deferred_kick)
+        timer.daemon = True
+        timer.start()
+
+    def _deferred_kick(self) -> None:
+        with self._lock:
+            self._deferred = False
+            self._last = self.clock()
+        touch(self.path)
+
+
 # ---------------------------------------------------------------------------- the app
 
 
@@ -204,6 +259,7 @@ def make_app(cfg: config.Config, store: Store, clock: Clock = time.time, *,
     pool_exec = futures.ThreadPoolExecutor(max_workers=write_workers,
                                            thread_name_prefix="sos-write")
     app.config["receiver.executor"] = pool_exec  # for shutdown by whoever serves the app
+    kick = Kicker(cfg.kick_file) if cfg.kick_file else None
 
     def done(status: int, body: dict[str, Any], started: float, what: str) -> bottle.HTTPResponse:
         # One line per delivery: never the token, never the body.
@@ -243,6 +299,8 @@ def make_app(cfg: config.Config, store: Store, clock: Clock = time.time, *,
         if remaining <= 0:
             raise TimeoutError("write deadline passed while reading the request")
         stored = store_requests(store, cfg.pool_id, requests, pool_exec, remaining)
+        if kick is not None:
+            kick()  # only now: the tick it starts must find these requests in SOS
         directions = ",".join(sorted({r.direction for r in requests}))
         return done(202, {"stored": stored, "ignored": ignored, **extra}, started,
                     f"{source} stored={len(stored)} ({directions}) ignored={counts}")
@@ -332,8 +390,9 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     cfg = config.from_environ_or_exit()
     app = make_app(cfg, receiver_store(cfg), time.time)
-    log.info("listening on %s:%d (pool %s, auth %s, server %s)", cfg.listen_addr, cfg.listen_port,
-             cfg.pool_id, "on" if cfg.token else "OFF", args.server)
+    log.info("listening on %s:%d (pool %s, auth %s, server %s, kick %s)", cfg.listen_addr,
+             cfg.listen_port, cfg.pool_id, "on" if cfg.token else "OFF", args.server,
+             cfg.kick_file or "off")
     if args.server == "wsgiref":
         bottle.run(app, server="wsgiref", host=cfg.listen_addr, port=cfg.listen_port, quiet=True)
         return 0

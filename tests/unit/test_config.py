@@ -67,3 +67,11 @@ def test_process_exits_2_with_one_line_and_no_secret() -> None:
     lines = proc.stderr.strip().splitlines()
     assert lines == ["configuration error: EXOSCALE_ZONE is required but not set"]
     assert "s3cr3t-value" not in proc.stderr + proc.stdout
+
+
+def test_kick_file_is_optional_and_absolute() -> None:
+    assert config.load(BASE).kick_file is None
+    assert config.load({**BASE, "SCALER_KICK_FILE": "  "}).kick_file is None
+    assert config.load({**BASE, "SCALER_KICK_FILE": "/run/autoscaler/kick"}).kick_file == "/run/autoscaler/kick"
+    with pytest.raises(config.ConfigError, match="SCALER_KICK_FILE must be an absolute path"):
+        config.load({**BASE, "SCALER_KICK_FILE": "run/kick"})

@@ -510,3 +510,86 @@ def test_missing_bucket_is_503(moto_endpoint: str) -> None:
     cfg = config.load(handler_env(moto_endpoint, "no-such-bucket-here"))
     app = receiver.make_app(cfg, receiver.receiver_store(cfg), time.time)
     assert call(app, "POST", "/webhook", fixture("grafana_firing_up"))[0] == 503
+
+
+# -- the kick file (SCALER_KICK_FILE): a tick starts as soon as a request is stored
+
+
+@pytest.fixture
+def kick_file(tmp_path: Path) -> Path:
+    return tmp_path / "run" / "kick"
+
+
+@pytest.fixture
+def kicked_app(env: dict[str, str], store: Store, kick_file: Path) -> Any:
+    kick_file.parent.mkdir()
+    cfg = config.load({**env, "SCALER_TOKEN": TOKEN, "SCALER_KICK_FILE": str(kick_file)})
+    return receiver.make_app(cfg, store, lambda: NOW)
+
+
+@pytest.mark.parametrize("method,path,body", [
+    ("POST", "/webhook", fixture("grafana_firing_up")), ("POST", "/up", b""), ("GET", "/down", b"")])
+def test_stored_request_touches_the_kick_file(kicked_app: Any, kick_file: Path, method: str,
+                                              path: str, body: bytes) -> None:
+    assert call(kicked_app, method, path, body, bearer())[0] == 202
+    assert kick_file.exists()
+
+
+def test_kick_bumps_the_mtime_of_an_existing_file(kicked_app: Any, kick_file: Path) -> None:
+    import os  # local: keeps this block apart from the module's imports
+
+    kick_file.touch()
+    old = time.time_ns() - 10**9
+    os.utime(kick_file, ns=(old, old))
+    assert call(kicked_app, "POST", "/up", b"", bearer())[0] == 202
+    assert kick_file.stat().st_mtime_ns > old
+
+
+@pytest.mark.parametrize("method,path,body,headers,status", [
+    ("POST", "/webhook", fixture("grafana_resolved"), bearer(), 200),   # nothing to scale
+    ("POST", "/webhook", b"{", bearer(), 400),
+    ("POST", "/up", b"", bearer("wrong"), 401),
+    ("POST", "/up?value=-1", b"", bearer(), 400),
+    ("GET", "/status", b"", bearer(), 200),
+    ("GET", "/healthz", b"", {}, 200),
+])
+def test_no_kick_without_a_stored_request(kicked_app: Any, kick_file: Path, method: str, path: str,
+                                          body: bytes, headers: dict[str, str], status: int) -> None:
+    assert call(kicked_app, method, path, body, headers)[0] == status
+    assert not kick_file.exists()
+
+
+def test_no_kick_when_sos_fails(bucket: str, tmp_path: Path) -> None:
+    from tests.conftest import free_port
+    kick = tmp_path / "kick"
+    cfg = config.load(handler_env(f"http://127.0.0.1:{free_port()}", bucket,
+                                  SCALER_KICK_FILE=str(kick)))
+    app = receiver.make_app(cfg, receiver.receiver_store(cfg), time.time)
+    assert call(app, "POST", "/up", b"")[0] == 503
+    assert not kick.exists()
+
+
+def test_an_unwritable_kick_file_never_fails_the_answer(env: dict[str, str], store: Store,
+                                                        tmp_path: Path) -> None:
+    # The directory does not exist (e.g. RuntimeDirectory missing): the request is still stored.
+    cfg = config.load({**env, "SCALER_KICK_FILE": str(tmp_path / "absent" / "kick")})
+    app = receiver.make_app(cfg, store, lambda: NOW)
+    assert call(app, "POST", "/up", b"")[0] == 202
+    assert len(stored_bodies(store, cfg)) == 1
+
+
+def test_kicks_within_the_interval_collapse_into_one_deferred_kick(tmp_path: Path) -> None:
+    kick = tmp_path / "kick"
+    kicker = receiver.Kicker(str(kick), min_interval_s=0.3)
+    kicker()
+    first = kick.stat().st_mtime_ns
+    started = time.monotonic()
+    kicker()
+    kicker()  # covered by the deferred kick already waiting
+    assert kick.stat().st_mtime_ns == first
+    while kick.stat().st_mtime_ns == first and time.monotonic() - started < 5:
+        time.sleep(0.02)
+    assert 0.2 < time.monotonic() - started < 2.0  # once the interval ended, not at once
+    second = kick.stat().st_mtime_ns
+    time.sleep(0.5)
+    assert kick.stat().st_mtime_ns == second  # one deferred kick for both calls
