@@ -30,4 +30,4 @@ systemctl restart prometheus-node-exporter
 systemctl enable autoscaler-sd-restore.service
 systemctl start autoscaler-sd-restore.service || echo "sd --restore failed; discovery will fill the targets" >&2
 systemctl restart prometheus
-systemctl enable --now grafana-server.service autoscaler-receiver.service autoscaler-sd.timer autoscaler-tick.timer
+systemctl enable --now grafana-server.service autoscaler-receiver.service autoscaler-sd.timer autoscaler-tick.timer autoscaler-tick.path

@@ -58,7 +58,8 @@ def test_monitoring_files_and_modes(rendered: dict) -> None:
     # node exporter reads the directory the handlers write their .prom files to
     assert env["TEXTFILE_DIR"] in files["/etc/default/prometheus-node-exporter"]["content"]
     units = [p for p in files if p.startswith("/etc/systemd/system/autoscaler-")]
-    assert len(units) == 6
+    assert len(units) == 7
+    assert "/etc/systemd/system/autoscaler-tick.path" in units
     assert cfg["runcmd"] == [["/usr/local/sbin/autoscaler-install"]]
     assert files["/usr/local/sbin/autoscaler-install"]["permissions"] == "0755"
     assert {"prometheus", "prometheus-node-exporter", "python3-venv"} <= set(cfg["packages"])

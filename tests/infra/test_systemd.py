@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import configparser
+import posixpath
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.infra.conftest import BOOTSTRAP_DIR, tool
+from tests.infra.test_cloudinit import env_map
 
 UNIT_DIR = BOOTSTRAP_DIR / "systemd"
 UNITS = sorted(p.name for p in UNIT_DIR.glob("autoscaler-*"))
@@ -86,3 +88,22 @@ def test_entry_points_and_schedule() -> None:
     assert tick["OnCalendar"] == "*-*-* *:*:00" and tick["AccuracySec"] == "1s"
     sd = parse("autoscaler-sd.timer")["Timer"]
     assert sd["OnUnitActiveSec"] == "15s" and sd["AccuracySec"] == "1s"
+
+
+def test_tick_path_unit_watches_the_kick_file_the_env_sets(rendered: dict) -> None:
+    """The receiver touches SCALER_KICK_FILE; the path unit must watch exactly that file, in the
+    runtime directory the receiver's service creates and may write (ProtectSystem=strict)."""
+    kick = env_map(rendered["scaler_env"])["SCALER_KICK_FILE"]
+    path = parse("autoscaler-tick.path")
+    assert path["Path"]["PathChanged"] == kick
+    assert path["Path"]["Unit"] == "autoscaler-tick.service"
+    assert path["Install"]["WantedBy"] == "paths.target"
+    receiver = parse("autoscaler-receiver.service")["Service"]
+    assert posixpath.dirname(kick) == posixpath.join("/run", receiver["RuntimeDirectory"])
+    assert receiver["RuntimeDirectoryPreserve"] == "restart"  # a restart must not fire a kick
+    # up to 5 starts per 10 s (kicks every 3 s + the timer) must stay under the start limit
+    tick = parse("autoscaler-tick.service")["Unit"]
+    assert (tick["StartLimitIntervalSec"], int(tick["StartLimitBurst"])) == ("10s", 10)
+    script = (BOOTSTRAP_DIR / "scripts" / "install-monitoring.sh").read_text()
+    enable = next(line for line in script.splitlines() if line.startswith("systemctl enable --now"))
+    assert "autoscaler-tick.path" in enable.split() and "autoscaler-tick.timer" in enable.split()

@@ -19,6 +19,8 @@ locals {
     "SD_OUTPUT=/var/lib/autoscaler/file_sd/pool.json",
     "TARGET_PORT=9100",
     "TEXTFILE_DIR=/var/lib/autoscaler/textfile",
+    # In the receiver's RuntimeDirectory; autoscaler-tick.path starts a tick when it changes.
+    "SCALER_KICK_FILE=/run/autoscaler/kick",
     "",
   ])
 
@@ -34,6 +36,7 @@ locals {
     "autoscaler-receiver.service",
     "autoscaler-tick.service",
     "autoscaler-tick.timer",
+    "autoscaler-tick.path",
     "autoscaler-sd.service",
     "autoscaler-sd.timer",
     "autoscaler-sd-restore.service",
