@@ -48,6 +48,7 @@ class Tick:
         self.pool_id = cfg.pool_id
         self.state_key = keys.scaler_state(cfg.pool_id)
         self.pending_left: dict[str, int] = {}
+        self.calls = 0  # scaling calls this tick has sent
         self.holder = "dry-run"
         self.params = policy.Params(cfg.policy, cfg.target_utilization, cfg.max_step,
                                     cfg.cooldown_s, cfg.settle_s)
@@ -132,6 +133,8 @@ class Tick:
             pool = pool or self.read_pool()
             try:
                 op_id = self.act(intent, pool)
+                if op_id is not None:
+                    self.calls += 1
             except API_ERRORS as exc:
                 # A timeout may hide a call the platform performed: counted like a 5xx, and the
                 # next tick's act() reads the pool before calling again.
@@ -219,7 +222,10 @@ class Tick:
         pool: policy.PoolView | None = None
         if state.get("intent"):
             log.info("finishing unfinished intent %s", state["intent"].get("id"))
+            calls = self.calls
             state, etag = self.finish(state, etag, None, now)
+            if self.calls > calls:
+                return state  # at most one scaling call per tick: new requests wait for the next
         decision, pool, facts = self.observe(now, state)
         for p in facts["expired"]:
             self.history(now, "expired", p.key.rsplit("/", 1)[-1].removesuffix(".json"), {

@@ -166,3 +166,26 @@ def test_dry_run_changes_nothing(world: dict) -> None:
     assert out["decision"]["action"] == "scale-up" and out["decision"]["target_size"] == 3
     assert scaling_calls(world["emu"]) == [] and pending_keys(world["store"], world["pool"]) == [key]
     assert world["store"].get(keys.scaler_state(world["pool"])) is None
+
+
+def test_finishing_an_intent_is_this_ticks_one_call(world: dict, monkeypatch: pytest.MonkeyPatch
+                                                   ) -> None:
+    from functions.scaler import tick as tick_module
+
+    class Crash(Exception):
+        pass
+
+    def crash_after_intent(name: str) -> None:
+        if name == "intent-written":
+            raise Crash()
+
+    add_request(world["store"], world["pool"], "up")
+    monkeypatch.setattr(tick_module, "checkpoint", crash_after_intent)
+    with pytest.raises(Crash):
+        make_tick(world).run()
+    monkeypatch.undo()
+    assert scaling_calls(world["emu"]) == []
+    late = add_request(world["store"], world["pool"], "up", fingerprint="late")
+    make_tick(world).run()
+    assert [op.arguments for op in scaling_calls(world["emu"])] == [{"size": 3}]
+    assert pending_keys(world["store"], world["pool"]) == [late]
