@@ -138,6 +138,8 @@ class Sandbox:
             "SCALER_LEASE_S": str(self.t.tick_s * 0.8),
             "SD_OUTPUT": str(self.work / "file_sd" / "pool.json"),
             "TARGET_PORT": str(exporter_port), "TEXTFILE_DIR": str(self.work / "textfile"),
+            # /run/autoscaler/kick on the VM: the tick timer also starts when this file changes.
+            "SCALER_KICK_FILE": str(self.work / "kick"),
         }
         self.store = Store.from_config(config.load(self.env))
         self.handlers = Handlers(self.env, self.work, self.t.tick_s, self.t.sd_s)
