@@ -38,6 +38,7 @@ class Timer(threading.Thread):
                  logfile: Path, runs: list[Run], lock: threading.Lock, offset_s: float = 0.0,
                  kick_file: Path | None = None) -> None:
         super().__init__(name=f"timer-{name}", daemon=True)
+        self.label = name  # what runs are recorded as: Thread.name is "timer-<name>"
         self.module, self.period_s, self.env, self.logfile = module, period_s, env, logfile
         self.runs, self.lock, self.offset_s = runs, lock, offset_s
         self.kick_file = kick_file
@@ -85,7 +86,7 @@ class Timer(threading.Thread):
                                           cwd=ROOT, stdout=out, stderr=out)
             code = self.child.wait()
         with self.lock:
-            self.runs.append(Run(self.name, started, time.time(), code, trigger))
+            self.runs.append(Run(self.label, started, time.time(), code, trigger))
 
     def kill_child(self) -> None:
         child = self.child
