@@ -7,7 +7,8 @@ starts from 0 when a new member boots) → the alert's avg over instances of rat
 instance counts once it has two samples in the window; `scale_members` = how many counted), with
 load1 read as demand only once CPU saturates → `for` → Alertmanager/Grafana group_wait /
 group_interval / repeat_interval deliveries → the policy. Tick-based policies run the REAL
-`functions.scaler.policy` functions (`split_expired`, `settled_at`, `decide`) on a 60 s tick; the
+`functions.scaler.policy` functions (`split_expired`, `settled_at`, `decide`) on a 60 s tick and,
+as deployed, also in the second a delivery is stored (the receiver's kick starts a tick); the
 baseline acts ±1 on every delivery. Delays, phases and boot times depend only on the seed, so
 every policy faces exactly the same pipeline.
 """
@@ -92,7 +93,7 @@ class Floor:
     detection_s: float   # mean wait for a scrape + half the rate window + mean wait for an eval
     for_s: float
     group_wait_s: float
-    tick_wait_s: float   # mean wait for the next tick
+    tick_wait_s: float   # mean wait for the next tick (0 when a stored delivery starts one)
     boot_s: float        # mean boot
 
     @property
@@ -100,15 +101,19 @@ class Floor:
         return self.detection_s + self.for_s + self.group_wait_s + self.tick_wait_s + self.boot_s
 
     def describe(self) -> str:
-        return (f"floor = detection {self.detection_s:.1f} (scrape/2 + window/2 + eval/2) + for "
-                f"{self.for_s:.0f} + group_wait {self.group_wait_s:.0f} + tick wait "
-                f"{self.tick_wait_s:.1f} + boot {self.boot_s:.1f} = {self.total_s:.1f} s")
+        tick = f"tick wait {self.tick_wait_s:.1f}" if self.tick_wait_s else "tick wait 0 (kicked)"
+        return (f"detection {self.detection_s:.1f} (scrape/2 + window/2 + eval/2) + for "
+                f"{self.for_s:.0f} + group_wait {self.group_wait_s:.0f} + {tick} + boot "
+                f"{self.boot_s:.1f} = {self.total_s:.1f} s")
 
 
-def floor(delays: Delays) -> Floor:
+def floor(delays: Delays, kicked: bool = True) -> Floor:
+    """The deployed floor (`kicked`: a stored delivery starts a tick, no tick wait) or the old
+    one of a tick-only pipeline (mean wait tick/2)."""
     # A step to saturation pushes the windowed rate past 80 % about half a window later.
     return Floor(delays.scrape_s / 2 + delays.rate_window_s / 2 + delays.eval_s / 2,
-                 delays.for_s, delays.group_wait_s, delays.tick_s / 2, delays.boot_mean_s)
+                 delays.for_s, delays.group_wait_s, 0.0 if kicked else delays.tick_s / 2,
+                 delays.boot_mean_s)
 
 
 # ---- the pool ------------------------------------------------------------------------------
@@ -177,6 +182,7 @@ class SimPool:
 class Controller(Protocol):
     name: str
     uses_tick: bool
+    tick_on_webhook: bool  # a stored delivery starts a tick in the same second (the kick)
     outcomes: Counter[str]
 
     def webhook(self, t: int, direction: str, value: float | None, members: int | None,
@@ -186,12 +192,14 @@ class Controller(Protocol):
 
 
 class DecideController:
-    """The real decide() on a tick: requests accumulate between ticks and are consumed as decided."""
+    """The real decide() on a tick: requests accumulate between ticks and are consumed as decided.
+    `kicked`: each stored delivery also starts a tick at once (deployed), besides the timer."""
     uses_tick = True
 
     def __init__(self, name: str, params: Params, bounds: tuple[int, int], ttl_s: float = 300.0,
-                 decide: Callable[..., Decision] | None = None) -> None:
+                 decide: Callable[..., Decision] | None = None, kicked: bool = False) -> None:
         self.name, self.params, self.bounds, self.ttl_s = name, params, bounds, ttl_s
+        self.tick_on_webhook = kicked
         # The deployed decide() unless a what-if variant (benchmarks only) is given.
         self.decide = decide or policy.decide
         self.pending: list[Pending] = []
@@ -238,6 +246,7 @@ class DecideController:
 class BaselineController:
     """The classic: ±1 on every firing delivery, at once, no tick, no cooldown (bounds kept)."""
     uses_tick = False
+    tick_on_webhook = False
 
     def __init__(self, bounds: tuple[int, int], name: str = "baseline ±1/webhook") -> None:
         self.name, self.bounds = name, bounds
@@ -449,6 +458,10 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
                 result.deliveries.append((t, direction, alert.value))
                 result.delivered_members.append(alert.members)
                 record(t, controller.webhook(t, direction, alert.value, alert.members, pool))
+                if controller.tick_on_webhook:
+                    # The receiver's kick: the tick runs within a second of the stored request
+                    # (a real tick takes ≈0.35 s); the timer's ticks go on as before.
+                    record(t, controller.tick(t, pool))
             alert.next_flush = t + delays.group_interval_s
 
         serving = pool.serving(t)

@@ -13,12 +13,31 @@ BOUNDS = (1, 10)
 
 
 def test_floor_is_the_sum_of_the_delays() -> None:
-    fl = pipeline.floor(Delays())
+    fl = pipeline.floor(Delays(), kicked=False)
     assert fl.detection_s == pytest.approx(15 / 2 + 60 / 2 + 20 / 2)
     assert fl.total_s == pytest.approx(47.5 + 60 + 10 + 30 + 75)
     other = pipeline.floor(Delays(scrape_s=10, rate_window_s=120, eval_s=30, for_s=0, group_wait_s=30,
-                                  tick_s=20, boot_min_s=100, boot_max_s=100))
+                                  tick_s=20, boot_min_s=100, boot_max_s=100), kicked=False)
     assert other.total_s == pytest.approx(5 + 60 + 15 + 0 + 30 + 10 + 100)
+
+
+def test_kicked_floor_has_no_tick_wait() -> None:
+    # Deployed: a stored delivery starts a tick, so the floor is the old one less tick/2.
+    assert pipeline.floor(Delays()).tick_wait_s == 0
+    assert pipeline.floor(Delays()).total_s == pytest.approx(47.5 + 60 + 10 + 0 + 75)
+
+
+@pytest.mark.parametrize("policy_name", ["step", "proportional"])
+def test_kicked_tick_acts_in_the_second_of_the_first_delivery(policy_name: str) -> None:
+    for seed in range(5):
+        kicked = pipeline.simulate(traces.step().demand, DecideController(
+            policy_name, Params(policy=policy_name), BOUNDS, kicked=True), seed=seed)
+        timer = pipeline.simulate(traces.step().demand, DecideController(
+            policy_name, Params(policy=policy_name), BOUNDS), seed=seed)
+        first_up = next(t for t, d, _ in kicked.deliveries if d == "up")
+        assert kicked.actions[0] == (first_up, "up")
+        # Same deliveries up to then; the timer-only run waits for its tick (0-59 s later).
+        assert 0 <= timer.actions[0][0] - first_up < Delays().tick_s
 
 
 def test_alert_spec_delays_are_read_from_the_deployment() -> None:
