@@ -173,7 +173,8 @@ def explain(trace_name: str, policy_name: str, seed: int, delays: pipeline.Delay
     for (t, direction, value), members in zip(r.deliveries, r.delivered_members):
         total = "" if value is None or members is None else f" = {value * members:.2f} total"
         events.append((t, f"delivery {direction:<4} value {value:.2f} × members {members}{total} "
-                          f"(demand now {trace.demand[t]:.2f}, pool {r.sizes[t]})"))
+                          # the size before this second: a kicked tick may act in it
+                          f"(demand now {trace.demand[t]:.2f}, pool {r.sizes[t - 1] if t else r.sizes[0]})"))
     for t, size, reason in getattr(ctl, "log", []):
         events.append((t, f"tick     size {size}: {reason}"))
     for t, direction in r.actions:
