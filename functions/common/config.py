@@ -41,6 +41,7 @@ class Config:
     cooldown_s: float = 120.0
     request_ttl_s: float = 300.0
     settle_s: float = 150.0
+    history_days: int = 30
     lease_s: float = 50.0
     sd_output: str = "/var/lib/autoscaler/file_sd/pool.json"
     target_port: int = 9100
@@ -113,6 +114,8 @@ def load(env: Mapping[str, str]) -> Config:
                            "a number of seconds >= 0"),
         request_ttl_s=_parsed(env, "SCALER_REQUEST_TTL_S", 300.0, float, lambda v: v > 0,
                               "a number of seconds > 0"),
+        history_days=_parsed(env, "SCALER_HISTORY_DAYS", 30, int, lambda v: v >= 1,
+                             "an integer number of days >= 1"),
         settle_s=_parsed(env, "SCALER_SETTLE_S", 150.0, float, lambda v: v >= 0,
                          "a number of seconds >= 0"),
         lease_s=_parsed(env, "SCALER_LEASE_S", 50.0, float, lambda v: v > 0,

@@ -27,6 +27,7 @@ from .scale_request import from_json
 
 log = logging.getLogger("scaler.tick")
 MAX_ATTEMPTS = 3  # ticks that may retry an unfinished call before it is given up
+PRUNE_BATCH = 200  # history objects one tick may delete
 
 
 def checkpoint(name: str) -> None:
@@ -104,6 +105,28 @@ class Tick:
     def history(self, at: float, action: str, unique: str, record: Json) -> None:
         self.store.put(keys.history(self.pool_id, at, action, unique),
                        {"at": at, "action": action, **record})
+
+    def prune_history(self, state: Json, now: float) -> None:
+        """Once a day, delete history older than SCALER_HISTORY_DAYS (SOS has no lifecycle rules).
+
+        Keys sort by day, so one listing from the oldest stops at the first day kept. A large
+        backlog is worked off PRUNE_BATCH objects per tick so a tick stays short.
+        """
+        today = time.strftime("%Y-%m-%d", time.gmtime(now))
+        if state.get("history_pruned_on") == today:
+            return
+        cutoff = keys.history_day_prefix(self.pool_id, now - self.cfg.history_days * 86400)
+        deleted = 0
+        for key in self.store.list_keys(keys.history_prefix(self.pool_id)):
+            if key >= cutoff or deleted >= PRUNE_BATCH:
+                break
+            self.store.delete(key)
+            deleted += 1
+        if deleted:
+            log.info("pruned %d history record(s) older than %d days", deleted,
+                     self.cfg.history_days)
+        if deleted < PRUNE_BATCH:
+            state["history_pruned_on"] = today
 
     def consume(self, request_keys: list[str]) -> None:
         for key in request_keys:
@@ -249,6 +272,7 @@ class Tick:
                            "observed_at": now},
                      last_decision={"at": now, "action": decision.action,
                                     "reason": decision.reason})
+        self.prune_history(state, now)
         if decision.action == policy.NONE:
             if decision.consume:
                 self.history(now, decision.outcome, uuid.uuid4().hex[:8], {

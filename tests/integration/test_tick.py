@@ -189,3 +189,19 @@ def test_finishing_an_intent_is_this_ticks_one_call(world: dict, monkeypatch: py
     make_tick(world).run()
     assert [op.arguments for op in scaling_calls(world["emu"])] == [{"size": 3}]
     assert pending_keys(world["store"], world["pool"]) == [late]
+
+
+def test_history_older_than_the_retention_is_pruned_once_a_day(world: dict) -> None:
+    now = time.time()
+    store, pool_id = world["store"], world["pool"]
+    old = [keys.history(pool_id, now - days * 86400, "scale-up", f"o{days}") for days in (40, 31)]
+    kept = [keys.history(pool_id, now - days * 86400, "scale-up", f"k{days}") for days in (29, 0)]
+    for key in old + kept:
+        store.put(key, {"at": 0, "action": "scale-up"})
+    state = make_tick(world).run()
+    remaining = list(store.list_keys(keys.history_prefix(pool_id)))
+    assert remaining == sorted(kept)
+    assert state["history_pruned_on"] == time.strftime("%Y-%m-%d", time.gmtime(now))
+    store.put(old[0], {"at": 0, "action": "scale-up"})  # appears after today's pruning
+    make_tick(world).run()
+    assert old[0] in list(store.list_keys(keys.history_prefix(pool_id)))  # next run is tomorrow
