@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -26,6 +25,8 @@ from pathlib import Path
 from typing import Iterator
 
 import boto3
+
+from sandbox import procs
 
 ROOT = Path(__file__).resolve().parents[1]
 BODY = (ROOT / "tests" / "fixtures" / "alertmanager_firing_up.json").read_bytes()
@@ -51,16 +52,6 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20) -> 
         except OSError:
             time.sleep(0.05)
     raise SystemExit(f"nothing listens on port {port}")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @dataclass
@@ -142,7 +133,7 @@ def run_one(server: str, moto: str, n: int, c: int, time_limit: float) -> Result
             thread.join()
         wall = time.monotonic() - started
     finally:
-        stop(proc)
+        procs.stop(proc)
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"requests/{pool}/")
     durable = sum(len(page.get("Contents", [])) for page in pages)
     return Result(server, outcome["accepted"] + outcome["errors"], outcome["accepted"],
@@ -180,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
                 show(result)
                 results.append(result)
     finally:
-        stop(moto)
+        procs.stop(moto)
 
     print("summary (median over rounds):")
     medians: dict[str, float] = {}

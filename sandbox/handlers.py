@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sandbox import procs
+
 log = logging.getLogger("sandbox.handlers")
 ROOT = Path(__file__).resolve().parent.parent
 KICK_POLL_S = 0.5  # systemd's inotify watch reacts at once; polling keeps this stand-in simple
@@ -144,12 +146,8 @@ class Handlers:
             t.stopping.set()
         for t in self.timers:
             t.join(timeout=70)
-        if self.receiver is not None and self.receiver.poll() is None:
-            self.receiver.terminate()
-            try:
-                self.receiver.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.receiver.kill()
+        if self.receiver is not None:
+            procs.stop(self.receiver)
         self.timers = []
 
     def tick_runs(self) -> list[Run]:

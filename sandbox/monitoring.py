@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bootstrap import render
+from sandbox import procs
 from sandbox.timings import Timings, scale_spec
 
 PROMETHEUS = "prometheus"
@@ -125,12 +126,5 @@ class Monitoring:
         return out
 
     def stop(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        procs.stop_all(self.procs)
         self.procs = []

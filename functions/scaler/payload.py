@@ -222,16 +222,16 @@ def parse(body: bytes, received_at: float) -> Parsed:
     requests: list[ScaleRequest] = []
     ignored: dict[str, int] = {}
     bad_values = bad_members = 0
-    for alert, (status, labels, annotations) in zip(alerts, checked):
+    for alert, (status, labels, notes) in zip(alerts, checked):
         reason = classify(status, labels)
         if reason is not None:
             ignored[reason] = ignored.get(reason, 0) + 1
             continue
-        raw_value = annotations.get("scale_value")
+        raw_value = notes.get("scale_value")
         value = scale_value(raw_value)
         if raw_value is not None and value is None:
             bad_values += 1
-        raw_members = annotations.get("scale_members")
+        raw_members = notes.get("scale_members")
         members = scale_members(raw_members)
         if raw_members is not None and members is None:
             bad_members += 1

@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from dataclasses import asdict
-from typing import Any, Callable
+from typing import Callable
 
 from functions.common import bounds as bounds_mod
 from functions.common import config, keys, lease, textfile

@@ -7,7 +7,6 @@ import re
 import subprocess
 from typing import Any
 
-import pytest
 
 from tests.infra.conftest import FIXTURES, MODULE_DIR, TERRAFORM_DIR, tool
 

@@ -15,6 +15,7 @@ import pytest
 
 from functions.common import config
 from functions.common.store import Store
+from sandbox import procs
 from tests.conftest import free_port, handler_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,13 +63,7 @@ def running(moto_endpoint: str, bucket: str) -> Iterator[tuple[int, Store, subpr
         wait_healthy(proc, port)
         yield port, Store.from_config(config.load(env)), proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        procs.stop(proc)
 
 
 def test_process_serves_and_stores(running: tuple[int, Store, subprocess.Popen[bytes]]) -> None:
