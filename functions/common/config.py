@@ -46,7 +46,7 @@ class Config:
     sd_output: str = "/var/lib/autoscaler/file_sd/pool.json"
     target_port: int = 9100
     textfile_dir: str | None = "/var/lib/prometheus/node-exporter"
-    kick_file: str | None = None  # touched by the receiver after a stored request; unset = no kick
+    kick_file: str | None = None  # touched by the receiver after a stored request and by sd when the members changed; unset = no kick
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -124,7 +124,7 @@ def load(env: Mapping[str, str]) -> Config:
         target_port=_parsed(env, "TARGET_PORT", 9100, int, lambda v: 0 < v < 65536, "a TCP port"),
         textfile_dir=Config.textfile_dir if textfile is None else (textfile.strip() or None),
         # Absolute only: a relative path would land in the read-only working directory and the
-        # kick would fail silently (the receiver ignores errors touching it).
+        # kick would fail silently (the receiver and sd ignore errors touching it).
         kick_file=_parsed(env, "SCALER_KICK_FILE", None, str, lambda v: v.startswith("/"),
                           "an absolute path"),
     )

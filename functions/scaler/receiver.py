@@ -16,17 +16,15 @@ import concurrent.futures as futures
 import hmac
 import json
 import logging
-import math
 import signal
 import sys
-import threading
 import time
-from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 import bottle
 
 from functions.common import config, keys
+from functions.common.kick import Kicker
 from functions.common.store import Conflict, Store, StoreError
 
 from . import payload
@@ -40,9 +38,6 @@ WRITE_WORKERS = 10         # = botocore's default connection pool, so no connect
 SERVER_THREADS = 32        # each slow client holds one; the rest keep serving
 SOCKET_TIMEOUT_S = 5       # a client silent this long between two packets is dropped
 READ_CHUNK = 64 * 1024
-# systemd refuses a 6th start of a service within 10 s (DefaultStartLimitBurst=5); one kick per
-# 3 s at most, plus the 60 s timer, stays inside that however many deliveries arrive.
-KICK_MIN_INTERVAL_S = 3.0
 JSON_TYPES = ("application/json", "text/json")
 
 Clock = Callable[[], float]
@@ -186,53 +181,6 @@ def status_view(cfg: config.Config, state: Mapping[str, Any] | None,
         "intent": state.get("intent"),
         "bounds": state.get("bounds") or {"min": cfg.min_size, "max": cfg.max_size},
     }
-
-
-# ---------------------------------------------------------------------------- the kick
-
-
-def touch(path: str) -> None:
-    """Bump the file's mtime (create it the first time). Never raises, never syncs: a lost kick
-    only means the request waits for the 60 s timer, so it must not fail or slow the answer."""
-    try:
-        Path(path).touch()
-    except OSError:
-        pass
-
-
-class Kicker:
-    """Touches the kick file after stored requests: at once, or, within `min_interval_s` of the
-    last kick, once more when that interval ends, so every stored request is followed by a kick
-    within the interval while the tick service is started no more often than that."""
-
-    def __init__(self, path: str, min_interval_s: float = KICK_MIN_INTERVAL_S,
-                 clock: Clock = time.monotonic) -> None:
-        self.path, self.min_interval_s, self.clock = path, min_interval_s, clock
-        self._lock = threading.Lock()
-        self._last = -math.inf
-        self._deferred = False
-
-    def __call__(self) -> None:
-        with self._lock:
-            wait = self._last + self.min_interval_s - self.clock()
-            if wait <= 0:
-                self._last = self.clock()
-            elif self._deferred:
-                return  # the deferred kick will also cover this request
-            else:
-                self._deferred = True
-        if wait <= 0:
-            touch(self.path)
-            return
-        timer = threading.Timer(wait, self._deferred_kick)
-        timer.daemon = True
-        timer.start()
-
-    def _deferred_kick(self) -> None:
-        with self._lock:
-            self._deferred = False
-            self._last = self.clock()
-        touch(self.path)
 
 
 # ---------------------------------------------------------------------------- the app

@@ -1,4 +1,9 @@
-"""`python -m functions.sd`: one discovery cycle (or `--restore` from the SOS snapshot)."""
+"""`python -m functions.sd`: one discovery cycle (or `--restore` from the SOS snapshot).
+
+A cycle that rewrites the target file (the pool's running members changed) also touches
+SCALER_KICK_FILE when set: a scale request that arrived while the pool was still scaling is then
+decided by a tick at once, instead of at the next 60 s timer tick.
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +13,7 @@ import sys
 import tempfile
 import time
 
-from functions.common import config, keys, textfile
+from functions.common import config, keys, kick, textfile
 from functions.common.exo import API_ERRORS, PoolApi
 from functions.common.store import Store, StoreError
 
@@ -52,6 +57,11 @@ def cycle(cfg: config.Config, api: PoolApi, store: Store, now: float) -> int:
     text = file_sd(targets, port=cfg.target_port, pool_id=cfg.pool_id, zone=cfg.zone)
     if write_if_changed(cfg.sd_output, text):
         log.info("targets changed: %d member(s) written to %s", len(targets), cfg.sd_output)
+        if cfg.kick_file:
+            # A member became running (or left): the pool may be `running` again, so pending
+            # requests can be decided now. No rate limit: this runs at most once per 15 s cycle.
+            # A tick kicked while the pool still boots just waits, as on the timer.
+            kick.touch(cfg.kick_file)
     try:
         previous = store.get(keys.discovery(cfg.pool_id))
         snapshot = next_snapshot(previous.body if previous else None, targets, now, cfg.pool_id)

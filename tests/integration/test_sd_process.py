@@ -22,9 +22,11 @@ def world(moto_endpoint: str, bucket: str, tmp_path) -> Iterator[dict]:
     out = tmp_path / "file_sd" / "pool.json"
     textdir = tmp_path / "textfile"
     textdir.mkdir()
+    (tmp_path / "run").mkdir()  # the receiver's RuntimeDirectory on the VM
+    kick = tmp_path / "run" / "kick"
     env = env_for(moto_endpoint, bucket, emu, pool_id, SD_OUTPUT=str(out),
-                  TEXTFILE_DIR=str(textdir))
-    yield {"emu": emu, "pool": pool_id, "env": env, "out": out, "textdir": textdir,
+                  TEXTFILE_DIR=str(textdir), SCALER_KICK_FILE=str(kick))
+    yield {"emu": emu, "pool": pool_id, "env": env, "out": out, "textdir": textdir, "kick": kick,
            "store": Store.from_config(cfg_for(env))}
     emu.stop()
 
@@ -93,3 +95,34 @@ def test_new_member_appears_after_it_boots(world: dict) -> None:
     wait_running(world["emu"], world["pool"])
     sd(world["env"])
     assert len(json.loads(world["out"].read_text())) == 4
+
+
+def test_changed_targets_kick_the_tick_and_unchanged_ones_do_not(world: dict) -> None:
+    assert sd(world["env"]).returncode == 0
+    assert world["kick"].exists()  # first cycle: the file was written
+    world["kick"].unlink()
+    assert sd(world["env"]).returncode == 0
+    assert not world["kick"].exists()  # same members: no kick
+    world["emu"].model.scale(world["pool"], 4)
+    assert sd(world["env"]).returncode == 0
+    assert not world["kick"].exists()  # the new member still boots: targets unchanged
+    wait_running(world["emu"], world["pool"])
+    proc = sd(world["env"])
+    assert proc.returncode == 0, proc.stderr
+    assert world["kick"].exists()  # it runs now: pending requests can be decided
+
+
+def test_api_error_does_not_kick(world: dict) -> None:
+    sd(world["env"])
+    world["kick"].unlink()
+    world["emu"].set_faults({"rules": [{"error_5xx_rate": 1.0}]})
+    assert sd(world["env"]).returncode == 1
+    assert not world["kick"].exists()
+
+
+def test_missing_kick_directory_does_not_fail_the_cycle(world: dict) -> None:
+    # The receiver's runtime directory is gone (receiver stopped): discovery must go on.
+    world["kick"].parent.rmdir()
+    proc = sd(world["env"])
+    assert proc.returncode == 0, proc.stderr
+    assert len(json.loads(world["out"].read_text())) == 3

@@ -20,6 +20,7 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 
 from functions.common import config, keys
+from functions.common.kick import Kicker
 from functions.common.store import Store
 from functions.scaler import receiver
 from tests.conftest import handler_env
@@ -580,7 +581,7 @@ def test_an_unwritable_kick_file_never_fails_the_answer(env: dict[str, str], sto
 
 def test_kicks_within_the_interval_collapse_into_one_deferred_kick(tmp_path: Path) -> None:
     kick = tmp_path / "kick"
-    kicker = receiver.Kicker(str(kick), min_interval_s=0.3)
+    kicker = Kicker(str(kick), min_interval_s=0.3)
     kicker()
     first = kick.stat().st_mtime_ns
     started = time.monotonic()
