@@ -72,6 +72,9 @@ def parse(unit: str) -> configparser.ConfigParser:
 def test_services_are_hardened(unit: str) -> None:
     service = parse(unit)["Service"]
     for key, value in HARDENING.items():
+        if key == "ReadWritePaths":  # the state directory first; sd adds the kick directory
+            assert (service.get(key) or "").split()[0] == value, f"{unit}: {key}"
+            continue
         assert service.get(key) == value, f"{unit}: {key}"
     assert service["ExecStart"].startswith("/opt/autoscaler/venv/bin/python -m functions.")
 
@@ -101,7 +104,14 @@ def test_tick_path_unit_watches_the_kick_file_the_env_sets(rendered: dict) -> No
     receiver = parse("autoscaler-receiver.service")["Service"]
     assert posixpath.dirname(kick) == posixpath.join("/run", receiver["RuntimeDirectory"])
     assert receiver["RuntimeDirectoryPreserve"] == "restart"  # a restart must not fire a kick
-    # up to 5 starts per 10 s (kicks every 3 s + the timer) must stay under the start limit
+    # discovery touches the same file (members changed), as the same user: it may write there, and
+    # a missing directory (receiver stopped) must not fail it ("-")
+    sd = parse("autoscaler-sd.service")["Service"]
+    assert sd["User"] == parse("autoscaler-receiver.service")["Service"]["User"]
+    assert "-" + posixpath.dirname(kick) in sd["ReadWritePaths"].split()
+    assert "RuntimeDirectory" not in sd  # a oneshot owning it would remove it after every cycle
+    # up to 6 starts per 10 s (receiver kicks every 3 s, sd's every 15 s, the timer) must stay
+    # under the start limit
     tick = parse("autoscaler-tick.service")["Unit"]
     assert (tick["StartLimitIntervalSec"], int(tick["StartLimitBurst"])) == ("10s", 10)
     script = (BOOTSTRAP_DIR / "scripts" / "install-monitoring.sh").read_text()

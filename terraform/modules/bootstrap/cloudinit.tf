@@ -19,7 +19,8 @@ locals {
     "SD_OUTPUT=/var/lib/autoscaler/file_sd/pool.json",
     "TARGET_PORT=9100",
     "TEXTFILE_DIR=/var/lib/autoscaler/textfile",
-    # In the receiver's RuntimeDirectory; autoscaler-tick.path starts a tick when it changes.
+    # In the receiver's RuntimeDirectory; the receiver (stored request) and sd (members changed)
+    # touch it, and autoscaler-tick.path starts a tick when it changes.
     "SCALER_KICK_FILE=/run/autoscaler/kick",
     "",
   ])
