@@ -8,7 +8,8 @@ instance counts once it has two samples in the window; `scale_members` = how man
 load1 read as demand only once CPU saturates → `for` → Alertmanager/Grafana group_wait /
 group_interval / repeat_interval deliveries → the policy. Tick-based policies run the REAL
 `functions.scaler.policy` functions (`split_expired`, `settled_at`, `decide`) on a 60 s tick and,
-as deployed, also in the second a delivery is stored (the receiver's kick starts a tick); the
+as deployed, also in the second a delivery is stored (the receiver's kick starts a tick) and at
+the first 15 s discovery cycle that sees the pool's running members change (sd's kick); the
 baseline acts ±1 on every delivery. Delays, phases and boot times depend only on the seed, so
 every policy faces exactly the same pipeline.
 """
@@ -43,6 +44,7 @@ class Delays:
     group_interval_s: int = 60
     repeat_s: int = 60
     tick_s: int = 60
+    sd_s: int = 15             # autoscaler-sd.timer: discovery sees member changes at this period
     boot_min_s: int = 60       # create → booted → app healthy behind the NLB on Exoscale
     boot_max_s: int = 90
     destroy_s: int = 10
@@ -57,8 +59,8 @@ class Delays:
         return (f"scrape {self.scrape_s}s, rate window {self.rate_window_s}s, eval {self.eval_s}s, "
                 f"for {self.for_s}s, group_wait {self.group_wait_s}s, group_interval "
                 f"{self.group_interval_s}s, repeat {self.repeat_s}s, tick {self.tick_s}s, "
-                f"boot {self.boot_min_s}–{self.boot_max_s}s, load1 τ {self.load_tau_s:.0f}s "
-                f"every {self.load_every_s}s")
+                f"sd {self.sd_s}s, boot {self.boot_min_s}–{self.boot_max_s}s, "
+                f"load1 τ {self.load_tau_s:.0f}s every {self.load_every_s}s")
 
 
 @dataclass(frozen=True)
@@ -183,29 +185,34 @@ class Controller(Protocol):
     name: str
     uses_tick: bool
     tick_on_webhook: bool  # a stored delivery starts a tick in the same second (the kick)
+    tick_on_members: bool  # sd seeing the running members change starts a tick (sd's kick)
     outcomes: Counter[str]
 
     def webhook(self, t: int, direction: str, value: float | None, members: int | None,
                 pool: SimPool) -> str | None: ...
 
-    def tick(self, t: int, pool: SimPool) -> str | None: ...
+    def tick(self, t: int, pool: SimPool, trigger: str = "timer") -> str | None: ...
 
 
 class DecideController:
     """The real decide() on a tick: requests accumulate between ticks and are consumed as decided.
-    `kicked`: each stored delivery also starts a tick at once (deployed), besides the timer."""
+    `kicked`: each stored delivery also starts a tick at once (deployed), besides the timer;
+    `sd_kicked` (default: as `kicked`): so does a discovery cycle that sees the members change."""
     uses_tick = True
 
     def __init__(self, name: str, params: Params, bounds: tuple[int, int], ttl_s: float = 300.0,
-                 decide: Callable[..., Decision] | None = None, kicked: bool = False) -> None:
+                 decide: Callable[..., Decision] | None = None, kicked: bool = False,
+                 sd_kicked: bool | None = None) -> None:
         self.name, self.params, self.bounds, self.ttl_s = name, params, bounds, ttl_s
         self.tick_on_webhook = kicked
+        self.tick_on_members = kicked if sd_kicked is None else sd_kicked
         # The deployed decide() unless a what-if variant (benchmarks only) is given.
         self.decide = decide or policy.decide
         self.pending: list[Pending] = []
         self.memory = Memory()
         self.outcomes: Counter[str] = Counter()
-        self.log: list[tuple[int, int, str]] = []  # (time, pool size, reason) of ticks with requests
+        # (time, pool size, reason, trigger) of ticks with requests
+        self.log: list[tuple[int, int, str, str]] = []
         self._n = 0
 
     def webhook(self, t: int, direction: str, value: float | None, members: int | None,
@@ -217,13 +224,13 @@ class DecideController:
         self.pending.append(Pending(f"requests/sim/{t:09d}-{self._n}.json", request))
         return None  # stored only; the tick acts
 
-    def tick(self, t: int, pool: SimPool) -> str | None:
+    def tick(self, t: int, pool: SimPool, trigger: str = "timer") -> str | None:
         view = pool.view(t)
         live, expired = policy.split_expired(self.pending, float(t), self.ttl_s)
         memory = policy.memory_for_decision(self.memory, view, float(t))
         decision = self.decide(float(t), view, live, self.bounds, self.params, memory)
         if live or decision.action != NONE:
-            self.log.append((t, pool.size, decision.reason))
+            self.log.append((t, pool.size, decision.reason, trigger))
         consumed = set(decision.consume)
         self.pending = [p for p in live if p.key not in consumed]
         self.memory = policy.memory_after(memory, float(t), decision)
@@ -247,6 +254,7 @@ class BaselineController:
     """The classic: ±1 on every firing delivery, at once, no tick, no cooldown (bounds kept)."""
     uses_tick = False
     tick_on_webhook = False
+    tick_on_members = False
 
     def __init__(self, bounds: tuple[int, int], name: str = "baseline ±1/webhook") -> None:
         self.name, self.bounds = name, bounds
@@ -264,7 +272,7 @@ class BaselineController:
         self.outcomes["at-bound"] += 1
         return None
 
-    def tick(self, t: int, pool: SimPool) -> str | None:
+    def tick(self, t: int, pool: SimPool, trigger: str = "timer") -> str | None:
         return None
 
 
@@ -412,20 +420,34 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
     eval_phase = rng.randrange(delays.eval_s)
     tick_phase = rng.randrange(delays.tick_s)
     boots = [rng.randint(delays.boot_min_s, delays.boot_max_s) for _ in range(256)]
+    # Drawn last so that every other phase and boot time stays what it was before sd's kick.
+    sd_phase = rng.randrange(delays.sd_s)
     pool = SimPool(initial_size, boots, delays.destroy_s)
     exporters = Exporters(delays, demand[0] / max(initial_size, 1))
     alerts = {"up": _Alert(), "down": _Alert()}
     result = Result(controller.name)
     under_since: int | None = None
     peak_need = 0
+    sd_seen = frozenset(m.id for m in pool.members if 0 >= m.running_at)  # sd's last target file
 
     def record(t: int, direction: str | None) -> None:
         if direction:
             result.actions.append((t, direction))
 
     for t in range(len(demand)):
+        trigger = None
         if controller.uses_tick and (t - tick_phase) % delays.tick_s == 0:
-            record(t, controller.tick(t, pool))
+            trigger = "timer"
+        if controller.tick_on_members and (t - sd_phase) % delays.sd_s == 0:
+            # sd lists the members in state running (= serving here) and rewrites its target
+            # file, then kicks, when that set differs from its last file: a member booted or left.
+            running = frozenset(m.id for m in pool.members if t >= m.running_at)
+            if running != sd_seen:
+                sd_seen = running
+                # A timer tick in the same second already covers it (systemd merges the start).
+                trigger = trigger or "sd kick"
+        if trigger:
+            record(t, controller.tick(t, pool, trigger))
 
         d = demand[t]
         exporters.second(t, d, pool.serving(t))
@@ -461,7 +483,7 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
                 if controller.tick_on_webhook:
                     # The receiver's kick: the tick runs within a second of the stored request
                     # (a real tick takes ≈0.35 s); the timer's ticks go on as before.
-                    record(t, controller.tick(t, pool))
+                    record(t, controller.tick(t, pool, "kick"))
             alert.next_flush = t + delays.group_interval_s
 
         serving = pool.serving(t)

@@ -2,8 +2,9 @@
 
 Every policy sees the same demand, the same scrape/eval/tick phases and the same boot times
 (seeds 0..N-1); only the decision differs. `step` and `proportional` run the real
-`functions.scaler.policy.decide()` as deployed: on the 60 s timer and on a tick each stored
-delivery starts (the receiver's kick); the "timer only" rows are the pipeline before the kick.
+`functions.scaler.policy.decide()` as deployed: on the 60 s timer, on a tick each stored
+delivery starts (the receiver's kick) and on one each discovery cycle that sees the running
+members change starts (sd's kick); the "timer only" rows are the pipeline before both kicks.
 The baseline acts ±1 on every webhook delivery.
 Figures are means over the seeds (reaction: mean of each run's slowest shortfall).
 """
@@ -25,7 +26,7 @@ from .pipeline import BaselineController, Controller, DecideController, Result
 BOUNDS = (1, 10)
 INITIAL_SIZE = 2
 BASELINE = "baseline ±1/webhook"
-DEPLOYED = ("step", "proportional")   # kicked + 60 s timer
+DEPLOYED = ("step", "proportional")   # receiver's and sd's kicks + 60 s timer
 TIMER_ONLY = " (60 s timer only)"
 
 
@@ -131,22 +132,27 @@ def aims(results: dict[str, list[Row]], trace_list: list[traces.Trace], floor_s:
 
 
 # What-if variants, NOT the deployment: the same decide() with other Params on the deployed
-# (kicked) pipeline, and for comparison the 10 s timer without kicks the kick replaced.
-WHAT_IF: list[tuple[str, Params, dict[str, int], bool]] = [
-    ("proportional, target 0.5", Params(policy="proportional", target_utilization=0.5), {}, True),
-    ("proportional, tick 10 s, no kick", Params(policy="proportional"), {"tick_s": 10}, False)]
+# (kicked) pipeline; for comparison the previous deployment (the receiver's kick, no sd kick) and
+# the 10 s timer without kicks the kick replaced. (label, params, delay changes, kicked, sd kicked)
+WHAT_IF: list[tuple[str, Params, dict[str, int], bool, bool]] = [
+    ("proportional, target 0.5", Params(policy="proportional", target_utilization=0.5), {}, True,
+     True),
+    ("proportional, no sd kick", Params(policy="proportional"), {}, True, False),
+    ("proportional, tick 10 s, no kick", Params(policy="proportional"), {"tick_s": 10}, False,
+     False)]
 
 
 def what_if(trace_list: list[traces.Trace], seeds: int, delays: pipeline.Delays,
             thresholds: pipeline.Thresholds, results: dict[str, list[Row]]) -> str:
     body = []
-    for label, params, changes, kicked in WHAT_IF:
+    for label, params, changes, kicked, sd_kicked in WHAT_IF:
         variant = dataclasses.replace(delays, **changes)
         for trace in trace_list:
             if trace.name == "flat":
                 continue
             runs = [pipeline.simulate(trace.demand, DecideController(label, params, BOUNDS,
-                                                                     kicked=kicked), seed=s,
+                                                                     kicked=kicked,
+                                                                     sd_kicked=sd_kicked), seed=s,
                                       delays=variant, thresholds=thresholds,
                                       initial_size=INITIAL_SIZE, bounds=BOUNDS) for s in range(seeds)]
             r = summarise(label, runs)
@@ -175,8 +181,9 @@ def explain(trace_name: str, policy_name: str, seed: int, delays: pipeline.Delay
         events.append((t, f"delivery {direction:<4} value {value:.2f} × members {members}{total} "
                           # the size before this second: a kicked tick may act in it
                           f"(demand now {trace.demand[t]:.2f}, pool {r.sizes[t - 1] if t else r.sizes[0]})"))
-    for t, size, reason in getattr(ctl, "log", []):
-        events.append((t, f"tick     size {size}: {reason}"))
+    for t, size, reason, trigger in getattr(ctl, "log", []):
+        label = {"timer": "tick", "kick": "tick", "sd kick": "tick sd"}[trigger]
+        events.append((t, f"{label:<8} size {size}: {reason}"))
     for t, direction in r.actions:
         events.append((t, f"ACTION   {direction} → size {r.sizes[t]}"))
     head = (f"# {trace.name}, {policy_name}, seed {seed}: reaction {r.reaction_s} s, SLO-viol "
@@ -221,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     print("## aims (issue 6)")
     print("\n".join(aims(results, trace_list, fl.total_s, old_fl.total_s)))
     print()
-    print("## what-if (NOT deployed): the real decide() with other Params, or a 10 s timer instead of kicks")
+    print("## what-if (NOT deployed): the real decide() with other Params, without sd's kick, or a "
+          "10 s timer instead of kicks")
     print(what_if(trace_list, args.seeds, delays, thresholds, results))
     print(f"\n(ran in {time.monotonic() - started:.1f} s)")
     return 0

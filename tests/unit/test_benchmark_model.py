@@ -40,6 +40,27 @@ def test_kicked_tick_acts_in_the_second_of_the_first_delivery(policy_name: str) 
         assert 0 <= timer.actions[0][0] - first_up < Delays().tick_s
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_sd_kick_decides_a_waiting_request_at_the_first_sd_cycle_after_the_boot(seed: int) -> None:
+    # Fixed 80 s boots: the delivery 60 s after the first action finds the pool scaling-up; the
+    # members serve at first action + 80, and sd (every 15 s) sees them by + 95 at the latest.
+    delays = Delays(boot_min_s=80, boot_max_s=80)
+    runs = {}
+    for sd_kicked in (True, False):
+        ctl = DecideController("proportional", Params(policy="proportional"), BOUNDS, kicked=True,
+                               sd_kicked=sd_kicked)
+        result = pipeline.simulate(traces.step().demand, ctl, seed=seed, delays=delays)
+        first = result.actions[0][0]
+        waiting = next(t for t, _, reason, _ in ctl.log if t > first and "scaling-up" in reason)
+        assert waiting < first + 80
+        decided = next(e for e in ctl.log if e[0] >= first + 80)
+        runs[sd_kicked] = decided[0] - first
+        assert all(trigger != "sd kick" for *_, trigger in ctl.log) or sd_kicked
+    assert 80 <= runs[True] < 80 + delays.sd_s
+    assert 80 <= runs[False] < 80 + delays.tick_s  # the receiver's kick alone: the timer tick
+    assert runs[True] <= runs[False]
+
+
 def test_alert_spec_delays_are_read_from_the_deployment() -> None:
     delays, thresholds = pipeline.from_alert_spec()
     assert (delays.eval_s, delays.for_s, delays.group_wait_s) == (20, 60, 10)
