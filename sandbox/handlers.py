@@ -1,6 +1,7 @@
 """The monitoring VM's own processes, as systemd would run them: the receiver as a service,
 the tick and discovery as one-shot processes on fixed-rate timers, the tick also started at once
-when the receiver touches its kick file (SCALER_KICK_FILE, autoscaler-tick.path on the VM). Also
+when the receiver (stored request) or discovery (members changed) touches the kick file
+(SCALER_KICK_FILE, in the env both get; autoscaler-tick.path on the VM). Also
 kills them all (SIGKILL) to rehearse a VM replacement.
 """
 from __future__ import annotations
