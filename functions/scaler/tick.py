@@ -316,8 +316,8 @@ def metrics(state: Json, pending: dict[str, int], now: float) -> str:
         "autoscaler_last_action_timestamp_seconds": last.get("at", 0),
         "autoscaler_last_action_info": [({"action": str(last.get("action", "none")),
                                           "reason": str(last.get("reason", ""))[:200]}, 1)],
-        "autoscaler_last_decision_info": [({"action": str(decision.get("action", "none")),
-                                            "reason": str(decision.get("reason", ""))[:200]}, 1)],
+        # No reason label here: it changes every tick, and each value would be a new series.
+        "autoscaler_last_decision_info": [({"action": str(decision.get("action", "none"))}, 1)],
         "autoscaler_pending_requests": [({"direction": d}, pending.get(d, 0)) for d in ("up", "down")],
         "autoscaler_paused": 1 if state.get("paused") else 0,
     })
