@@ -302,6 +302,21 @@ def dry_run(tick: Tick) -> Json:
             "paused": facts["paused"], "pending": facts["pending"]}
 
 
+HELP = {
+    "autoscaler_tick_last_success_timestamp_seconds": "Unix time of the last tick that completed.",
+    "autoscaler_tick_last_run_timestamp_seconds": "Unix time the last tick started.",
+    "autoscaler_pool_size": "Pool size the last tick observed.",
+    "autoscaler_pool_serving": "Running members the last tick observed.",
+    "autoscaler_pool_min_size": "Effective minimum pool size (hard and operator bounds).",
+    "autoscaler_pool_max_size": "Effective maximum pool size (hard and operator bounds).",
+    "autoscaler_last_action_timestamp_seconds": "Unix time of the last scaling action.",
+    "autoscaler_last_action_info": "The last scaling action and its reason.",
+    "autoscaler_last_decision_info": "What the last tick decided.",
+    "autoscaler_pending_requests": "Scale requests left pending after the last tick.",
+    "autoscaler_paused": "1 while the operator has paused scaling.",
+}
+
+
 def metrics(state: Json, pending: dict[str, int], now: float) -> str:
     last = state.get("last_action") or {}
     decision = state.get("last_decision") or {}
@@ -320,7 +335,7 @@ def metrics(state: Json, pending: dict[str, int], now: float) -> str:
         "autoscaler_last_decision_info": [({"action": str(decision.get("action", "none"))}, 1)],
         "autoscaler_pending_requests": [({"direction": d}, pending.get(d, 0)) for d in ("up", "down")],
         "autoscaler_paused": 1 if state.get("paused") else 0,
-    })
+    }, HELP)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -334,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     tick = Tick(cfg, store, PoolApi.from_config(cfg))
     now = tick.clock()
     textfile.write(cfg.textfile_dir, "autoscaler_tick_run", textfile.render(
-        {"autoscaler_tick_last_run_timestamp_seconds": now}))
+        {"autoscaler_tick_last_run_timestamp_seconds": now}, HELP))
     if args.dry_run:
         try:
             print(json.dumps(dry_run(tick), indent=2, default=str))

@@ -72,7 +72,9 @@ def cycle(cfg: config.Config, api: PoolApi, store: Store, now: float) -> int:
         return 1
     textfile.write(cfg.textfile_dir, "autoscaler_sd", textfile.render({
         "autoscaler_sd_last_success_timestamp_seconds": now,
-        "autoscaler_sd_targets": len(targets)}))
+        "autoscaler_sd_targets": len(targets)}, {
+        "autoscaler_sd_last_success_timestamp_seconds": "Unix time of the last good discovery.",
+        "autoscaler_sd_targets": "Members in the target file."}))
     return 0
 
 
