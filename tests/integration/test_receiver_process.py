@@ -1,21 +1,20 @@
 """The real `python -m functions.scaler.receiver` process on loopback against moto server."""
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 
 from functions.common import config
 from functions.common.store import Store
 from sandbox import procs
+from tests.httpjson import request
 from tests.conftest import free_port, handler_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,17 +27,6 @@ def start(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
             "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull, **env}
     return subprocess.Popen([sys.executable, "-m", "functions.scaler.receiver", *args], cwd=ROOT,
                             env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def request(port: int, method: str, path: str, body: bytes | None = None,
-            headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, json.loads(resp.read() or b"null")
-    finally:
-        conn.close()
 
 
 def wait_healthy(proc: subprocess.Popen[bytes], port: int, timeout: float = 15) -> None:

@@ -5,7 +5,6 @@ clients go through the real cheroot server on loopback.
 """
 from __future__ import annotations
 
-import http.client
 import io
 import json
 import logging
@@ -24,6 +23,7 @@ from functions.common.kick import Kicker
 from functions.common.store import Store
 from functions.scaler import receiver
 from tests.conftest import handler_env
+from tests import httpjson
 from tests.tcpproxy import TcpProxy
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -339,13 +339,7 @@ class Served:
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None, timeout: float = 15) -> tuple[int, Any]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            resp = conn.getresponse()
-            return resp.status, json.loads(resp.read() or b"null")
-        finally:
-            conn.close()
+        return httpjson.request(self.port, method, path, body, headers, timeout)
 
     def stop(self) -> None:
         self.server.stop()
