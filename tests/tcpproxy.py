@@ -69,7 +69,12 @@ class TcpProxy:
         except OSError:
             pass
         finally:
-            self._reset(client)
+            # Reset only for a cut: after a normal end a reset could discard an answer the
+            # client has not read yet.
+            if self.cut.is_set():
+                self._reset(client)
+            else:
+                client.close()
             upstream.close()
 
     def close(self) -> None:
