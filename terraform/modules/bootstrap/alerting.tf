@@ -29,39 +29,23 @@ locals {
       title     = alert.name
       condition = "D"
       data = concat(
-        [{
-          refId             = "A"
-          relativeTimeRange = { from = 300, to = 0 }
-          datasourceUid     = local.datasource_uid
-          model = {
-            refId   = "A"
-            expr    = local.alert_signals[alert.signal]
-            instant = true
-            range   = false
-          }
-        }],
-        lookup(alert, "demand_signal", null) == null ? [] : [{
-          refId             = "B"
-          relativeTimeRange = { from = 300, to = 0 }
-          datasourceUid     = local.datasource_uid
-          model = {
-            refId   = "B"
-            expr    = local.alert_signals[alert.demand_signal]
-            instant = true
-            range   = false
-          }
-        }],
-        lookup(alert, "members_signal", null) == null ? [] : [{
-          refId             = "C"
-          relativeTimeRange = { from = 300, to = 0 }
-          datasourceUid     = local.datasource_uid
-          model = {
-            refId   = "C"
-            expr    = local.alert_signals[alert.members_signal]
-            instant = true
-            range   = false
-          }
-        }],
+        [
+          for query in [
+            ["A", alert.signal],
+            ["B", lookup(alert, "demand_signal", null)],
+            ["C", lookup(alert, "members_signal", null)],
+            ] : {
+            refId             = query[0]
+            relativeTimeRange = { from = 300, to = 0 }
+            datasourceUid     = local.datasource_uid
+            model = {
+              refId   = query[0]
+              expr    = local.alert_signals[query[1]]
+              instant = true
+              range   = false
+            }
+          } if query[1] != null
+        ],
         [{
           refId             = "D"
           relativeTimeRange = { from = 0, to = 0 }
