@@ -162,10 +162,10 @@ class Tick:
                 # A timeout may hide a call the platform performed: counted like a 5xx, and the
                 # next tick's act() reads the pool before calling again.
                 if is_refusal(exc):
-                    return self.refused(state, etag, intent, now, str(exc))
+                    return self.drop(state, etag, intent, now, "refused", str(exc))
                 intent["attempts"] = int(intent.get("attempts", 0)) + 1
                 if intent["attempts"] >= MAX_ATTEMPTS or now - intent["decided_at"] > self.cfg.request_ttl_s:
-                    return self.give_up(state, etag, intent, now, str(exc))
+                    return self.drop(state, etag, intent, now, "failed", str(exc))
                 state["intent"] = intent
                 self.save_state(state, etag)
                 raise TickFailed(f"scaling call failed (attempt {intent['attempts']}), "
@@ -194,27 +194,19 @@ class Tick:
                  intent["target_size"], intent["reason"])
         return state, etag
 
-    def refused(self, state: Json, etag: str | None, intent: Json, now: float,
-                message: str) -> tuple[Json, str | None]:
-        log.error("API refused %s to %d: %s", intent["action"], intent["target_size"], message)
-        self.history(now, "refused", intent["id"], {
+    def drop(self, state: Json, etag: str | None, intent: Json, now: float, outcome: str,
+             message: str) -> tuple[Json, str | None]:
+        """End an intent without its action ("refused" by a 4xx, or "failed" after the last
+        attempt): its requests go to the history, the state shows why."""
+        log.error("%s %s to %d (attempts %d): %s", outcome, intent["action"],
+                  intent["target_size"], int(intent.get("attempts", 0)), message)
+        self.history(now, outcome, intent["id"], {
             "from_size": intent["from_size"], "to_size": intent["target_size"],
-            "reason": f"{intent['reason']}; refused: {message}", "requests": intent["requests"],
+            "reason": f"{intent['reason']}; {outcome}: {message}", "requests": intent["requests"],
             "evicted": [], "operation_id": None})
         self.consume([r["key"] for r in intent["requests"]])
-        state.update(intent=None, refusal={"at": now, "message": message[:500]})
-        return state, self.save_state(state, etag)
-
-    def give_up(self, state: Json, etag: str | None, intent: Json, now: float,
-                message: str) -> tuple[Json, str | None]:
-        log.error("giving up %s to %d after %d attempts: %s", intent["action"],
-                  intent["target_size"], intent.get("attempts", 0), message)
-        self.history(now, "failed", intent["id"], {
-            "from_size": intent["from_size"], "to_size": intent["target_size"],
-            "reason": f"{intent['reason']}; failed: {message}", "requests": intent["requests"],
-            "evicted": [], "operation_id": None})
-        self.consume([r["key"] for r in intent["requests"]])
-        state.update(intent=None, refusal={"at": now, "message": f"failed: {message[:480]}"})
+        shown = message[:500] if outcome == "refused" else f"failed: {message[:480]}"
+        state.update(intent=None, refusal={"at": now, "message": shown})
         return state, self.save_state(state, etag)
 
     # ---- one tick ----------------------------------------------------------------
