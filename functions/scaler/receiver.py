@@ -16,8 +16,10 @@ import concurrent.futures as futures
 import hmac
 import json
 import logging
+import os
 import signal
 import sys
+import threading
 import time
 from typing import Any, Callable, Iterable, Mapping
 
@@ -33,6 +35,7 @@ from .scale_request import DIRECTIONS, ScaleRequest, from_json
 log = logging.getLogger("receiver")
 
 BODY_LIMIT = 256 * 1024
+STOP_GRACE_S = 5.0         # SIGTERM → exit within this, even if a worker hangs
 WRITE_DEADLINE_S = 8.0     # whole delivery; leaves room to answer inside the promised 10 s on a busy host
 WRITE_WORKERS = 10         # = botocore's default connection pool, so no connection is thrown away
 SERVER_THREADS = 32        # each slow client holds one; the rest keep serving
@@ -361,8 +364,16 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        server.stop()
+        # A bounded stop: every answered request is already durable in SOS, so a worker that
+        # does not finish within the grace period has nothing left to lose.
+        stopper = threading.Thread(target=server.stop, name="stop", daemon=True)
+        stopper.start()
+        stopper.join(STOP_GRACE_S)
         app.config["receiver.executor"].shutdown(wait=False, cancel_futures=True)
+        if stopper.is_alive():
+            log.warning("workers still busy after %.0f s; exiting anyway", STOP_GRACE_S)
+            logging.shutdown()
+            os._exit(0)
     return 0
 
 
