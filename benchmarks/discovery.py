@@ -58,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     rows, constant = bench(SIZES, args.cycles)
     print("# Discovery cost per cycle (real `python -m functions.sd`, emulator + moto server, loopback)")
-    print(f"{args.cycles} cycles per size; first cycle writes the file and the snapshot, later ones find them unchanged")
+    print(f"{args.cycles} cycles per size; first cycle writes the file and the snapshot, "
+          "later ones find them unchanged")
     print(table(["members", "targets written", "API calls/cycle", "calls by operation",
                  "API time ms (median)", "wall s (median)", "wall s (max)"], rows))
     print(f"API calls constant across sizes: {'yes' if constant else 'NO'}")

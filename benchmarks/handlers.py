@@ -8,7 +8,7 @@ import statistics
 import sys
 import tempfile
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from functions.common import config, keys
 from functions.common.store import Store

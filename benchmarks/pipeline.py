@@ -20,9 +20,11 @@ import math
 import random
 import re
 from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 from functions.scaler import policy
 from functions.scaler.policy import DOWN, NONE, UP, Decision, Member, Memory, Params, Pending, PoolView
@@ -332,10 +334,10 @@ class Exporters:
 
     def scrape(self, t: int, serving: Sequence[Instance]) -> None:
         here = {m.id for m in serving}
-        for node_id, node in self.nodes.items():
+        for node_id, known in self.nodes.items():
             # A removed target stops producing samples; its old ones stay in range vectors
             # until they age out (range selectors skip the staleness marker).
-            node.alive = node.alive and node_id in here
+            known.alive = known.alive and node_id in here
         every = self.delays.load_every_s
         for m in serving:
             node = self.nodes.get(m.id)
@@ -403,7 +405,7 @@ class Result:
 
     @property
     def flaps(self) -> int:
-        return sum(1 for (t0, d0), (t1, d1) in zip(self.actions, self.actions[1:])
+        return sum(1 for (t0, d0), (t1, d1) in pairwise(self.actions)
                    if d0 != d1 and t1 - t0 <= FLAP_WINDOW_S)
 
 
@@ -428,7 +430,7 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
     result = Result(controller.name)
     under_since: int | None = None
     peak_need = 0
-    sd_seen = frozenset(m.id for m in pool.members if 0 >= m.running_at)  # sd's last target file
+    sd_seen = frozenset(m.id for m in pool.members if m.running_at <= 0)  # sd's last target file
 
     def record(t: int, direction: str | None) -> None:
         if direction:

@@ -14,8 +14,8 @@ import argparse
 import dataclasses
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from functions.inspect.tables import table
 from functions.scaler.policy import Params
@@ -176,7 +176,7 @@ def explain(trace_name: str, policy_name: str, seed: int, delays: pipeline.Delay
     r = pipeline.simulate(trace.demand, ctl, seed=seed, delays=delays, thresholds=thresholds,
                           initial_size=INITIAL_SIZE, bounds=BOUNDS)
     events: list[tuple[int, str]] = []
-    for (t, direction, value), members in zip(r.deliveries, r.delivered_members):
+    for (t, direction, value), members in zip(r.deliveries, r.delivered_members, strict=True):
         total = "" if value is None or members is None else f" = {value * members:.2f} total"
         events.append((t, f"delivery {direction:<4} value {value:.2f} × members {members}{total} "
                           # the size before this second: a kicked tick may act in it

@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 from moto.server import ThreadedMotoServer
@@ -42,7 +43,7 @@ class Moto:
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def __enter__(self) -> "Moto":
+    def __enter__(self) -> Moto:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access line per S3 call otherwise
         self.server.start()
         return self
@@ -58,7 +59,7 @@ class Moto:
         return name
 
 
-def emulator(**kwargs: float) -> EmulatorServer:
+def emulator(**kwargs: Any) -> EmulatorServer:
     kwargs.setdefault("boot_delay_s", 0.2)
     kwargs.setdefault("op_delay_s", 0.05)
     kwargs.setdefault("destroy_delay_s", 0.05)

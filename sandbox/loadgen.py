@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from sandbox.loopback_http import require_loopback
 
@@ -47,7 +48,7 @@ class Profile:
         first_t = self.points[0][0]
         if first_t > 0:
             yield 0.0, first_t, 0.0, 0.0
-        for (t0, r0), (t1, r1) in zip(self.points, self.points[1:]):
+        for (t0, r0), (t1, r1) in pairwise(self.points):
             yield t0, t1, r0, (r1 if self.ramp else r0)
         last_t, last_r = self.points[-1]
         yield last_t, math.inf, last_r, last_r

@@ -39,7 +39,7 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     server_version = "sandbox/1"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def send_text(self, status: int, body: str, content_type: str = "text/plain; charset=utf-8") -> None:

@@ -5,8 +5,10 @@ sender's record of deliveries against the bucket's history, latency from the loa
 """
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 FLAP_WINDOW_S = 300.0
 
@@ -42,7 +44,7 @@ class Action:
 def flaps(actions: Sequence[Action], window_s: float = FLAP_WINDOW_S) -> int:
     """Reversals of direction within `window_s` of the previous action."""
     moves = [a for a in actions if a.direction]
-    return sum(1 for a, b in zip(moves, moves[1:])
+    return sum(1 for a, b in itertools.pairwise(moves)
                if a.direction != b.direction and b.t - a.t < window_s)
 
 
@@ -75,7 +77,7 @@ def reaction_down(actions: Sequence[Action], drop_t: float | None) -> float | No
 def slo_violation_s(samples: Sequence[Sample], slo_p95_s: float, max_error_ratio: float) -> float:
     """Seconds during which p95 latency or the error ratio broke the SLO (sampled)."""
     total = 0.0
-    for prev, cur in zip(samples, samples[1:]):
+    for prev, cur in itertools.pairwise(samples):
         dt = cur.t - prev.t
         sent = cur.ok_rps * dt + cur.errors
         bad_latency = cur.p95_s is not None and cur.p95_s > slo_p95_s
@@ -86,7 +88,7 @@ def slo_violation_s(samples: Sequence[Sample], slo_p95_s: float, max_error_ratio
 
 
 def instance_seconds(samples: Sequence[Sample]) -> float:
-    return sum((cur.t - prev.t) * prev.pool_size for prev, cur in zip(samples, samples[1:]))
+    return sum((cur.t - prev.t) * prev.pool_size for prev, cur in itertools.pairwise(samples))
 
 
 def lost_requests(deliveries: Iterable[Any], recorded: Iterable[tuple[str, float]],

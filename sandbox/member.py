@@ -55,14 +55,15 @@ def render_metrics(
         "# HELP node_cpu_seconds_total Seconds the CPUs spent in each mode.",
         "# TYPE node_cpu_seconds_total counter",
     ]
-    for cpu, (busy, idle) in enumerate(zip(counters.busy, counters.idle)):
-        by_mode = {mode: 0.0 for mode in CPU_MODES}
+    for cpu, (busy, idle) in enumerate(zip(counters.busy, counters.idle, strict=True)):
+        by_mode = dict.fromkeys(CPU_MODES, 0.0)
         by_mode["idle"] = idle
         by_mode["user"] = busy * user_share
         by_mode["system"] = busy * (1.0 - user_share)
         for mode in CPU_MODES:
             lines.append(f'node_cpu_seconds_total{{cpu="{cpu}",mode="{mode}"}} {by_mode[mode]!r}')
-    for name, window, value in zip(("node_load1", "node_load5", "node_load15"), ("1m", "5m", "15m"), loads):
+    names = ("node_load1", "node_load5", "node_load15")
+    for name, window, value in zip(names, ("1m", "5m", "15m"), loads, strict=True):
         lines += [f"# HELP {name} {window} load average.", f"# TYPE {name} gauge", f"{name} {value!r}"]
     lines += [
         "# HELP node_procs_running Number of processes in runnable state.",
@@ -222,7 +223,7 @@ class Member:
     @staticmethod
     def _handler_class(route: Callable[[QuietHandler], None]) -> type[QuietHandler]:
         class Handler(QuietHandler):
-            def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+            def do_GET(self) -> None:
                 route(self)
 
         return Handler

@@ -63,12 +63,12 @@ class Monitoring:
             self.t, self.sd_file, str(w / "rules.yml"), f"127.0.0.1:{self.am_port}"))
         (w / "alertmanager.yml").write_text(alertmanager_config(self.t, self.webhook_url, self.token))
         os.chmod(w / "alertmanager.yml", 0o600)  # holds the bearer token
-        am_log = open(w / "alertmanager.log", "wb")
+        am_log = open(w / "alertmanager.log", "wb")  # noqa: SIM115 -- the child process writes to it for its whole life
         self.procs.append(subprocess.Popen([
             ALERTMANAGER, f"--config.file={w / 'alertmanager.yml'}",
             f"--storage.path={w / 'am-data'}", f"--web.listen-address=127.0.0.1:{self.am_port}",
             "--cluster.listen-address=", "--log.level=warn"], stdout=am_log, stderr=am_log))
-        prom_log = open(w / "prometheus.log", "wb")
+        prom_log = open(w / "prometheus.log", "wb")  # noqa: SIM115 -- the child process writes to it for its whole life
         self.procs.append(subprocess.Popen([
             PROMETHEUS, f"--config.file={w / 'prometheus.yml'}",
             f"--storage.tsdb.path={w / 'prom-data'}", f"--web.listen-address=127.0.0.1:{self.prom_port}",
@@ -81,7 +81,7 @@ class Monitoring:
         while time.monotonic() < deadline:
             for p in self.procs:
                 if p.poll() is not None:
-                    raise RuntimeError(f"{p.args[0]} exited early (see {self.workdir}/*.log)")
+                    raise RuntimeError(f"{p.args!r} exited early (see {self.workdir}/*.log)")
             try:
                 with urllib.request.urlopen(url, timeout=1) as resp:
                     if resp.status == 200:

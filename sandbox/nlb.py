@@ -110,7 +110,7 @@ class Nlb:
         nlb = self
 
         class Handler(QuietHandler):
-            def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+            def do_GET(self) -> None:
                 nlb._proxy(self)
 
         self._server = ServerThread(self.host, self._requested_port, Handler)
@@ -199,7 +199,8 @@ class Nlb:
             status, ctype = resp.status, resp.getheader("Content-Type", "text/plain")
         except TimeoutError:
             failed, status, body, ctype = True, 504, b"backend timeout\n", "text/plain"
-        except (OSError, http.client.HTTPException):  # the member went away between health checks, as on a real scale-in
+        except (OSError, http.client.HTTPException):
+            # The member went away between health checks, as on a real scale-in.
             failed, status, body, ctype = True, 502, b"backend unreachable\n", "text/plain"
         finally:
             conn.close()

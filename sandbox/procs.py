@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import subprocess
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
-def stop(*procs: "subprocess.Popen[Any]", grace_s: float = 10.0) -> None:
+def stop(*procs: subprocess.Popen[Any], grace_s: float = 10.0) -> None:
     """Ask every process to stop at once, then kill whichever outlives the grace period."""
     stop_all(procs, grace_s)
 
 
-def stop_all(procs: Iterable["subprocess.Popen[Any]"], grace_s: float = 10.0) -> None:
+def stop_all(procs: Iterable[subprocess.Popen[Any]], grace_s: float = 10.0) -> None:
     running = [p for p in procs if p.poll() is None]
     for p in running:
         p.terminate()

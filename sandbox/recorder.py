@@ -51,7 +51,7 @@ class Recorder:
         recorder = self
 
         class Handler(QuietHandler):
-            def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 status, answer = recorder._forward(self.path, body, dict(self.headers))

@@ -32,6 +32,7 @@ from sandbox.handlers import ROOT, Handlers
 from sandbox.loadgen import LoadGen
 from sandbox.monitoring import Monitoring
 from sandbox.nlb import Nlb
+from sandbox.procs import stop
 from sandbox.recorder import Recorder
 from sandbox.scenarios import Scenario
 from sandbox.timings import FAST, REAL, Timings
@@ -83,10 +84,10 @@ class Sandbox:
     # ---- bring-up --------------------------------------------------------------------
     def _moto(self) -> str:
         port = free_port()
-        logf = open(self.work / "moto.log", "wb")
+        logf = open(self.work / "moto.log", "wb")  # noqa: SIM115 -- the child process writes to it for its whole life
         proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
                                  str(port)], stdout=logf, stderr=logf)
-        self._stack.append(lambda: (proc.terminate(), proc.wait(10)))
+        self._stack.append(lambda: stop(proc))
         endpoint = f"http://127.0.0.1:{port}"
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name=ZONE,
                           aws_access_key_id=self.key, aws_secret_access_key=self.secret)
@@ -96,7 +97,7 @@ class Sandbox:
                 s3.create_bucket(Bucket=self.bucket,
                                  CreateBucketConfiguration={"LocationConstraint": ZONE})
                 return endpoint
-            except Exception:  # noqa: BLE001 - not up yet
+            except Exception:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
@@ -164,7 +165,7 @@ class Sandbox:
     def _pending(self) -> int:
         try:
             return sum(1 for _ in self.store.list_keys(keys.requests_prefix(self.pool_id)))
-        except Exception:  # noqa: BLE001 - SOS down only shows as "unknown"
+        except Exception:
             return -1
 
     def _cpu(self, last: dict[str, tuple[float, float]], now: float) -> float | None:
@@ -314,6 +315,6 @@ class Sandbox:
             stop = self._stack.pop()
             try:
                 stop()
-            except Exception as exc:  # noqa: BLE001 - keep tearing down the rest
+            except Exception as exc:
                 log.warning("stopping a part failed: %s", exc)
         shutil.rmtree(self.work, ignore_errors=True)

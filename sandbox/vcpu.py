@@ -19,7 +19,7 @@ import copy
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 # Linux samples the run queue every LOAD_FREQ = 5 s and folds it into exponentially decayed
 # averages with these time constants (kernel/sched/loadavg.c).
@@ -31,7 +31,7 @@ LOAD_WINDOWS_S = (60.0, 300.0, 900.0)
 _EPS = 1e-9
 
 
-class Outcome(str, Enum):
+class Outcome(StrEnum):
     DONE = "done"
     TIMEOUT = "timeout"
     REJECTED = "rejected"

@@ -1,6 +1,7 @@
 """A TCP proxy for fault tests: cut (reset) or black-hole the path to a loopback server."""
 from __future__ import annotations
 
+import contextlib
 import select
 import socket
 import struct
@@ -33,10 +34,8 @@ class TcpProxy:
     @staticmethod
     def _reset(sock: socket.socket) -> None:
         # SO_LINGER 0: close() sends RST, the client sees "connection reset" immediately.
-        try:
+        with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
         sock.close()
 
     def _accept(self) -> None:

@@ -4,7 +4,8 @@ Pure and shared: the tick applies it and `inspect status` shows the same result 
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 def _operator_size(settings: Mapping[str, Any], name: str) -> int | None:

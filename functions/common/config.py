@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 ZONE_RE = re.compile(r"^[a-z]{2}-[a-z]{3}-[0-9]$")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,62}$")
@@ -46,7 +47,8 @@ class Config:
     sd_output: str = "/var/lib/autoscaler/file_sd/pool.json"
     target_port: int = 9100
     textfile_dir: str | None = "/var/lib/prometheus/node-exporter"
-    kick_file: str | None = None  # touched by the receiver after a stored request and by sd when the members changed; unset = no kick
+    # Touched by the receiver after a stored request and by sd when the members changed; unset = no kick.
+    kick_file: str | None = None
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -125,7 +127,7 @@ def load(env: Mapping[str, str]) -> Config:
         textfile_dir=Config.textfile_dir if textfile is None else (textfile.strip() or None),
         # Absolute only: a relative path would land in the read-only working directory and the
         # kick would fail silently (the receiver and sd ignore errors touching it).
-        kick_file=_parsed(env, "SCALER_KICK_FILE", None, str, lambda v: v.startswith("/"),
+        kick_file=_parsed(env, "SCALER_KICK_FILE", None, str, lambda v: v is not None and v.startswith("/"),
                           "an absolute path"),
     )
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-from exoscale.api.v2 import Client
 from exoscale.api.exceptions import (  # noqa: F401  (re-exported for callers)
     ExoscaleAPIAuthException,
     ExoscaleAPIClientException,
     ExoscaleAPIException,
     ExoscaleAPIServerException,
 )
+from exoscale.api.v2 import Client
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -31,7 +31,7 @@ class _TimeoutSession(requests.Session):
         super().__init__()
         self.default_timeout = timeout
 
-    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs.setdefault("timeout", self.default_timeout)
         return super().request(*args, **kwargs)
 
@@ -76,7 +76,7 @@ def is_refusal(exc: BaseException) -> bool:
     response = getattr(exc, "response", None)
     if getattr(response, "status_code", None) == 429:
         return False
-    return isinstance(exc, ExoscaleAPIClientException) or isinstance(exc, ExoscaleAPIAuthException)
+    return isinstance(exc, (ExoscaleAPIClientException, ExoscaleAPIAuthException))
 
 
 class PoolApi:
@@ -87,7 +87,7 @@ class PoolApi:
         self.pool_id = pool_id
 
     @classmethod
-    def from_config(cls, cfg: Config) -> "PoolApi":
+    def from_config(cls, cfg: Config) -> PoolApi:
         return cls(make_client(cfg), cfg.pool_id)
 
     def pool(self) -> Json:

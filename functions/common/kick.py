@@ -6,11 +6,12 @@ directly: it runs at most once per 15 s, so it needs no limit of its own).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 # systemd refuses a 6th start of a service within 10 s (DefaultStartLimitBurst=5); one receiver
 # kick per 3 s at most, plus discovery's (≤ 1 per 15 s) and the 60 s timer, stays inside the tick
@@ -23,10 +24,8 @@ Clock = Callable[[], float]
 def touch(path: str) -> None:
     """Bump the file's mtime (create it the first time). Never raises, never syncs: a lost kick
     only means the work waits for the 60 s timer, so it must not fail or slow the caller."""
-    try:
+    with contextlib.suppress(OSError):
         Path(path).touch()
-    except OSError:
-        pass
 
 
 class Kicker:

@@ -5,6 +5,7 @@ holds the lease acts.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -35,11 +36,9 @@ class Lease:
 
     def release(self, store: Store, now: float) -> None:
         """Give the lease back early (expiring now, same holder) so the next tick need not wait."""
-        try:
+        with contextlib.suppress(Conflict):
             self.etag = store.put(self.key, {"holder": self.holder, "expires_at": now,
                                              "released": True}, if_match=self.etag)
-        except Conflict:
-            pass
 
 
 def acquire(store: Store, key: str, holder: str, now: float, ttl_s: float) -> Lease | None:

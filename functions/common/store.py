@@ -5,10 +5,12 @@ uses ETags (IfMatch / IfNoneMatch), which SOS honours since 2025-08.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -93,7 +95,7 @@ class Store:
         self.bucket = bucket
 
     @classmethod
-    def from_config(cls, cfg: Config, **client_args: float) -> "Store":
+    def from_config(cls, cfg: Config, **client_args: float) -> Store:
         return cls(make_s3(cfg, **client_args), cfg.bucket)  # type: ignore[arg-type]
 
     def get(self, key: str) -> Stored | None:
@@ -158,10 +160,8 @@ class Store:
 
     def conditions_honoured(self, probe_key: str) -> bool:
         """True when a conditional create of an existing object is refused, as it must be."""
-        try:
+        with contextlib.suppress(Conflict):
             self.put(probe_key, {"probe": True}, if_none_match=True)
-        except Conflict:
-            pass
         try:
             self.put(probe_key, {"probe": True}, if_none_match=True)
         except Conflict:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Mapping, Union
+from collections.abc import Mapping
 
 Labels = Mapping[str, str]
-Sample = Union[float, list[tuple[Labels, float]]]
+Sample = float | list[tuple[Labels, float]]
 
 
 def _escape(value: str) -> str:

@@ -12,10 +12,17 @@ import random
 import socket
 import sys
 import time
-from typing import Callable, Mapping, Sequence, TextIO
+from collections.abc import Callable, Mapping, Sequence
+from typing import TextIO
 
-from botocore.exceptions import (BotoCoreError, ClientError, ConnectionClosedError,
-                                 ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError)
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from functions.common import config, keys
 from functions.common.bounds import effective_bounds

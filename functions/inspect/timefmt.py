@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _SINCE_RE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -10,11 +10,11 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 def iso(ts: float) -> str:
     """UTC, second precision, `Z` suffix: what an operator pastes into a log search."""
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def duration(seconds: float) -> str:
-    s = int(round(abs(seconds)))
+    s = round(abs(seconds))
     if s < 60:
         return f"{s}s"
     if s < 3600:
@@ -45,5 +45,5 @@ def parse_since(text: str, now: float) -> float:
     except ValueError:
         raise ValueError(f"--since must be like 30m, 1h, 2d or an ISO time, got {text!r}") from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return when.timestamp()

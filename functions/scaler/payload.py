@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from .scale_request import DIRECTIONS, ScaleRequest
 
@@ -104,10 +105,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _check_type(where: str, value: Any, types: tuple[type, ...]) -> None:
-    if types == _INT:
-        ok = _is_int(value)
-    else:
-        ok = isinstance(value, types)
+    ok = _is_int(value) if types == _INT else isinstance(value, types)
     if not ok:
         raise ParseError(f"{where} must be {'an integer' if types == _INT else 'a string'}")
 
@@ -222,7 +220,7 @@ def parse(body: bytes, received_at: float) -> Parsed:
     requests: list[ScaleRequest] = []
     ignored: dict[str, int] = {}
     bad_values = bad_members = 0
-    for alert, (status, labels, notes) in zip(alerts, checked):
+    for alert, (status, labels, notes) in zip(alerts, checked, strict=True):
         reason = classify(status, labels)
         if reason is not None:
             ignored[reason] = ignored.get(reason, 0) + 1

@@ -14,8 +14,8 @@ re-delivery measured before new capacity arrived is simply "covered".
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from .scale_request import ScaleRequest
 

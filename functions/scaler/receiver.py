@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as futures
+import contextlib
 import hmac
 import json
 import logging
@@ -21,7 +22,8 @@ import signal
 import sys
 import threading
 import time
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import bottle
 
@@ -131,14 +133,13 @@ def store_requests(store: Store, pool: str, requests: Iterable[ScaleRequest],
     """Create one object per request in parallel; every key, or StoreError / TimeoutError."""
     def put(req: ScaleRequest) -> str:
         key = keys.request(pool, req.received_ms, req.unique())
-        try:
+        # Conflict: the object is already there, a retry of our own write landed.
+        with contextlib.suppress(Conflict):
             store.put(key, req.to_json(), if_none_match=True)
-        except Conflict:
-            pass  # the object is already there: a retry of our own write landed
         return key
 
     jobs = [pool_exec.submit(put, req) for req in requests]
-    done, late = futures.wait(jobs, timeout=deadline_s)
+    _done, late = futures.wait(jobs, timeout=deadline_s)
     if late:
         for job in late:
             job.cancel()  # not yet started: never write after we answered 503

@@ -9,13 +9,14 @@ intent is written (IfMatch) before the API call, and finishing it first checks t
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Callable
 
 from functions.common import bounds as bounds_mod
 from functions.common import config, keys, lease, textfile
@@ -37,6 +38,10 @@ def checkpoint(name: str) -> None:
 
 class TickFailed(RuntimeError):
     pass
+
+
+# What ends a tick with one log line instead of a traceback.
+STOP_ERRORS: tuple[type[BaseException], ...] = (StoreError, TickFailed, *API_ERRORS)
 
 
 class Tick:
@@ -345,7 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         try:
             print(json.dumps(dry_run(tick), indent=2, default=str))
-        except (StoreError, *API_ERRORS) as exc:
+        except STOP_ERRORS as exc:
             log.error("dry run failed: %s", exc)
             return 1
         return 0
@@ -371,14 +376,12 @@ def main(argv: list[str] | None = None) -> int:
     except Conflict as exc:
         log.error("another writer changed the scaler state; stopping this tick: %s", exc)
         return 1
-    except (StoreError, TickFailed, *API_ERRORS) as exc:
+    except STOP_ERRORS as exc:
         log.error("tick failed: %s", exc)
         return 1
     finally:
-        try:
+        with contextlib.suppress(StoreError):
             held.release(store, tick.clock())
-        except StoreError:
-            pass
 
 
 if __name__ == "__main__":

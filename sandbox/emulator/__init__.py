@@ -8,5 +8,16 @@ from .logs import OperationRecord, RequestRecord
 from .model import Instance, Model, ModelError, Operation, Pool
 from .server import EmulatorServer
 
-__all__ = ["EmulatorServer", "Model", "ModelError", "Instance", "Pool", "Operation", "FaultConfig",
-           "FaultRule", "Outage", "OperationRecord", "RequestRecord"]
+__all__ = [
+           "EmulatorServer",
+           "FaultConfig",
+           "FaultRule",
+           "Instance",
+           "Model",
+           "ModelError",
+           "Operation",
+           "OperationRecord",
+           "Outage",
+           "Pool",
+           "RequestRecord",
+]

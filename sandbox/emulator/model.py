@@ -11,8 +11,9 @@ import itertools
 import random
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from .logs import EventLog, OperationRecord
 

@@ -28,9 +28,9 @@ class _Handler(BaseHTTPRequestHandler):
     # segments and delayed ACKs add ~40 ms to every call.
     wbufsize = 1 << 16
     disable_nagle_algorithm = True
-    server: "_HTTPServer"
+    server: _HTTPServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.emulator.verbose:
             super().log_message(format, *args)
 
@@ -65,7 +65,8 @@ class _Handler(BaseHTTPRequestHandler):
             time=emu.model.clock(), method=self.command, path=path, query=query, operation_id=op_id,
             status=status, fault=fault, duration_s=round(time.monotonic() - started, 6)))
 
-    def _api(self, emu: "EmulatorServer", path: str, query: str, body: bytes) -> tuple[int | None, str | None, str | None]:
+    def _api(self, emu: EmulatorServer, path: str, query: str,
+             body: bytes) -> tuple[int | None, str | None, str | None]:
         route, path_params = emu.router.match(self.command, path)
         op_id = route.operation_id if route else None
         decision = emu.injector.decide(op_id, emu.model.clock())
@@ -118,7 +119,7 @@ def _guarded(callback: Callback | None) -> Callback | None:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
-    emulator: "EmulatorServer"
+    emulator: EmulatorServer
 
 
 class EmulatorServer:
@@ -153,7 +154,7 @@ class EmulatorServer:
         self._stopping = threading.Event()
 
     # ---- lifecycle ------------------------------------------------------------------
-    def start(self) -> "EmulatorServer":
+    def start(self) -> EmulatorServer:
         if self._httpd is not None:
             return self
         self._httpd = _HTTPServer((self.host, self._requested_port), _Handler)
@@ -183,7 +184,7 @@ class EmulatorServer:
             t.join(timeout=2)
         self._httpd = None
 
-    def __enter__(self) -> "EmulatorServer":
+    def __enter__(self) -> EmulatorServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

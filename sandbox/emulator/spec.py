@@ -17,11 +17,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import exoscale
 import jsonschema
 import referencing
 from referencing.jsonschema import DRAFT4
-
-import exoscale
 
 SPEC_PATH = Path(exoscale.__file__).parent / "openapi.json"
 SPEC_URI = "urn:exoscale:openapi"
@@ -95,7 +94,7 @@ FORMAT_CHECKER.checks("ipv4")(_is_ipv4)
 
 @functools.lru_cache(maxsize=2)
 def _registry(strict: bool) -> referencing.Registry:
-    resource = referencing.Resource(contents=adapt(load_spec(), strict=strict), specification=DRAFT4)
+    resource = DRAFT4.create_resource(adapt(load_spec(), strict=strict))
     return referencing.Registry().with_resource(SPEC_URI, resource)
 
 

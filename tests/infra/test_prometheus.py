@@ -56,7 +56,7 @@ def test_vm_prometheus_config_is_valid_and_scrapes_the_pool_job(tmp_path: Path, 
 def test_rules_come_from_the_shared_spec(alert_spec: dict) -> None:
     group = prometheus_rule_group(alert_spec)
     assert group["interval"] == alert_spec["evaluation_interval"]
-    for rule, alert in zip(group["rules"], alert_spec["alerts"]):
+    for rule, alert in zip(group["rules"], alert_spec["alerts"], strict=True):
         threshold = alert_spec["thresholds"][alert["threshold"]]
         assert rule["alert"] == alert["name"]
         assert rule["expr"].endswith(f" {alert['op']} {threshold}")
@@ -121,14 +121,14 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
         {   # saturated (CPU 0.97 >= 0.95): load per core 2.5 > CPU, so the demand keeps growing past 1
             "interval": "15s",
             "input_series": [{"series": IDLE, "values": idle_series(0.97)}, {"series": LOAD, "values": "2.5x60"}],
-            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
-                                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "2.500"})]}],
+            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "2.500"})]}],
         },
         {   # just below saturation (0.94): the lagging load1 does not count, demand = CPU
             "interval": "15s",
             "input_series": [{"series": IDLE, "values": idle_series(0.94)}, {"series": LOAD, "values": "2.5x60"}],
-            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
-                                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.940"})]}],
+            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.940"})]}],
         },
         {   # two instances at 0.85 with a high load1 (what just after a scale-up looks like):
             # scale_value is the CPU, not the load, and scale_members counts both instances

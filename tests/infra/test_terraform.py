@@ -7,7 +7,6 @@ import re
 import subprocess
 from typing import Any
 
-
 from tests.infra.conftest import FIXTURES, MODULE_DIR, TERRAFORM_DIR, tool
 
 SCHEMA = json.loads((FIXTURES / "provider_schema.json").read_text())
@@ -104,7 +103,7 @@ def test_providers_are_pinned() -> None:
     blocks = re.findall(r"(\w+)\s*=\s*\{\s*source\s*=\s*\"([^\"]+)\"\s*version\s*=\s*\"([^\"]+)\"", text)
     sources = {name: (src, ver) for name, src, ver in blocks}
     assert set(sources) == {"exoscale", "aws", "random", "archive", "cloudinit"}
-    for name, (src, ver) in sources.items():
+    for name, (_src, ver) in sources.items():
         assert re.fullmatch(r"~> \d+\.\d+\.\d+", ver), f"{name} must be pinned to a patch series, got {ver}"
     assert sources["exoscale"][0] == "exoscale/exoscale"
 

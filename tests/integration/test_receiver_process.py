@@ -6,16 +6,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from functions.common import config
 from functions.common.store import Store
 from sandbox import procs
-from tests.httpjson import request
 from tests.conftest import free_port, handler_env
+from tests.httpjson import request
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"

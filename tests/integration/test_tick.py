@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -10,8 +10,16 @@ from functions.common import keys
 from functions.common.exo import PoolApi, make_client
 from functions.common.store import Store
 from functions.scaler.tick import Tick, dry_run
-from tests.integration.tickkit import (add_request, cfg_for, env_for, history, pending_keys,
-                                       scaling_calls, start_emulator, wait_running)
+from tests.integration.tickkit import (
+    add_request,
+    cfg_for,
+    env_for,
+    history,
+    pending_keys,
+    scaling_calls,
+    start_emulator,
+    wait_running,
+)
 
 
 @pytest.fixture
@@ -125,7 +133,7 @@ def test_refusal_is_recorded_not_retried(world: dict) -> None:
     # The member named in the intent disappears between decision and call: the API answers 4xx.
     tick.api.evict = lambda ids: real_evict(["00000000-0000-0000-0000-00000000dead"])  # type: ignore
     state = tick.run()
-    assert state["refusal"] is not None and "404" in state["refusal"]["message"] or \
+    assert (state["refusal"] is not None and "404" in state["refusal"]["message"]) or \
         "400" in state["refusal"]["message"]
     assert [r["action"] for r in history(world["store"], pool_id)] == ["refused"]
     assert pending_keys(world["store"], pool_id) == [] and state["intent"] is None

@@ -9,13 +9,20 @@ import os
 import subprocess
 import sys
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from functions.common.store import Store
-from tests.integration.tickkit import (add_request, cfg_for, env_for, history, pending_keys,
-                                       scaling_calls, start_emulator)
+from tests.integration.tickkit import (
+    add_request,
+    cfg_for,
+    env_for,
+    history,
+    pending_keys,
+    scaling_calls,
+    start_emulator,
+)
 
 STEPS = ["lease", "probe", "state-read", "requests-read", "pool-read", "decided",
          "intent-written", "acted", "acted-recorded", "history-written", "requests-deleted"]

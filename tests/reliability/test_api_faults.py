@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -17,8 +17,16 @@ from functions.common.exo import make_client
 from functions.common.store import Store
 from functions.scaler import tick as tick_mod
 from functions.scaler.tick import TickFailed
-from tests.integration.tickkit import (add_request, cfg_for, env_for, history, pending_keys,
-                                       scaling_calls, start_emulator, wait_running)
+from tests.integration.tickkit import (
+    add_request,
+    cfg_for,
+    env_for,
+    history,
+    pending_keys,
+    scaling_calls,
+    start_emulator,
+    wait_running,
+)
 from tests.reliability.kit import World
 
 SHORT = (1.0, 0.3)  # (connect, read) seconds: a client that gives up before the slow emulator

@@ -9,8 +9,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -59,7 +59,7 @@ class FileWatcher:
             if not ok:
                 self.bad.append(text)
 
-    def __enter__(self) -> "FileWatcher":
+    def __enter__(self) -> FileWatcher:
         self._thread.start()
         return self
 

@@ -16,9 +16,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -30,8 +31,7 @@ from sandbox.recorder import Recorder
 from tests.conftest import free_port
 from tests.integration.test_receiver_process import start as start_receiver
 from tests.integration.test_receiver_process import wait_healthy
-from tests.integration.tickkit import (cfg_for, env_for, history, pending_keys, scaling_calls,
-                                       start_emulator)
+from tests.integration.tickkit import cfg_for, env_for, history, pending_keys, scaling_calls, start_emulator
 from tests.tcpproxy import TcpProxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,7 +100,7 @@ def loop(moto_endpoint: str, bucket: str, tmp_path: Path) -> Iterator[dict[str, 
         config.write_text(render.render_alertmanager_config(
             f"http://127.0.0.1:{recorder.port}/webhook", TOKEN, spec))
         am_port = free_port()
-        am_log = open(tmp_path / "alertmanager.log", "wb")
+        am_log = open(tmp_path / "alertmanager.log", "wb")  # noqa: SIM115 -- the child process writes to it for its whole life
         am = subprocess.Popen([ALERTMANAGER, f"--config.file={config}",
                                f"--storage.path={tmp_path / 'am-data'}",
                                f"--web.listen-address=127.0.0.1:{am_port}",
@@ -134,7 +134,7 @@ def loop(moto_endpoint: str, bucket: str, tmp_path: Path) -> Iterator[dict[str, 
 def test_sos_outage_under_real_alertmanager_loses_nothing_and_scales_once(
         loop: dict[str, Any]) -> None:
     recorder: Recorder = loop["recorder"]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     scale_up = {"labels": {"alertname": "PoolCpuHigh", "scale": "up"},
                 "annotations": {"scale_value": "0.93"}, "startsAt": iso(now),
                 "endsAt": iso(now + timedelta(minutes=5))}
@@ -155,7 +155,7 @@ def test_sos_outage_under_real_alertmanager_loses_nothing_and_scales_once(
 
     # Resolve both alerts: Alertmanager sends the resolution once and then falls silent,
     # so its counters and the proxy's record can be compared at rest.
-    ended = datetime.now(timezone.utc)
+    ended = datetime.now(UTC)
     post_alerts(loop["am_port"], [{**a, "endsAt": iso(ended)} for a in (scale_up, other)])
     wait_for("the resolved notification", lambda: any(
         d.delivered and not d.alerts and d.at > ended.timestamp() for d in recorder.deliveries()), 15)

@@ -10,14 +10,22 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from functions.common.store import Store
-from tests.integration.tickkit import (add_request, cfg_for, env_for, history, pending_keys,
-                                       scaling_calls, start_emulator, wait_running)
+from tests.integration.tickkit import (
+    add_request,
+    cfg_for,
+    env_for,
+    history,
+    pending_keys,
+    scaling_calls,
+    start_emulator,
+    wait_running,
+)
 from tests.reliability.kit import World
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +62,7 @@ class Feeder:
                                          fingerprint=f"feed{n}"))
             n += 1
 
-    def __enter__(self) -> "Feeder":
+    def __enter__(self) -> Feeder:
         self._thread.start()
         return self
 

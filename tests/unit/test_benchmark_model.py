@@ -1,6 +1,7 @@
 """Checks of the benchmark's pipeline model itself (arithmetic and wiring), not of performance."""
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -109,7 +110,7 @@ def test_tick_policy_waits_for_its_tick_and_for_capacity_to_settle() -> None:
     times = [t for t, _ in result.actions]
     assert result.actions and all(d == "up" for _, d in result.actions)
     # One action per tick at most, and never again before the last one's members booted.
-    assert all(b - a >= delays.boot_min_s for a, b in zip(times, times[1:]))
+    assert all(b - a >= delays.boot_min_s for a, b in itertools.pairwise(times))
     assert all((t - times[0]) % delays.tick_s == 0 for t in times)
 
 

@@ -10,7 +10,7 @@ from exoscale.api.v2 import Client
 
 from sandbox.emulator import EmulatorServer
 
-from .test_emulator_support import FakeClock, admin, client, clock, emu, pool_id, raw_request  # noqa: F401
+from .emulator_kit import FakeClock, admin, raw_request
 
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
 
@@ -30,7 +30,7 @@ def scale_path(pool: str) -> str:
     ("negative size", b'{"size": -1}'),
     ("unknown field", b'{"size": 3, "force": true}'),
 ])
-def test_bad_scale_bodies_are_400(emu: EmulatorServer, pool_id: str, name: str, body: bytes) -> None:  # noqa: F811
+def test_bad_scale_bodies_are_400(emu: EmulatorServer, pool_id: str, name: str, body: bytes) -> None:
     resp = raw_request(emu, "PUT", scale_path(pool_id), body=body)
     assert resp.status == 400, name
     assert isinstance(resp.body["message"], str)
@@ -44,7 +44,7 @@ def test_bad_scale_bodies_are_400(emu: EmulatorServer, pool_id: str, name: str, 
     ("empty list", b'{"instances": []}'),
     ("unknown field", b'{"instances": [], "all": true}'),
 ])
-def test_bad_evict_bodies_are_400(emu: EmulatorServer, pool_id: str, name: str, body: bytes) -> None:  # noqa: F811
+def test_bad_evict_bodies_are_400(emu: EmulatorServer, pool_id: str, name: str, body: bytes) -> None:
     resp = raw_request(emu, "PUT", f"/v2/instance-pool/{pool_id}:evict", body=body)
     assert resp.status == 400, name
 
@@ -55,15 +55,15 @@ def test_bad_evict_bodies_are_400(emu: EmulatorServer, pool_id: str, name: str, 
     "manager-id=not-a-uuid",
     f"manager-id={UNKNOWN}&manager-id={UNKNOWN}",
 ])
-def test_bad_query_parameters_are_400(emu: EmulatorServer, query: str) -> None:  # noqa: F811
+def test_bad_query_parameters_are_400(emu: EmulatorServer, query: str) -> None:
     assert raw_request(emu, "GET", "/v2/instance", query=query).status == 400
 
 
-def test_unknown_query_parameter_on_a_get_is_400(emu: EmulatorServer, pool_id: str) -> None:  # noqa: F811
+def test_unknown_query_parameter_on_a_get_is_400(emu: EmulatorServer, pool_id: str) -> None:
     assert raw_request(emu, "GET", f"/v2/instance-pool/{pool_id}", query="verbose=1").status == 400
 
 
-def test_malformed_path_id_is_400(emu: EmulatorServer) -> None:  # noqa: F811
+def test_malformed_path_id_is_400(emu: EmulatorServer) -> None:
     assert raw_request(emu, "GET", "/v2/instance-pool/not-a-uuid").status == 400
 
 
@@ -76,19 +76,19 @@ def test_malformed_path_id_is_400(emu: EmulatorServer) -> None:  # noqa: F811
     ("GET", "/elsewhere"),
     ("POST", f"/v2/instance-pool/{UNKNOWN}:scale"),   # wrong verb
 ])
-def test_unknown_ids_and_routes_are_404(emu: EmulatorServer, method: str, path: str) -> None:  # noqa: F811
+def test_unknown_ids_and_routes_are_404(emu: EmulatorServer, method: str, path: str) -> None:
     body = b'{"size": 1}' if path.endswith(":scale") else b""
     assert raw_request(emu, method, path, body=body).status == 404
 
 
-def test_known_but_unemulated_operation_is_501(client: Client) -> None:  # noqa: F811
+def test_known_but_unemulated_operation_is_501(client: Client) -> None:
     with pytest.raises(Exception) as err:
         client.list_security_groups()  # exists in the spec, not emulated
     assert err.value.response.status_code == 501  # type: ignore[attr-defined]
 
 
 def test_evicting_a_non_member_is_4xx_and_changes_nothing(emu: EmulatorServer, client: Client,
-                                                          pool_id: str) -> None:  # noqa: F811
+                                                          pool_id: str) -> None:
     with pytest.raises(ExoscaleAPIClientException) as err:
         client.evict_instance_pool_members(id=pool_id, instances=[UNKNOWN])
     assert err.value.response.status_code == 400
@@ -97,7 +97,7 @@ def test_evicting_a_non_member_is_4xx_and_changes_nothing(emu: EmulatorServer, c
 
 
 def test_scale_and_evict_through_the_client(emu: EmulatorServer, client: Client, clock: FakeClock,
-                                            pool_id: str) -> None:  # noqa: F811
+                                            pool_id: str) -> None:
     oldest = client.get_instance_pool(id=pool_id)["instances"][0]["id"]
     op = client.scale_instance_pool(id=pool_id, size=5)
     assert op["state"] == "pending" and op["reference"]["id"] == pool_id
@@ -119,7 +119,7 @@ def test_scale_and_evict_through_the_client(emu: EmulatorServer, client: Client,
         ("scale-instance-pool", 2, 5), ("evict-instance-pool-members", 5, 3), ("scale-instance-pool", 3, 2)]
 
 
-def test_list_instances_filters(emu: EmulatorServer, client: Client, pool_id: str) -> None:  # noqa: F811
+def test_list_instances_filters(emu: EmulatorServer, client: Client, pool_id: str) -> None:
     other = emu.create_pool(1)
     assert len(client.list_instances()["instances"]) == 3
     assert len(client.list_instances(manager_id=other)["instances"]) == 1
@@ -129,7 +129,7 @@ def test_list_instances_filters(emu: EmulatorServer, client: Client, pool_id: st
 
 
 def test_client_wait_polls_the_operation(client: Client, clock: FakeClock, pool_id: str,
-                                         monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
     import exoscale.api.v2 as v2
 
     monkeypatch.setattr(v2, "_sleep", lambda _start: clock.advance(1))
@@ -139,7 +139,7 @@ def test_client_wait_polls_the_operation(client: Client, clock: FakeClock, pool_
 
 # ---- admin routes ---------------------------------------------------------------------------
 
-def test_admin_pool_creation_logs_and_reset(emu: EmulatorServer, client: Client) -> None:  # noqa: F811
+def test_admin_pool_creation_logs_and_reset(emu: EmulatorServer, client: Client) -> None:
     created = admin(emu, "POST", "pools", {"size": 3, "name": "web", "zone": "ch-gva-2"})
     assert created.status == 201 and created.body["size"] == 3
     pid = created.body["id"]
@@ -159,17 +159,17 @@ def test_admin_pool_creation_logs_and_reset(emu: EmulatorServer, client: Client)
 
 
 @pytest.mark.parametrize("payload", [{"size": -1}, {"size": "2"}, {"zone": "mars-1"}, {"bogus": 1}, [1]])
-def test_admin_pool_creation_validates(emu: EmulatorServer, payload: object) -> None:  # noqa: F811
+def test_admin_pool_creation_validates(emu: EmulatorServer, payload: object) -> None:
     assert admin(emu, "POST", "pools", payload).status == 400
 
 
-def test_admin_unknown_route_and_bad_json(emu: EmulatorServer) -> None:  # noqa: F811
+def test_admin_unknown_route_and_bad_json(emu: EmulatorServer) -> None:
     assert admin(emu, "GET", "nothing").status == 404
     assert raw_request(emu, "POST", "/_emulator/faults", body=b"{", signed=False).status == 400
     assert admin(emu, "GET", "health").body == {"ok": True}
 
 
-def test_admin_routes_need_no_signature_and_are_not_request_logged(emu: EmulatorServer) -> None:  # noqa: F811
+def test_admin_routes_need_no_signature_and_are_not_request_logged(emu: EmulatorServer) -> None:
     admin(emu, "GET", "operations")
     assert emu.requests() == []
 
@@ -179,7 +179,7 @@ def test_only_loopback_binds() -> None:
         EmulatorServer("k", "s", host="0.0.0.0")
 
 
-def test_json_content_type(emu: EmulatorServer, pool_id: str) -> None:  # noqa: F811
+def test_json_content_type(emu: EmulatorServer, pool_id: str) -> None:
     resp = raw_request(emu, "GET", f"/v2/instance-pool/{pool_id}")
     assert resp.headers["Content-Type"] == "application/json"
     assert json.dumps(resp.body)

@@ -13,7 +13,7 @@ import pytest
 import requests
 from exoscale.api.v2 import Client
 
-from .test_emulator_support import KEY, SECRET
+from .emulator_kit import KEY, SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 

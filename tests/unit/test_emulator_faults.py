@@ -11,10 +11,17 @@ from exoscale.api.exceptions import ExoscaleAPIClientException, ExoscaleAPIServe
 from exoscale.api.v2 import Client
 
 from sandbox.emulator import EmulatorServer
-from sandbox.emulator.faults import (FaultConfig, FaultConfigError, FaultInjector, FaultRule, Outage, decide,
-                                     parse_config)
+from sandbox.emulator.faults import (
+    FaultConfig,
+    FaultConfigError,
+    FaultInjector,
+    FaultRule,
+    Outage,
+    decide,
+    parse_config,
+)
 
-from .test_emulator_support import KEY, SECRET, FakeClock, admin, client, clock, emu, pool_id  # noqa: F401
+from .emulator_kit import KEY, SECRET, FakeClock, admin
 
 SCALE = "scale-instance-pool"
 
@@ -81,7 +88,7 @@ def test_relative_outage_is_anchored_at_now() -> None:
 # ---- over HTTP --------------------------------------------------------------------------------
 
 def test_rejected_mutation_is_not_performed_but_is_request_logged(emu: EmulatorServer, client: Client,
-                                                                  pool_id: str) -> None:  # noqa: F811
+                                                                  pool_id: str) -> None:
     assert admin(emu, "POST", "faults", {"operations": [SCALE], "error_5xx_rate": 1.0}).status == 200
     with pytest.raises(ExoscaleAPIServerException):
         client.scale_instance_pool(id=pool_id, size=5)
@@ -92,7 +99,7 @@ def test_rejected_mutation_is_not_performed_but_is_request_logged(emu: EmulatorS
         (SCALE, 500, "error-500"), ("get-instance-pool", 200, None)]
 
 
-def test_429_is_a_client_error_with_retry_after(emu: EmulatorServer, client: Client, pool_id: str) -> None:  # noqa: F811
+def test_429_is_a_client_error_with_retry_after(emu: EmulatorServer, client: Client, pool_id: str) -> None:
     emu.set_faults({"rate_429": 1.0})
     with pytest.raises(ExoscaleAPIClientException) as err:
         client.evict_instance_pool_members(id=pool_id, instances=[emu.model.get_pool(pool_id).members[0]])
@@ -102,7 +109,7 @@ def test_429_is_a_client_error_with_retry_after(emu: EmulatorServer, client: Cli
 
 
 def test_outage_window_answers_503_then_recovers(emu: EmulatorServer, client: Client, clock: FakeClock,
-                                                 pool_id: str) -> None:  # noqa: F811
+                                                 pool_id: str) -> None:
     admin(emu, "POST", "faults", {"outages": [{"in_s": 0, "for_s": 10}]})
     with pytest.raises(ExoscaleAPIServerException) as err:
         client.get_instance_pool(id=pool_id)
@@ -111,7 +118,7 @@ def test_outage_window_answers_503_then_recovers(emu: EmulatorServer, client: Cl
     assert client.get_instance_pool(id=pool_id)["size"] == 2
 
 
-def test_outage_can_drop_connections(emu: EmulatorServer, client: Client, pool_id: str) -> None:  # noqa: F811
+def test_outage_can_drop_connections(emu: EmulatorServer, client: Client, pool_id: str) -> None:
     emu.set_faults({"outages": [{"in_s": 0, "for_s": 60, "mode": "close"}]})
     with pytest.raises(requests.ConnectionError):
         client.scale_instance_pool(id=pool_id, size=4)
@@ -123,7 +130,7 @@ def test_outage_can_drop_connections(emu: EmulatorServer, client: Client, pool_i
 
 
 def test_stuck_operations_stay_pending(emu: EmulatorServer, client: Client, clock: FakeClock,
-                                       pool_id: str) -> None:  # noqa: F811
+                                       pool_id: str) -> None:
     emu.set_faults({"operations": [SCALE], "stuck_operations": True})
     op = client.scale_instance_pool(id=pool_id, size=3)
     clock.advance(3600)
@@ -132,14 +139,14 @@ def test_stuck_operations_stay_pending(emu: EmulatorServer, client: Client, cloc
     assert emu.operations()[0].completes is False
 
 
-def test_latency_is_added(emu: EmulatorServer, client: Client, pool_id: str) -> None:  # noqa: F811
+def test_latency_is_added(emu: EmulatorServer, client: Client, pool_id: str) -> None:
     emu.set_faults({"latency_s": 0.2, "operations": ["get-instance-pool"]})
     started = time.monotonic()
     client.get_instance_pool(id=pool_id)
     assert time.monotonic() - started >= 0.2
 
 
-def test_faults_at_construction_and_max_hits(clock: FakeClock) -> None:  # noqa: F811
+def test_faults_at_construction_and_max_hits(clock: FakeClock) -> None:
     cfg = {"rules": [{"operations": [SCALE], "error_5xx_rate": 1.0, "max_hits": 1}], "seed": 3}
     with EmulatorServer(KEY, SECRET, clock=clock, faults_config=cfg) as server:
         pid = server.create_pool(1)
@@ -150,7 +157,7 @@ def test_faults_at_construction_and_max_hits(clock: FakeClock) -> None:  # noqa:
         assert [e.size_after for e in server.operations()] == [2]
 
 
-def test_admin_faults_roundtrip(emu: EmulatorServer) -> None:  # noqa: F811
+def test_admin_faults_roundtrip(emu: EmulatorServer) -> None:
     set_ = admin(emu, "POST", "faults", {"seed": 1, "rules": [{"rate_429": 0.5}]})
     assert set_.status == 200 and set_.body["rules"][0]["rate_429"] == 0.5
     assert admin(emu, "GET", "faults").body == set_.body

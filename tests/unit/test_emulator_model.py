@@ -6,7 +6,7 @@ import pytest
 
 from sandbox.emulator.model import Callbacks, Model, ModelError, ip_for_index
 
-from .test_emulator_support import FakeClock
+from .emulator_kit import FakeClock
 
 BOOT, OP, DESTROY = 30.0, 2.0, 5.0
 

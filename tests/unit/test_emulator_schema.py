@@ -7,7 +7,7 @@ from exoscale.api.v2 import Client
 
 from sandbox.emulator import EmulatorServer, spec
 
-from .test_emulator_support import FakeClock, client, clock, emu, pool_id  # noqa: F401
+from .emulator_kit import FakeClock
 
 
 def errors(validator, value) -> list[str]:  # type: ignore[no-untyped-def]
@@ -68,7 +68,7 @@ def check(operation_id: str, body: object) -> None:
 
 
 def test_every_endpoint_through_the_lifecycle_matches_the_spec(
-        emu: EmulatorServer, client: Client, clock: FakeClock, pool_id: str) -> None:  # noqa: F811
+        emu: EmulatorServer, client: Client, clock: FakeClock, pool_id: str) -> None:
     def check_all() -> None:
         check("get-instance-pool", client.get_instance_pool(id=pool_id))
         check("list-instance-pools", client.list_instance_pools())
@@ -93,7 +93,7 @@ def test_every_endpoint_through_the_lifecycle_matches_the_spec(
 
 
 @pytest.mark.parametrize("route", ["get-instance-pool", "get-instance", "get-operation"])
-def test_error_bodies_carry_a_message(emu: EmulatorServer, client: Client, route: str) -> None:  # noqa: F811
+def test_error_bodies_carry_a_message(emu: EmulatorServer, client: Client, route: str) -> None:
     from exoscale.api.exceptions import ExoscaleAPIClientException
 
     with pytest.raises(ExoscaleAPIClientException) as err:

@@ -7,14 +7,14 @@ import time
 
 import pytest
 import requests
-from exoscale.api.v2 import Client
 from exoscale.api.exceptions import ExoscaleAPIAuthException
+from exoscale.api.v2 import Client
 from exoscale_auth import ExoscaleV2Auth
 
 from sandbox.emulator import signature
 from sandbox.emulator.signature import MalformedHeader, parse_header, sign, verify
 
-from .test_emulator_support import KEY, SECRET, admin, client, clock, emu, pool_id, raw_request  # noqa: F401
+from .emulator_kit import KEY, SECRET, raw_request
 
 NOW = 1_700_000_000
 
@@ -27,8 +27,8 @@ def _real_signed(method: str, url: str, body: object = None, params: dict | None
 
 def _verify_prepared(req: requests.PreparedRequest, **override: object) -> signature.Verdict:
     path, _, query = req.path_url.partition("?")
-    args = dict(key=KEY, secret=SECRET, method=req.method, path=path, query_string=query,
-                body=req.body or b"", authorization=req.headers["Authorization"], now=NOW)
+    args = {"key": KEY, "secret": SECRET, "method": req.method, "path": path, "query_string": query,
+                "body": req.body or b"", "authorization": req.headers["Authorization"], "now": NOW}
     args.update(override)
     return verify(**args)  # type: ignore[arg-type]
 
@@ -96,7 +96,7 @@ def test_real_client_is_accepted(client: Client, pool_id: str) -> None:
 
 
 @pytest.mark.parametrize("key,secret", [(KEY, "wrong"), ("EXOwrong", SECRET)])
-def test_wrong_credentials_raise_auth_error(emu, pool_id: str, key: str, secret: str) -> None:  # noqa: F811
+def test_wrong_credentials_raise_auth_error(emu, pool_id: str, key: str, secret: str) -> None:
     with pytest.raises(ExoscaleAPIAuthException):
         Client(key, secret, url=emu.url).get_instance_pool(id=pool_id)
 
@@ -106,16 +106,16 @@ def _tampered_cases(pool: str) -> list[tuple[str, dict]]:
     body = json.dumps({"size": 3}).encode()
     good = sign(KEY, SECRET, "PUT", path, body, "", int(time.time()) + 600)
     return [
-        ("method", dict(method="POST", path=path, body=body, authorization=good)),
-        ("path", dict(method="PUT", path=f"/v2/instance-pool/{pool}:evict", body=body, authorization=good)),
-        ("body", dict(method="PUT", path=path, body=b'{"size": 9}', authorization=good)),
-        ("expired", dict(method="PUT", path=path, body=body, expires=int(time.time()) - 1)),
-        ("unsigned query", dict(method="PUT", path=path, body=body, query="x=1", authorization=good)),
-        ("missing header", dict(method="PUT", path=path, body=body, signed=False)),
+        ("method", {"method": "POST", "path": path, "body": body, "authorization": good}),
+        ("path", {"method": "PUT", "path": f"/v2/instance-pool/{pool}:evict", "body": body, "authorization": good}),
+        ("body", {"method": "PUT", "path": path, "body": b'{"size": 9}', "authorization": good}),
+        ("expired", {"method": "PUT", "path": path, "body": body, "expires": int(time.time()) - 1}),
+        ("unsigned query", {"method": "PUT", "path": path, "body": body, "query": "x=1", "authorization": good}),
+        ("missing header", {"method": "PUT", "path": path, "body": body, "signed": False}),
     ]
 
 
-def test_tampered_requests_get_403_and_change_nothing(emu, pool_id: str) -> None:  # noqa: F811
+def test_tampered_requests_get_403_and_change_nothing(emu, pool_id: str) -> None:
     for name, kwargs in _tampered_cases(pool_id):
         resp = raw_request(emu, **kwargs)
         assert resp.status == 403, name
@@ -124,13 +124,13 @@ def test_tampered_requests_get_403_and_change_nothing(emu, pool_id: str) -> None
     assert emu.model.get_pool(pool_id).size == 2
 
 
-def test_tampered_signed_query_value_gets_403(emu, pool_id: str) -> None:  # noqa: F811
+def test_tampered_signed_query_value_gets_403(emu, pool_id: str) -> None:
     good = sign(KEY, SECRET, "GET", "/v2/instance", b"", f"manager-id={pool_id}", int(time.time()) + 600)
     other = "00000000-0000-4000-8000-000000000000"
     assert raw_request(emu, "GET", "/v2/instance", query=f"manager-id={pool_id}", authorization=good).status == 200
     assert raw_request(emu, "GET", "/v2/instance", query=f"manager-id={other}", authorization=good).status == 403
 
 
-def test_correctly_signed_raw_request_succeeds(emu, pool_id: str) -> None:  # noqa: F811
+def test_correctly_signed_raw_request_succeeds(emu, pool_id: str) -> None:
     resp = raw_request(emu, "PUT", f"/v2/instance-pool/{pool_id}:scale", body=b'{"size": 3}')
     assert resp.status == 200 and resp.body["state"] == "pending"

@@ -6,7 +6,8 @@ import json
 import re
 import time
 import urllib.request
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -236,7 +237,7 @@ def test_pause_resume_round_trip_shown_by_status(env: dict[str, str], store: Sto
 def test_status_says_when_the_tick_has_not_seen_a_pause(env: dict[str, str], store: Store,
                                                         busy: dict[str, Any]) -> None:
     run(env, "pause", now=NOW + 1)
-    rc, out, _ = run(env, "status", now=NOW + 1)
+    _rc, out, _ = run(env, "status", now=NOW + 1)
     assert "yes (settings by inspect:" in out and "not yet seen by the tick" in out
     assert "settings changed since, the next tick applies them" in out
 
@@ -313,7 +314,7 @@ def test_pause_under_a_concurrent_writer_retries_and_keeps_both(
     rival = lambda: cli.main(["set-bounds", "--max", str(next(bumps))], env,  # noqa: E731
                              out=io.StringIO(), err=io.StringIO())
     racing = RacingStore(store, races=2, rival=rival)
-    rc, out, err = run(env, "pause", make_store=lambda cfg: racing)
+    rc, _out, err = run(env, "pause", make_store=lambda cfg: racing)
     assert rc == 0 and err == "" and racing.puts == 3  # two lost races, then the CAS wins
     body = store.get(keys.settings(POOL)).body  # type: ignore[union-attr]
     assert (body["paused"], body["min_size"], body["max_size"]) == (True, 2, 4)

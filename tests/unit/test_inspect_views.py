@@ -43,7 +43,7 @@ def test_history_selection_newest_first_limited_and_bounded_by_key_time() -> Non
     names = [f"{base}{int((NOW - age) * 1000):013d}-scale-up-x{age}.json"
              for age in (10, 4000, 100, 7200)]
     problems: list[views.Problem] = []
-    chosen = views.history_selection(names + [base + "junk.txt"], NOW - 5000, 2, problems)
+    chosen = views.history_selection([*names, base + "junk.txt"], NOW - 5000, 2, problems)
     assert chosen == [names[0], names[2]]
     assert problems == [{"key": base + "junk.txt", "error": "unexpected history key name"}]
 
@@ -142,7 +142,7 @@ def test_intent_requests_as_keys_or_bodies(refs: list) -> None:
     req = _stored("requests/p/1.json", {"direction": "up", "source": "manual",
                                         "received_at": NOW - 3})
     scaler = _stored("state/p/scaler.json", {"last_tick_at": NOW, "intent": {
-        "action": "scale-up", "requests": refs + [7, {"no": "key"}]}})
+        "action": "scale-up", "requests": [*refs, 7, {"no": "key"}]}})
     view = views.requests_view("p", [req], scaler, NOW)
     assert view["requests"][0]["claimed"] is True
     status = views.status_view("p", NOW, scaler=scaler, discovery=None, lease=None,

@@ -115,7 +115,7 @@ def test_decide(name: str, view: PoolView, pending: list[Pending], bounds: tuple
                 outcome: str) -> None:
     d = policy.decide(NOW, view, pending, bounds, params, memory, paused)
     assert (d.action, d.target_size) == (action, target), d.reason
-    if action != NONE or pending and d.consume:
+    if action != NONE or (pending and d.consume):
         expected = "cooldown" if name.startswith("cooldown holds") else outcome
         assert d.outcome == expected, d.reason
 

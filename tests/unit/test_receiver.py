@@ -11,8 +11,9 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 from wsgiref.util import setup_testing_defaults
 
@@ -22,8 +23,8 @@ from functions.common import config, keys
 from functions.common.kick import Kicker
 from functions.common.store import Store
 from functions.scaler import receiver
-from tests.conftest import handler_env
 from tests import httpjson
+from tests.conftest import handler_env
 from tests.tcpproxy import TcpProxy
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -161,7 +162,7 @@ def test_existing_object_counts_as_stored(app: Any, store: Store, tcfg: config.C
 @pytest.mark.parametrize("direction", ["up", "down"])
 def test_manual_requests(app: Any, store: Store, tcfg: config.Config, method: str,
                          direction: str) -> None:
-    status, _, body = call(app, method, f"/{direction}", b"", bearer())
+    status, _, _body = call(app, method, f"/{direction}", b"", bearer())
     assert status == 202
     (saved,) = stored_bodies(store, tcfg).values()
     assert (saved["direction"], saved["source"], saved["value"]) == (direction, "manual", None)
@@ -483,7 +484,7 @@ def test_write_deadline_answers_503_even_when_the_client_would_wait_longer(
         slow_store = Store.from_config(cfg, connect_timeout=30, read_timeout=30, attempts=1)
         app = receiver.make_app(cfg, slow_store, time.time, write_deadline_s=0.5)
         started = time.monotonic()
-        status, _, body = call(app, "POST", "/webhook", fixture("alertmanager_mixed"))
+        status, _, _body = call(app, "POST", "/webhook", fixture("alertmanager_mixed"))
         assert status == 503 and time.monotonic() - started < 2.0
         status, _, _ = call(app, "GET", "/status")
         assert status == 503

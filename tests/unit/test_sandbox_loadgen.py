@@ -39,7 +39,7 @@ def test_profile_rate_and_integral(points, ramp, t, rate, expected) -> None:  # 
     p = Profile(points, ramp=ramp)
     assert p.rate(t) == pytest.approx(rate)
     assert p.expected(t) == pytest.approx(expected)
-    if 0 < expected:
+    if expected > 0:
         assert p.expected(p.time_at(expected / 2)) == pytest.approx(expected / 2)
 
 
@@ -130,7 +130,8 @@ def test_honours_rate_and_stops_by_itself(fast_member: Member) -> None:
     f = gen.figures(window_s=1.0)
     assert f.sent == 59 and f.in_flight == 0
     s = gen.summary()
-    assert s.duration_s == 2.0 and s.ok == 59 and s.achieved_rps == pytest.approx(29.5) and s.p95_s is not None and s.p95_s < 0.5
+    assert s.duration_s == 2.0 and s.ok == 59 and s.achieved_rps == pytest.approx(29.5)
+    assert s.p95_s is not None and s.p95_s < 0.5
 
 
 def test_in_flight_bound_and_timeouts(slow_member: Member) -> None:

@@ -3,8 +3,16 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.measure import Action, Sample, flaps, instance_seconds, lost_requests, \
-    reaction_down, reaction_up, slo_violation_s
+from sandbox.measure import (
+    Action,
+    Sample,
+    flaps,
+    instance_seconds,
+    lost_requests,
+    reaction_down,
+    reaction_up,
+    slo_violation_s,
+)
 from sandbox.recorder import Delivery, scale_alerts
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 import re
@@ -65,7 +66,7 @@ def test_utilisation_from_counters(vcpus: int, jobs: list[tuple[float, float]], 
     assert c.elapsed == pytest.approx(at)
     assert len(c.busy) == vcpus
     assert sum(c.busy) / (vcpus * c.elapsed) == pytest.approx(utilisation)
-    assert all(b + i == pytest.approx(at) for b, i in zip(c.busy, c.idle))
+    assert all(b + i == pytest.approx(at) for b, i in zip(c.busy, c.idle, strict=True))
 
 
 def test_queue_bound_rejects_and_fifo_queue_waits() -> None:
@@ -116,7 +117,7 @@ def steady_load(model: VcpuModel, rps: float, work: float, until: float, sample_
     "rps, check",
     [
         (2.0, lambda s: max(s) < 1.0),  # half capacity: load1 stays below one vCPU
-        (8.0, lambda s: s[-1] > 1.0 and all(b > a for a, b in zip(s, s[1:]))),  # 2x: keeps rising
+        (8.0, lambda s: s[-1] > 1.0 and all(b > a for a, b in itertools.pairwise(s))),  # 2x: keeps rising
         (16.0, lambda s: s[-1] > 2.0),  # 4x: rises faster
     ],
 )
@@ -147,8 +148,8 @@ def test_counters_are_monotonic_and_consistent() -> None:
         model.submit(T0 + t, rng.uniform(0.05, 0.6))
         c = model.counters(T0 + t)
         assert c.elapsed >= previous.elapsed
-        assert all(b >= p for b, p in zip(c.busy, previous.busy))  # exactly: no reset for rate()
-        assert all(i >= p for i, p in zip(c.idle, previous.idle))
+        assert all(b >= p for b, p in zip(c.busy, previous.busy, strict=True))  # exactly: no reset for rate()
+        assert all(i >= p for i, p in zip(c.idle, previous.idle, strict=True))
         assert c.elapsed == pytest.approx(t)
         assert all(b <= c.elapsed + 1e-9 for b in c.busy)
         previous = c

@@ -114,7 +114,7 @@ def test_skips_unhealthy_and_gone_members(members: list[Member], nlb: Nlb) -> No
     assert wait_for(lambda: nlb.serving() == [(well.ip, well.app_port)])
     before = [m.snapshot().served for m in members]
     assert [get(nlb.port) for _ in range(10)] == [200] * 10
-    assert [m.snapshot().served - b for m, b in zip(members, before)] == [0, 0, 10]
+    assert [m.snapshot().served - b for m, b in zip(members, before, strict=True)] == [0, 0, 10]
     sick.set_healthy(True)
     assert wait_for(lambda: (sick.ip, sick.app_port) in nlb.serving())
     gone.start()  # a restarted member (same ports) comes back into rotation

@@ -1,7 +1,4 @@
-"""Shared helpers for the emulator tests: a fake clock, a started emulator, raw signed HTTP calls.
-
-Holds no tests itself; the test_emulator_* modules import from it.
-"""
+"""Shared helpers for the emulator tests: a fake clock and raw signed HTTP calls (fixtures: conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +6,7 @@ import http.client
 import json
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator
-
-import pytest
-from exoscale.api.v2 import Client
+from typing import Any
 
 from sandbox.emulator import EmulatorServer
 from sandbox.emulator.signature import sign
@@ -64,26 +58,3 @@ def raw_request(emu: EmulatorServer, method: str, path: str, *, body: bytes = b"
 def admin(emu: EmulatorServer, method: str, route: str, payload: Any = None) -> Raw:
     body = json.dumps(payload).encode() if payload is not None else b""
     return raw_request(emu, method, f"/_emulator/{route}", body=body, signed=False)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def emu(clock: FakeClock) -> Iterator[EmulatorServer]:
-    server = EmulatorServer(KEY, SECRET, clock=clock, boot_delay_s=30, op_delay_s=2, destroy_delay_s=5,
-                            seed=7, tick_interval_s=0.01)
-    with server:
-        yield server
-
-
-@pytest.fixture
-def client(emu: EmulatorServer) -> Client:
-    return Client(KEY, SECRET, url=emu.url)
-
-
-@pytest.fixture
-def pool_id(emu: EmulatorServer) -> str:
-    return emu.create_pool(2)
