@@ -1,18 +1,22 @@
-# Terraform and provider versions (pinned; the lock file is created by `terraform init`).
+# Terraform and provider versions. Every constraint must admit a published release:
+# tests/infra/test_provider_pins.py evaluates each one against tests/infra/fixtures/provider_releases.json.
 terraform {
   required_version = ">= 1.3.0"
 
   required_providers {
-    # 0.74.x is the current series (shared/REFERENCE.md, issue #4); our attribute fixture comes
-    # from the 0.70 docs, the newest the offline sources held, and uses nothing 0.74 changed.
+    # v0.70.0 is the newest tag of github.com/exoscale/terraform-provider-exoscale; `~> 0.70` admits it
+    # and any later 0.x release. The attribute fixture (tests/infra/fixtures/provider_schema.json) is
+    # generated from that tag's docs/.
     exoscale = {
       source  = "exoscale/exoscale"
-      version = "~> 0.74.0"
+      version = "~> 0.70"
     }
-    # SOS has no resource in the exoscale provider: the aws provider, pointed at SOS, manages the bucket.
+    # SOS has no bucket resource in the exoscale provider: the aws provider, pointed at SOS, manages
+    # it. Pinned exactly to the version the exoscale provider's own SOS acceptance test uses
+    # (pkg/resources/sos_bucket_policy/main_test.go: later versions did not work with SOS).
     aws = {
       source  = "hashicorp/aws"
-      version = "~> 5.80.0"
+      version = "= 6.22.0"
     }
     random = {
       source  = "hashicorp/random"

@@ -98,16 +98,6 @@ def test_one_concern_per_file(tf: dict) -> None:
     assert {f for (t, _), f in where.items() if t.startswith("exoscale_security_group")} == {"security.tf"}
 
 
-def test_providers_are_pinned() -> None:
-    text = (TERRAFORM_DIR / "versions.tf").read_text()
-    blocks = re.findall(r"(\w+)\s*=\s*\{\s*source\s*=\s*\"([^\"]+)\"\s*version\s*=\s*\"([^\"]+)\"", text)
-    sources = {name: (src, ver) for name, src, ver in blocks}
-    assert set(sources) == {"exoscale", "aws", "random", "archive", "cloudinit"}
-    for name, (_src, ver) in sources.items():
-        assert re.fullmatch(r"~> \d+\.\d+\.\d+", ver), f"{name} must be pinned to a patch series, got {ver}"
-    assert sources["exoscale"][0] == "exoscale/exoscale"
-
-
 def test_variables_and_outputs_are_described(tf: dict, tf_module: dict) -> None:
     for cfg in (tf, tf_module):
         for name, body, fname in cfg.get("variable", []) + cfg.get("output", []):
