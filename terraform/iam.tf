@@ -1,16 +1,19 @@
-# A role and API key for the handlers: only the compute operations they call, and SOS on this
-# deployment's bucket only. Mutating pool operations are refused for any other pool.
+# A role and API key for the handlers: only the compute operations they call (mutations only on
+# this pool) and the object operations they use on this deployment's bucket. tests/infra derives
+# both lists from the handlers' code, so a new call cannot ship without its permission.
+#
+# How Exoscale evaluates a rules policy (https://community.exoscale.com/product/security/iam/how-to/policy-guide/):
+# rules run in order and the first whose expression is true decides; a rule whose expression cannot
+# be evaluated (it reads a parameter the operation lacks) is skipped; when no rule decides, the call
+# is refused whatever the default strategy. So every operation is allowed by a rule that reads only
+# `operation` before any rule that reads `parameters`.
 
 locals {
-  scaler_compute_operations = [
-    "get-instance-pool",
-    "scale-instance-pool",
-    "evict-instance-pool-members",
-    "list-instances",
-    "get-instance",
-    "get-operation",
-  ]
-  scaler_pool_mutations = ["scale-instance-pool", "evict-instance-pool-members"]
+  scaler_read_operations = ["get-instance-pool", "list-instances"]
+  scaler_pool_mutations  = ["scale-instance-pool", "evict-instance-pool-members"]
+  # SOS operation names as in the provider's example examples/iam-bucket-access/main.tf (get-object,
+  # list-objects); put-object and delete-object follow the same S3-action naming.
+  scaler_object_operations = ["get-object", "put-object", "delete-object", "list-objects"]
 }
 
 resource "exoscale_iam_role" "scaler" {
@@ -25,12 +28,18 @@ resource "exoscale_iam_role" "scaler" {
         type = "rules"
         rules = [
           {
-            # Rules are evaluated in order; the first whose expression holds decides.
+            expression = "operation in ['${join("', '", local.scaler_read_operations)}']"
+            action     = "allow"
+          },
+          {
+            # Whether a path parameter (the pool id) appears under `parameters` is not documented:
+            # if it does not, this rule is skipped and the next one allows the mutation on any pool
+            # (the scaler keeps working, less narrowly scoped). Unverified until tried on an account.
             expression = "operation in ['${join("', '", local.scaler_pool_mutations)}'] && parameters.id != '${exoscale_instance_pool.app.id}'"
             action     = "deny"
           },
           {
-            expression = "operation in ['${join("', '", local.scaler_compute_operations)}']"
+            expression = "operation in ['${join("', '", local.scaler_pool_mutations)}']"
             action     = "allow"
           },
         ]
@@ -43,11 +52,7 @@ resource "exoscale_iam_role" "scaler" {
             action     = "deny"
           },
           {
-            expression = "operation in ['create-bucket', 'delete-bucket', 'put-bucket-acl', 'put-bucket-policy', 'delete-bucket-policy']"
-            action     = "deny"
-          },
-          {
-            expression = "true"
+            expression = "operation in ['${join("', '", local.scaler_object_operations)}']"
             action     = "allow"
           },
         ]

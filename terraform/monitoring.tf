@@ -24,4 +24,11 @@ resource "exoscale_compute_instance" "monitoring" {
 
   # The handlers need the artifact in the bucket at first boot.
   depends_on = [aws_s3_object.functions]
+
+  lifecycle {
+    # template_id forces a new VM, and the template data source returns the newest image: without
+    # this, the first apply after Exoscale refreshes Ubuntu would replace the monitoring VM.
+    # New handler code still rolls out through user_data (the artifact key is content-addressed).
+    ignore_changes = [template_id]
+  }
 }

@@ -15,7 +15,10 @@ resource "exoscale_instance_pool" "app" {
   labels             = { deployment = local.name, role = "pool" }
 
   lifecycle {
-    # The scaler owns the size after creation; apply must never undo its work.
-    ignore_changes = [size]
+    # The scaler owns the size after creation; apply must never undo its work. The template data
+    # source returns the newest image of that name, so without template_id here every image refresh
+    # by Exoscale would make the next plan change the pool. (Evictions change only `instances`,
+    # which is computed: not set here, so a plan never flips it.)
+    ignore_changes = [size, template_id]
   }
 }

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import re
 
-from tests.infra.conftest import TERRAFORM_DIR
+from tests.infra.conftest import REPO, TERRAFORM_DIR
 
 WORLD = {"0.0.0.0/0", "::/0"}
 NEVER_PUBLIC = {9100, 8090}
 ADMIN_PORTS = {22, 3000, 9090}
-# REFERENCE.md: the operations the handlers call.
-SCALER_OPERATIONS = ["get-instance-pool", "scale-instance-pool", "evict-instance-pool-members",
-                     "list-instances", "get-instance", "get-operation"]
+# boto3 call (or paginator) -> SOS IAM operation; names as in the exoscale provider's
+# examples/iam-bucket-access/main.tf (get-object, list-objects) and the same S3-action pattern.
+S3_TO_IAM = {"get_object": "get-object", "put_object": "put-object", "delete_object": "delete-object",
+             "list_objects_v2": "list-objects"}
 
 
 def rules(tf: dict) -> list[tuple[str, dict]]:
@@ -75,27 +76,47 @@ def test_secrets_are_sensitive_variables_or_generated(tf: dict, tf_module: dict)
         assert not re.search(r"(secret|password|token)\s*=\s*\"[^$\"][^\"]*\"", text), path
 
 
-def test_iam_policy_names_only_the_reference_operations(tf: dict) -> None:
+def called_operations() -> tuple[set[str], set[str]]:
+    """The Exoscale API and S3 operations the handlers' code calls, as IAM operation names."""
+    compute: set[str] = set()
+    objects: set[str] = set()
+    for path in (REPO / "functions").rglob("*.py"):
+        text = path.read_text()
+        compute |= {m.replace("_", "-") for m in re.findall(r"\bclient\.(\w+)\(", text)}
+        for call in re.findall(r"\bs3\.(\w+)\(", text) + re.findall(r"get_paginator\(\"(\w+)\"\)", text):
+            if call != "get_paginator":
+                assert call in S3_TO_IAM, f"{path}: s3.{call} has no IAM operation in S3_TO_IAM (and in iam.tf)"
+                objects.add(S3_TO_IAM[call])
+    return compute, objects
+
+
+def test_iam_policy_allows_exactly_what_the_handlers_call(tf: dict) -> None:
     local_items = {k: v for item, _ in tf["locals"] for k, v in item.items()}
-    assert local_items["scaler_compute_operations"] == SCALER_OPERATIONS
-    assert set(local_items["scaler_pool_mutations"]) <= set(SCALER_OPERATIONS)
+    compute_ops, object_ops = called_operations()
+    assert compute_ops == {"get-instance-pool", "list-instances", "scale-instance-pool", "evict-instance-pool-members"}
+    assert set(local_items["scaler_read_operations"]) | set(local_items["scaler_pool_mutations"]) == compute_ops
+    assert set(local_items["scaler_object_operations"]) == object_ops
     role = next(body for rtype, _, body, _ in tf["resource"] if rtype == "exoscale_iam_role")
     policy = role["policy"]
     assert policy["default_service_strategy"] == "deny"
     assert set(policy["services"]) == {"compute", "sos"}
     compute = policy["services"]["compute"]["rules"]
-    allows = [r for r in compute if r["action"] == "allow"]
-    assert len(allows) == 1 and "local.scaler_compute_operations" in allows[0]["expression"]
+    # 1. reads, by operation only (list-instances has no `id`: a rule reading it first would be skipped)
+    assert compute[0] == {"expression": "operation in ['${join(\"', '\", local.scaler_read_operations)}']",
+                          "action": "allow"}
+    # 2. mutations on another pool refused, 3. mutations allowed; nothing else (no catch-all)
+    assert compute[1]["action"] == "deny"
+    assert "parameters.id != '${exoscale_instance_pool.app.id}'" in compute[1]["expression"]
+    assert "local.scaler_pool_mutations" in compute[1]["expression"]
+    assert compute[2] == {"expression": "operation in ['${join(\"', '\", local.scaler_pool_mutations)}']",
+                          "action": "allow"}
+    assert len(compute) == 3
     assert all("operation in" in r["expression"] for r in compute), "no catch-all rule in compute"
-    deny = next(r for r in compute if r["action"] == "deny")
-    assert compute.index(deny) < compute.index(allows[0]), "the pool restriction must come first"
-    assert "exoscale_instance_pool.app.id" in deny["expression"]
     sos = policy["services"]["sos"]["rules"]
-    assert sos[0]["action"] == "deny" and "aws_s3_bucket.state.bucket" in sos[0]["expression"]
-    # Every operation named literally in a compute expression is one of the listed ones.
-    quoted = set(re.findall(r"'([a-z-]+)'", " ".join(r["expression"] for r in compute)))
-    assert quoted <= set(SCALER_OPERATIONS)
-    assert all(r["action"] == "deny" for r in sos[:-1])
+    assert sos[0] == {"expression": "parameters.bucket != '${aws_s3_bucket.state.bucket}'", "action": "deny"}
+    assert sos[1] == {"expression": "operation in ['${join(\"', '\", local.scaler_object_operations)}']",
+                      "action": "allow"}
+    assert len(sos) == 2, "no catch-all rule in sos"
 
 
 def test_the_api_key_uses_the_restricted_role(tf: dict) -> None:
