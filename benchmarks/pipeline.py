@@ -44,7 +44,7 @@ class Delays:
     for_s: int = 60
     group_wait_s: int = 10
     group_interval_s: int = 60
-    repeat_s: int = 60
+    repeat_s: int = 30
     tick_s: int = 60
     sd_s: int = 15             # autoscaler-sd.timer: discovery sees member changes at this period
     boot_min_s: int = 60       # create → booted → app healthy behind the NLB on Exoscale

@@ -36,11 +36,11 @@ class Timings:
 
 
 REAL = Timings("real", tick_s=60, sd_s=15, scrape_s=10, eval_s=10, rate_window="1m",
-               alert_for="1m", group_wait="10s", group_interval="1m", repeat_interval="1m",
+               alert_for="1m", group_wait="10s", group_interval="1m", repeat_interval="30s",
                boot_s=45, cooldown_s=120, settle_s=150, request_ttl_s=300, sample_s=2,
                flap_window_s=300)
 FAST = Timings("fast", tick_s=10, sd_s=3, scrape_s=2, eval_s=2, rate_window="10s",
-               alert_for="10s", group_wait="2s", group_interval="10s", repeat_interval="10s",
+               alert_for="10s", group_wait="2s", group_interval="10s", repeat_interval="5s",
                boot_s=8, cooldown_s=20, settle_s=25, request_ttl_s=60, sample_s=1,
                flap_window_s=50)
 

@@ -14,4 +14,5 @@ module "bootstrap" {
   scaler_min_size        = var.pool_min_size
   scaler_max_size        = var.pool_max_size
   scaler_policy          = var.scaler_policy
+  operator_webhook_url   = var.operator_webhook_url
 }

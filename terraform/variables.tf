@@ -100,3 +100,10 @@ variable "scaler_policy" {
     error_message = "scaler_policy must be step or proportional."
   }
 }
+
+variable "operator_webhook_url" {
+  description = "Optional URL that receives the self-monitoring warnings (stale tick or discovery, pool at maximum) as Grafana webhook JSON, for a person to read. Empty: they show on the dashboard's alert list only."
+  type        = string
+  default     = ""
+  sensitive   = true
+}

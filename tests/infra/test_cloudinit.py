@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.infra.conftest import TEST_VARS, tool
+from tests.infra.conftest import BOOTSTRAP_DIR, TEST_VARS, tool
 
+BOOT_LIB = BOOTSTRAP_DIR / "scripts" / "boot-lib.sh"
 REQUIRED_ENV = ["EXOSCALE_KEY", "EXOSCALE_SECRET", "EXOSCALE_ZONE", "INSTANCEPOOL_ID", "SOS_BUCKET",
                 "SOS_ENDPOINT", "LISTEN_ADDR", "LISTEN_PORT", "SCALER_TOKEN", "SCALER_MIN_SIZE",
                 "SCALER_MAX_SIZE", "SD_OUTPUT", "TEXTFILE_DIR"]
@@ -57,18 +58,26 @@ def test_monitoring_files_and_modes(rendered: dict) -> None:
     assert env["SD_OUTPUT"] == "/var/lib/autoscaler/file_sd/pool.json"
     # node exporter reads the directory the handlers write their .prom files to
     assert env["TEXTFILE_DIR"] in files["/etc/default/prometheus-node-exporter"]["content"]
-    units = [p for p in files if p.startswith("/etc/systemd/system/autoscaler-")]
-    assert len(units) == 7
-    assert "/etc/systemd/system/autoscaler-tick.path" in units
+    units = {p.rsplit("/", 1)[1] for p in files if p.startswith("/etc/systemd/system/autoscaler-")}
+    assert units == {p.name for p in (BOOTSTRAP_DIR / "systemd").glob("autoscaler-*")}
+    assert "autoscaler-tick.path" in units and "autoscaler-metadata-guard.service" in units
     assert cfg["runcmd"] == [["/usr/local/sbin/autoscaler-install"]]
     assert files["/usr/local/sbin/autoscaler-install"]["permissions"] == "0755"
-    assert {"prometheus", "prometheus-node-exporter", "python3-venv"} <= set(cfg["packages"])
+    # packages come from the install script (retried, reported), never from cloud-init's module
+    assert "packages" not in cfg and "package_update" not in cfg
+    script = files["/usr/local/sbin/autoscaler-install"]["content"]
+    assert "apt_install prometheus prometheus-node-exporter python3-venv" in script
+    assert files["/usr/local/lib/autoscaler/boot-lib.sh"]["content"] == BOOT_LIB.read_text()
 
 
 def test_install_script_gets_grafana_from_its_repository_and_functions_from_the_bucket(rendered: dict) -> None:
     cfg = yaml.safe_load(rendered["monitoring"])
     script = next(f["content"] for f in cfg["write_files"] if f["path"] == "/usr/local/sbin/autoscaler-install")
     assert "https://apt.grafana.com stable main" in script
+    # Grafana pinned to the version the fixtures were checked against, and held
+    assert 'apt_install "grafana=${GRAFANA_VERSION}"' in script and "apt-mark hold grafana" in script
+    assert "GRAFANA_VERSION=12.4.3" in next(f["content"] for f in cfg["write_files"]
+                                            if f["path"] == "/etc/autoscaler/install.env")
     assert "--aws-sigv4" in script and "${SOS_BUCKET}/${ARTIFACT_KEY}" in script
     assert "-r /opt/autoscaler/app/functions/requirements.txt" in script
     install_env = next(f["content"] for f in cfg["write_files"] if f["path"] == "/etc/autoscaler/install.env")
@@ -81,6 +90,14 @@ def test_install_script_gets_grafana_from_its_repository_and_functions_from_the_
 
 def test_pool_runs_the_app_and_node_exporter(rendered: dict) -> None:
     cfg = yaml.safe_load(rendered["pool"])
-    assert {"docker.io", "prometheus-node-exporter"} <= set(cfg["packages"])
-    run = [" ".join(c) for c in cfg["runcmd"]]
-    assert any("8080:8080" in c and "quay.io/janoszen/http-load-generator:1.0.1" in c for c in run)
+    files = {f["path"]: f for f in cfg["write_files"]}
+    assert "packages" not in cfg and cfg["runcmd"] == [["/usr/local/sbin/autoscaler-member-install"]]
+    script = files["/usr/local/sbin/autoscaler-member-install"]["content"]
+    assert files["/usr/local/sbin/autoscaler-member-install"]["permissions"] == "0755"
+    assert "apt_install prometheus-node-exporter" in script and "apt_install docker.io" in script
+    assert "--publish 8080:8080" in script and '"$LOAD_GENERATOR_IMAGE"' in script
+    env = env_map(files["/etc/autoscaler/member.env"]["content"])
+    assert env == {"LOAD_GENERATOR_IMAGE": "quay.io/janoszen/http-load-generator:1.0.1"}
+    # members export their boot status through the same textfile collector configuration
+    assert "/var/lib/autoscaler/textfile" in files["/etc/default/prometheus-node-exporter"]["content"]
+    assert files["/usr/local/lib/autoscaler/boot-lib.sh"]["content"] == BOOT_LIB.read_text()

@@ -53,30 +53,60 @@ def test_every_datasource_uid_is_provisioned(rendered: dict) -> None:
             assert target["datasource"]["uid"] in uids
 
 
+def contact_points(rendered: dict) -> dict[str, dict]:
+    return {p["name"]: p for p in alerting(rendered)["contactPoints"]}
+
+
 def test_contact_point_matches_the_receiver_settings(rendered: dict) -> None:
     env = env_map(rendered["scaler_env"])
-    points = alerting(rendered)["contactPoints"]
-    assert len(points) == 1 and len(points[0]["receivers"]) == 1
-    receiver = points[0]["receivers"][0]
+    points = contact_points(rendered)
+    assert set(points) == {"autoscaler-webhook", "autoscaler-operator"}
+    assert len(points["autoscaler-webhook"]["receivers"]) == 1
+    receiver = points["autoscaler-webhook"]["receivers"][0]
     assert receiver["type"] == "webhook"
     settings = receiver["settings"]
     assert settings["url"] == f"http://{env['LISTEN_ADDR']}:{env['LISTEN_PORT']}/webhook" == rendered["webhook_url"]
     assert settings["httpMethod"] == "POST"
     assert settings["authorization_scheme"] == "Bearer"
     assert settings["authorization_credentials"] == env["SCALER_TOKEN"] == TEST_VARS["scaler_token"]
+    # without an operator URL the person's contact point is Grafana's no-op webhook (grafana/alerting
+    # receivers/webhook/v1 NoopURL): the warnings then live on the dashboard's alert list
+    operator = points["autoscaler-operator"]["receivers"][0]
+    assert operator["type"] == "webhook" and operator["settings"]["url"] == "grafana://noop"
+    assert "authorization_credentials" not in operator["settings"]
 
 
-def test_policy_routes_to_the_contact_point_with_tick_sized_intervals(rendered: dict, alert_spec: dict) -> None:
+def seconds(text: str) -> int:
+    return int(text[:-1]) * {"s": 1, "m": 60, "h": 3600}[text[-1]]
+
+
+def test_policy_routes_scaling_alerts_to_the_scaler_and_warnings_to_a_person(rendered: dict, alert_spec: dict) -> None:
     doc = alerting(rendered)
     policy = doc["policies"][0]
-    assert policy["receiver"] == doc["contactPoints"][0]["name"]
+    assert policy["receiver"] == "autoscaler-webhook"
     note = alert_spec["notification"]
     for key in ("group_by", "group_wait", "group_interval", "repeat_interval"):
         assert policy[key] == note[key], key
-    seconds = {"s": 1, "m": 60}
-    as_s = {k: int(note[k][:-1]) * seconds[note[k][-1]] for k in ("group_wait", "group_interval", "repeat_interval")}
-    assert 10 <= as_s["group_wait"] <= 30 and as_s["group_interval"] == 60 and as_s["repeat_interval"] == 60
     assert "scale" in policy["group_by"]
+    (child,) = policy["routes"]
+    assert child["receiver"] == "autoscaler-operator"
+    assert child["object_matchers"] == [["severity", "=", "warning"]]
+    assert seconds(child["repeat_interval"]) == 3600
+    # every self-monitoring alert matches the person's route, no scaling alert does
+    for alert in alert_spec["alerts"]:
+        warned = alert["labels"].get("severity") == "warning"
+        assert warned == ("scale" not in alert["labels"]), alert["name"]
+
+
+def test_a_firing_scale_alert_is_re_sent_at_every_flush(alert_spec: dict) -> None:
+    """Alertmanager's dedup (notify/dedup_stage.go needsUpdate, also used by Grafana) re-sends only when the
+    last delivery ended before flush - repeat_interval: repeat must be below group_interval minus the
+    delivery time. tests/reliability/test_alertmanager_cadence.py proves it with the real Alertmanager."""
+    note = alert_spec["notification"]
+    group_interval, repeat = seconds(note["group_interval"]), seconds(note["repeat_interval"])
+    assert group_interval == 60
+    assert repeat <= group_interval - 30, "leave room for a delivery of up to 30 s (Grafana's webhook timeout)"
+    assert 10 <= seconds(note["group_wait"]) <= 30
 
 
 def test_thresholds_labels_and_queries_equal_the_shared_spec(rendered: dict, alert_spec: dict) -> None:
@@ -131,3 +161,27 @@ def test_dashboard_shows_the_required_panels_with_the_shared_thresholds(rendered
     assert steps == [None, alert_spec["thresholds"]["scale_down_cpu"], alert_spec["thresholds"]["scale_up_cpu"]]
     provider = yaml.safe_load((BOOTSTRAP_DIR / "grafana/provisioning/dashboards.yaml").read_text())
     assert provider["providers"][0]["options"]["path"] == "/etc/grafana/dashboards"
+
+
+def test_demand_panel_plots_the_scale_up_alerts_scale_value(rendered: dict, alert_spec: dict) -> None:
+    dashboard = json.loads(rendered["dashboard"])
+    (up,) = [a for a in alert_spec["alerts"] if a["labels"].get("scale") == "up"]
+    panel = next(p for p in dashboard["panels"] if p["title"].startswith("Demand per member"))
+    (target,) = panel["targets"]
+    assert target["expr"] == signal(alert_spec, up["demand_signal"])
+    # ... which is exactly the query behind the alert's scale_value annotation
+    rule = next(r for r in alerting(rendered)["groups"][0]["rules"] if r["title"] == up["name"])
+    assert next(d for d in rule["data"] if d["refId"] == "B")["model"]["expr"] == target["expr"]
+
+
+def test_dashboard_shows_firing_warnings_and_unfinished_boots(rendered: dict) -> None:
+    dashboard = json.loads(rendered["dashboard"])
+    alerts = next(p for p in dashboard["panels"] if p["type"] == "alertlist")
+    assert alerts["options"]["stateFilter"]["firing"] is True and alerts["options"]["folder"]["title"] == "Autoscaler"
+    boot = next(p for p in dashboard["panels"] if p["title"].startswith("First boot"))
+    exprs = [t["expr"] for t in boot["targets"]]
+    assert any("autoscaler_boot_ok" in e for e in exprs) and 'up{job="pool"} == 0' in exprs
+    boot_lib = (BOOTSTRAP_DIR / "scripts" / "boot-lib.sh").read_text()
+    assert "autoscaler_boot_ok{role=" in boot_lib
+    ids = [p["id"] for p in dashboard["panels"]]
+    assert len(ids) == len(set(ids))

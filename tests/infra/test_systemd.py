@@ -14,7 +14,8 @@ from tests.infra.test_cloudinit import env_map
 
 UNIT_DIR = BOOTSTRAP_DIR / "systemd"
 UNITS = sorted(p.name for p in UNIT_DIR.glob("autoscaler-*"))
-SERVICES = [u for u in UNITS if u.endswith(".service")]
+GUARD = "autoscaler-metadata-guard.service"   # root, loads a firewall rule: hardened on its own terms
+SERVICES = [u for u in UNITS if u.endswith(".service") and u != GUARD]
 HARDENING = {
     "NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes", "ProtectHome": "yes",
     "PrivateDevices": "yes", "RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX", "CapabilityBoundingSet": "",
@@ -36,6 +37,10 @@ def make_root(tmp: Path) -> Path:
     python.write_text("#!/bin/sh\n")
     python.chmod(0o755)
     (root / "opt/autoscaler/app").mkdir(parents=True)
+    nft = root / "usr/sbin/nft"
+    nft.parent.mkdir(parents=True, exist_ok=True)
+    nft.write_text("#!/bin/sh\n")
+    nft.chmod(0o755)
     (root / "etc/autoscaler").mkdir(parents=True)
     (root / "etc/autoscaler/autoscaler.env").write_text("")
     return root
@@ -115,5 +120,17 @@ def test_tick_path_unit_watches_the_kick_file_the_env_sets(rendered: dict) -> No
     tick = parse("autoscaler-tick.service")["Unit"]
     assert (tick["StartLimitIntervalSec"], int(tick["StartLimitBurst"])) == ("10s", 10)
     script = (BOOTSTRAP_DIR / "scripts" / "install-monitoring.sh").read_text()
-    enable = next(line for line in script.splitlines() if line.startswith("systemctl enable --now"))
+    enable = next(line for line in script.splitlines()
+                  if line.startswith("systemctl enable --now") and "autoscaler-receiver" in line)
     assert "autoscaler-tick.path" in enable.split() and "autoscaler-tick.timer" in enable.split()
+
+
+def test_metadata_guard_unit_loads_the_shipped_ruleset_before_the_network() -> None:
+    unit = parse(GUARD)
+    assert unit["Service"]["ExecStart"] == "/usr/sbin/nft -f /etc/autoscaler/metadata-guard.nft"
+    assert unit["Service"]["CapabilityBoundingSet"] == "CAP_NET_ADMIN"
+    assert "network-pre.target" in unit["Unit"]["Before"] and unit["Unit"]["DefaultDependencies"] == "no"
+    assert unit["Install"]["WantedBy"] == "sysinit.target"
+    script = (BOOTSTRAP_DIR / "scripts" / "install-monitoring.sh").read_text()
+    # loaded before anything that runs as another user is installed
+    assert script.index(f"systemctl enable --now {GUARD}") < script.index("apt_install prometheus")

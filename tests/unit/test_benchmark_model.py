@@ -65,7 +65,7 @@ def test_sd_kick_decides_a_waiting_request_at_the_first_sd_cycle_after_the_boot(
 def test_alert_spec_delays_are_read_from_the_deployment() -> None:
     delays, thresholds = pipeline.from_alert_spec()
     assert (delays.eval_s, delays.for_s, delays.group_wait_s) == (20, 60, 10)
-    assert (delays.group_interval_s, delays.repeat_s) == (60, 60)
+    assert (delays.group_interval_s, delays.repeat_s) == (60, 30)
     assert (thresholds.up, thresholds.down) == (0.8, 0.2)
 
 

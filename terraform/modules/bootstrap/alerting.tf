@@ -9,6 +9,10 @@ locals {
   receiver_webhook_url = "http://127.0.0.1:${local.receiver_port}/webhook"
   datasource_uid       = "prometheus"
   contact_point_name   = "autoscaler-webhook"
+  operator_point_name  = "autoscaler-operator"
+  # grafana/alerting receivers/webhook/v1: this URL makes the webhook a no-op (sends nothing).
+  operator_url = var.operator_webhook_url != "" ? var.operator_webhook_url : "grafana://noop"
+  notification = local.alert_spec.notification
 
   grafana_ops = { ">" = "gt", "<" = "lt" }
 
@@ -86,36 +90,62 @@ locals {
       interval = local.alert_spec.evaluation_interval
       rules    = local.grafana_rules
     }]
-    contactPoints = [{
-      orgId = 1
-      name  = local.contact_point_name
-      receivers = [{
-        uid                   = local.contact_point_name
-        type                  = "webhook"
-        disableResolveMessage = false
-        settings = {
-          url                       = local.receiver_webhook_url
-          httpMethod                = "POST"
-          maxAlerts                 = 0
-          authorization_scheme      = "Bearer"
-          authorization_credentials = var.scaler_token
-        }
-      }]
-    }]
+    contactPoints = [
+      {
+        orgId = 1
+        name  = local.contact_point_name
+        receivers = [{
+          uid                   = local.contact_point_name
+          type                  = "webhook"
+          disableResolveMessage = false
+          settings = {
+            url                       = local.receiver_webhook_url
+            httpMethod                = "POST"
+            maxAlerts                 = 0
+            authorization_scheme      = "Bearer"
+            authorization_credentials = var.scaler_token
+          }
+        }]
+      },
+      {
+        orgId = 1
+        name  = local.operator_point_name
+        receivers = [{
+          uid                   = local.operator_point_name
+          type                  = "webhook"
+          disableResolveMessage = false
+          settings              = { url = local.operator_url, httpMethod = "POST" }
+        }]
+      },
+    ]
+    # The root policy is the scaler's (short intervals, alerts.json notification); self-monitoring
+    # warnings match the child policy and go to a person instead, re-sent hourly.
     policies = [{
       orgId           = 1
       receiver        = local.contact_point_name
-      group_by        = local.alert_spec.notification.group_by
-      group_wait      = local.alert_spec.notification.group_wait
-      group_interval  = local.alert_spec.notification.group_interval
-      repeat_interval = local.alert_spec.notification.repeat_interval
+      group_by        = local.notification.group_by
+      group_wait      = local.notification.group_wait
+      group_interval  = local.notification.group_interval
+      repeat_interval = local.notification.repeat_interval
+      routes = [{
+        receiver        = local.operator_point_name
+        object_matchers = local.notification.operator.matchers
+        group_by        = local.notification.operator.group_by
+        group_wait      = local.notification.operator.group_wait
+        group_interval  = local.notification.operator.group_interval
+        repeat_interval = local.notification.operator.repeat_interval
+      }]
     }]
   }
 
   grafana_alerting_yaml = yamlencode(local.grafana_alerting)
 
+  # The demand panel plots exactly what the scale-up alert sends as scale_value.
+  scale_up_alert = one([for alert in local.alert_spec.alerts : alert if lookup(alert.labels, "scale", "") == "up"])
+
   dashboard_json = templatefile("${local.bootstrap_dir}/grafana/dashboards/autoscaler.json.tftpl", {
     scale_up_cpu   = local.alert_spec.thresholds.scale_up_cpu
     scale_down_cpu = local.alert_spec.thresholds.scale_down_cpu
+    demand_expr    = local.alert_signals[local.scale_up_alert.demand_signal]
   })
 }

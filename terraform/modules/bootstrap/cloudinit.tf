@@ -30,8 +30,15 @@ locals {
     "SOS_ENDPOINT=${local.sos_endpoint}",
     "SOS_BUCKET=${var.sos_bucket}",
     "ARTIFACT_KEY=${var.artifact_key}",
+    "GRAFANA_VERSION=${var.grafana_version}",
     "",
   ])
+
+  # Both VMs: the retry/report library and node exporter's textfile directory (boot status).
+  common_files = [
+    { path = "/usr/local/lib/autoscaler/boot-lib.sh", permissions = "0644", content = file("${local.bootstrap_dir}/scripts/boot-lib.sh") },
+    { path = "/etc/default/prometheus-node-exporter", permissions = "0644", content = file("${local.bootstrap_dir}/prometheus/node-exporter.default") },
+  ]
 
   units = [
     "autoscaler-receiver.service",
@@ -41,16 +48,18 @@ locals {
     "autoscaler-sd.service",
     "autoscaler-sd.timer",
     "autoscaler-sd-restore.service",
+    "autoscaler-metadata-guard.service",
   ]
 
   monitoring_files = concat(
+    local.common_files,
     [
       { path = "/etc/autoscaler/autoscaler.env", permissions = "0600", content = local.scaler_env },
       { path = "/etc/autoscaler/install.env", permissions = "0644", content = local.install_env },
       { path = "/etc/autoscaler/sos-curl.conf", permissions = "0600", content = "user = \"${var.scaler_key}:${var.scaler_secret}\"\n" },
       { path = "/etc/autoscaler/grafana.env", permissions = "0600", content = "GF_SECURITY_ADMIN_PASSWORD=${var.grafana_admin_password}\nGF_ANALYTICS_REPORTING_ENABLED=false\nGF_ANALYTICS_CHECK_FOR_UPDATES=false\nGF_USERS_ALLOW_SIGN_UP=false\n" },
       { path = "/etc/prometheus/prometheus.yml", permissions = "0644", content = file("${local.bootstrap_dir}/prometheus/prometheus.yml") },
-      { path = "/etc/default/prometheus-node-exporter", permissions = "0644", content = file("${local.bootstrap_dir}/prometheus/node-exporter.default") },
+      { path = "/etc/autoscaler/metadata-guard.nft", permissions = "0644", content = file("${local.bootstrap_dir}/nftables/metadata-guard.nft") },
       { path = "/etc/grafana/provisioning/datasources/autoscaler.yaml", permissions = "0644", content = file("${local.bootstrap_dir}/grafana/provisioning/datasources.yaml") },
       { path = "/etc/grafana/provisioning/dashboards/autoscaler.yaml", permissions = "0644", content = file("${local.bootstrap_dir}/grafana/provisioning/dashboards.yaml") },
       { path = "/etc/grafana/provisioning/alerting/autoscaler.yaml", permissions = "0600", content = local.grafana_alerting_yaml },
@@ -65,7 +74,12 @@ locals {
     files = local.monitoring_files
   })
 
+  pool_files = concat(local.common_files, [
+    { path = "/etc/autoscaler/member.env", permissions = "0644", content = "LOAD_GENERATOR_IMAGE=${var.load_generator_image}\n" },
+    { path = "/usr/local/sbin/autoscaler-member-install", permissions = "0755", content = file("${local.bootstrap_dir}/scripts/install-member.sh") },
+  ])
+
   pool_cloud_config = templatefile("${local.bootstrap_dir}/cloud-init/pool.yaml.tftpl", {
-    load_generator_image = var.load_generator_image
+    files = local.pool_files
   })
 }

@@ -63,3 +63,16 @@ variable "load_generator_image" {
   type        = string
   default     = "quay.io/janoszen/http-load-generator:1.0.1"
 }
+
+variable "grafana_version" {
+  description = "Grafana package version installed (and held) from Grafana's apt repository; the provisioning and the webhook fixtures in tests/fixtures were checked against it."
+  type        = string
+  default     = "12.4.3"
+}
+
+variable "operator_webhook_url" {
+  description = "Where Grafana sends the self-monitoring warnings for a person (any receiver of Grafana's webhook JSON); empty = Grafana's no-op webhook, the warnings then show on the dashboard's alert list only."
+  type        = string
+  default     = ""
+  sensitive   = true
+}
