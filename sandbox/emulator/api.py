@@ -18,7 +18,17 @@ from .model import Model, ModelError
 
 API_PREFIX = "/v2"
 
+# Listed only (for ./dev acceptance): objects kept in inventory.Inventory, keyed by response field.
+LISTED = {
+    "list-load-balancers": "load-balancers",
+    "list-security-groups": "security-groups",
+    "list-iam-roles": "iam-roles",
+    "list-api-keys": "api-keys",
+    "list-ssh-keys": "ssh-keys",
+}
+
 EMULATED = (
+    *LISTED,
     "get-instance-pool",
     "list-instance-pools",
     "scale-instance-pool",
@@ -170,7 +180,11 @@ def _list_instances(model: Model, p: dict[str, str], _b: Any, _s: bool) -> dict[
         raise ModelError(501, "the labels filter is not emulated")
     # manager-type only has the value "instance-pool", and every emulated instance has that manager.
     found = model.list_instances(manager_id=p.get("manager-id"), ip_address=p.get("ip-address"))
-    return {"instances": [render.instance(i, _zone(model, i.pool_id), listing=True) for i in found]}
+    listed = [render.instance(i, _zone(model, i.pool_id), listing=True) for i in found]
+    if "manager-id" not in p and "ip-address" not in p:
+        # standalone instances (no manager) only appear in an unfiltered listing
+        listed += model.inventory.listing("instances", model.clock())
+    return {"instances": listed}
 
 
 def _get_instance(model: Model, p: dict[str, str], _b: Any, _s: bool) -> dict[str, Any]:
@@ -182,7 +196,14 @@ def _get_operation(model: Model, p: dict[str, str], _b: Any, _s: bool) -> dict[s
     return render.operation(model.get_operation(p["id"]), model.clock())
 
 
+def _listed(kind: str) -> Handler:
+    def handler(model: Model, _p: dict[str, str], _b: Any, _s: bool) -> dict[str, Any]:
+        return {kind: model.inventory.listing(kind, model.clock())}
+    return handler
+
+
 HANDLERS: dict[str, Handler] = {
+    **{op: _listed(kind) for op, kind in LISTED.items()},
     "get-instance-pool": _get_pool,
     "list-instance-pools": _list_pools,
     "scale-instance-pool": _scale,

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .inventory import Inventory
 from .logs import EventLog, OperationRecord
 
 Clock = Callable[[], float]
@@ -102,6 +103,8 @@ class Model:
         self.operation_log = operation_log if operation_log is not None else EventLog()
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
+        # Objects the emulator only lists (load balancers, security groups, IAM, SSH keys, VMs).
+        self.inventory = Inventory()
         self._pools: dict[str, Pool] = {}
         self._instances: dict[str, Instance] = {}
         self._operations: dict[str, Operation] = {}

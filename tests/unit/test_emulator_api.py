@@ -83,7 +83,7 @@ def test_unknown_ids_and_routes_are_404(emu: EmulatorServer, method: str, path: 
 
 def test_known_but_unemulated_operation_is_501(client: Client) -> None:
     with pytest.raises(Exception) as err:
-        client.list_security_groups()  # exists in the spec, not emulated
+        client.list_elastic_ips()  # exists in the spec, not emulated
     assert err.value.response.status_code == 501  # type: ignore[attr-defined]
 
 
