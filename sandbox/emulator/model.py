@@ -165,6 +165,12 @@ class Model:
         with self._lock:
             return [_copy_pool(p) for p in self._pools.values()]
 
+    def delete_pool(self, pool_id: str) -> None:
+        """The pool and its members vanish at once (the acceptance tests' stand-in for a destroy)."""
+        with self._lock:
+            self._pools.pop(pool_id, None)
+            self._instances = {k: i for k, i in self._instances.items() if i.pool_id != pool_id}
+
     def get_instance(self, instance_id: str) -> Instance:
         self.advance()
         with self._lock:
