@@ -1,4 +1,4 @@
-"""The simulated pool: a Member per running instance of the emulator, wired into the NLB.
+"""The simulated pool: a Member (running the run's app) per running instance of the emulator, in the NLB.
 
 The emulator's lifecycle callbacks drive it: an instance that reaches `running` gets a
 simulated VM on its public IP; one that leaves the pool loses it.
@@ -9,6 +9,7 @@ import logging
 import threading
 from typing import Any
 
+from sandbox.apps import App
 from sandbox.member import Member
 from sandbox.nlb import Nlb
 
@@ -16,17 +17,17 @@ log = logging.getLogger("sandbox.fleet")
 
 
 class Fleet:
-    def __init__(self, nlb: Nlb, *, app_port: int, exporter_port: int, work_s: float) -> None:
+    def __init__(self, nlb: Nlb, *, app: App, app_port: int, exporter_port: int) -> None:
         self.nlb = nlb
+        self.app = app
         self.app_port = app_port
         self.exporter_port = exporter_port
-        self.work_s = work_s
         self._lock = threading.Lock()
         self._members: dict[str, Member] = {}  # instance id → member
 
     def on_running(self, instance: Any) -> None:
-        member = Member(instance.public_ip, app_port=self.app_port,
-                        exporter_port=self.exporter_port, work_s=self.work_s)
+        member = Member(instance.public_ip, app=self.app, app_port=self.app_port,
+                        exporter_port=self.exporter_port)
         member.start()
         with self._lock:
             self._members[instance.id] = member
