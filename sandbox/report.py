@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sandbox.measure import Action, Sample
+from sandbox.measure import Action, Sample, trailing_cpu
 
 
 def write_json(out: Path, report: dict[str, Any]) -> None:
@@ -95,10 +95,12 @@ def write_markdown(out: Path, report: dict[str, Any]) -> None:
     (out / "report.md").write_text("\n".join(lines))
 
 
-def write_plot(out: Path, samples: Sequence[Sample], actions: Sequence[Action], title: str,
-               slo_p95_s: float | None, step_t: float, drop_t: float, member_rps: float) -> None:
-    """Demand, requests in flight per member, CPU, pool size and actions; latency only where it
-    tells something (`slo_p95_s` given: the processor-sharing app)."""
+def write_plot(out: Path, samples: Sequence[Sample], actions: Sequence[Action], title: str, *,
+               step_t: float, drop_t: float, member_rps: float, cpu_window_s: float,
+               slo_p95_s: float | None) -> None:
+    """Demand, requests in flight per member, CPU (as sampled and over the alert rules' window),
+    pool size and actions; latency only where it tells something (`slo_p95_s` given: the
+    processor-sharing app)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -123,7 +125,10 @@ def write_plot(out: Path, samples: Sequence[Sample], actions: Sequence[Action], 
     ax.legend(loc="upper right")
     ax = axes[2]
     ax.plot(t, [100 * s.cpu if s.cpu is not None else nan for s in samples],
-            color="tab:red", label="average CPU of members")
+            color="tab:red", alpha=0.35, linewidth=0.8, label="average CPU of members (sampled)")
+    windowed = [trailing_cpu(samples, i, cpu_window_s) if i else None for i in range(len(samples))]
+    ax.plot(t, [100 * v if v is not None else nan for v in windowed],
+            color="tab:red", label=f"… over the rules' {cpu_window_s:.0f} s window")
     ax.axhline(80, color="tab:red", linestyle=":", linewidth=1, label="scale-up 80 %")
     ax.axhline(20, color="tab:green", linestyle=":", linewidth=1, label="scale-down 20 %")
     ax.set_ylabel("CPU (%)")

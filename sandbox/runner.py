@@ -328,8 +328,10 @@ class Sandbox:
         report.write_plot(self.out, self.samples,
                           [measure.Action(**a) for a in results["actions"]],
                           f"{self.scenario.name} ({self.app.name}): {self.scenario.description}"[:110],
-                          SLO_P95_S if self.app.overload == "latency" else None,
-                          self.scenario.step_t, self.scenario.drop_t, self.app.member_rps(VCPUS))
+                          step_t=self.scenario.step_t, drop_t=self.scenario.drop_t,
+                          member_rps=self.app.member_rps(VCPUS),
+                          cpu_window_s=measure.duration_s(self.t.rate_window),
+                          slo_p95_s=SLO_P95_S if self.app.overload == "latency" else None)
 
     def close(self) -> None:
         while self._stack:
