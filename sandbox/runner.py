@@ -31,7 +31,6 @@ from sandbox.emulator.server import EmulatorServer
 from sandbox.fleet import Fleet
 from sandbox.handlers import ROOT, Handlers
 from sandbox.loadgen import LoadGen
-from sandbox.member import MemberSnapshot
 from sandbox.monitoring import Monitoring
 from sandbox.nlb import Nlb
 from sandbox.procs import stop
@@ -41,7 +40,6 @@ from sandbox.timings import FAST, REAL, Timings
 
 log = logging.getLogger("sandbox")
 ZONE = "at-vie-1"
-VCPUS = 1  # standard.tiny, the pool's default instance type (terraform/variables.tf)
 SLO_P95_S = 2.0
 MAX_ERROR_RATIO = 0.01
 
@@ -173,30 +171,18 @@ class Sandbox:
         except Exception:
             return -1
 
-    @staticmethod
-    def _cpu(snaps: list[MemberSnapshot], last: dict[str, tuple[float, float]], now: float) -> float | None:
-        values = []
-        for snap in snaps:
-            if snap.ip in last:
-                t0, b0 = last[snap.ip]
-                if now > t0:
-                    values.append(min(1.0, max(0.0, (snap.busy_seconds - b0) / (VCPUS * (now - t0)))))
-            last[snap.ip] = (now, snap.busy_seconds)
-        return sum(values) / len(values) if values else None
-
     def run(self) -> None:
         sc = self.scenario
         # Let the first member boot and be discovered before the load starts.
         deadline = time.monotonic() + self.t.boot_s + 30
         while not self.nlb.serving() and time.monotonic() < deadline:
             time.sleep(0.5)
-        self.load = LoadGen("127.0.0.1", self.nlb.port, sc.rps_profile(self.app.member_rps(VCPUS)),
+        self.load = LoadGen("127.0.0.1", self.nlb.port, sc.rps_profile(self.app.member_rps(self.fleet.vcpus)),
                             duration_s=sc.duration_s, max_inflight=256,
                             timeout_s=self.app.client_timeout_s)
         self.t0 = time.monotonic()
         self.wall0 = time.time()
         self.load.start()
-        cpu_last: dict[str, tuple[float, float]] = {}
         end = sc.duration_s + sc.tail_s
         next_sample = 0.0
         printed = -1e9
@@ -209,14 +195,14 @@ class Sandbox:
             if now >= next_sample:
                 fig = self.load.figures(window_s=max(5.0, 3 * self.t.sample_s))
                 pool = self.emu.model.get_pool(self.pool_id)
-                snaps = [m.snapshot() for m in self.fleet.members()]
+                members = self.fleet.figures(time.monotonic())
                 sample = measure.Sample(
                     t=round(now, 2), offered_rps=fig.offered_rps if now < sc.duration_s else 0.0,
                     ok_rps=fig.achieved_rps, p95_s=fig.p95_s, errors=fig.errors,
-                    cpu=self._cpu(snaps, cpu_last, time.monotonic()), pool_size=pool.size,
+                    cpu=members.cpu, pool_size=pool.size,
                     serving=len(self.nlb.serving()), pending=self._pending(),
-                    in_flight=sum(s.in_flight for s in snaps),
-                    in_flight_max=max((s.in_flight for s in snaps), default=0), members=len(snaps))
+                    in_flight=members.in_flight, in_flight_max=members.in_flight_max,
+                    members=members.members)
                 self.samples.append(sample)
                 next_sample += self.t.sample_s
                 if now - printed >= max(5.0, self.t.sample_s):
@@ -280,10 +266,10 @@ class Sandbox:
             ("status", ("status",)), ("history", ("history", "--since", "1h")))}
         overload = self._overload()
         load = self.load.summary()
-        member_rps = self.app.member_rps(VCPUS)
+        member_rps = self.app.member_rps(self.fleet.vcpus)
         return {
             "scenario": sc.name, "description": sc.description, "policy": self.policy,
-            "app": apps.run_facts(self.app, VCPUS),
+            "app": apps.run_facts(self.app, self.fleet.vcpus),
             "timings": self.t.as_dict(),
             "overload": {"figure": overload.figure, "definition": overload.definition()},
             "profile_members": [list(p) for p in sc.profile],
@@ -329,7 +315,7 @@ class Sandbox:
                           [measure.Action(**a) for a in results["actions"]],
                           f"{self.scenario.name} ({self.app.name}): {self.scenario.description}"[:110],
                           step_t=self.scenario.step_t, drop_t=self.scenario.drop_t,
-                          member_rps=self.app.member_rps(VCPUS),
+                          member_rps=self.app.member_rps(self.fleet.vcpus),
                           cpu_window_s=measure.duration_s(self.t.rate_window),
                           slo_p95_s=SLO_P95_S if self.app.overload == "latency" else None)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sandbox.apps.kernel import CpuCounters, LoadAverage, Outcome, Result
+from sandbox.apps.kernel import ModelledNode, Outcome, Result
 
 REQUEST_S = 10.0  # time.Sleep(time.Second * 10) in main.go
 DONE_BODY = "Load generation done."
@@ -54,20 +54,12 @@ class HttpLoadGenerator:
 
 
 @dataclass
-class BusyLoopModel:
+class BusyLoopModel(ModelledNode):
     """State of one member running http-load-generator. Not thread-safe: the owner holds a lock."""
 
-    start: float
-    vcpus: int = 1
     request_s: float = REQUEST_S
-    t: float = field(init=False)
-    busy_s: float = field(init=False, default=0.0)  # vCPU-seconds: vcpus x time with a request in flight
-    idle_s: float = field(init=False, default=0.0)  # integrated too, so the counters never step back
-    served: int = field(init=False, default=0)
-    loads: LoadAverage = field(init=False)
     _next_id: int = field(init=False, default=0)
     _active: dict[int, float] = field(init=False, default_factory=dict)  # id → arrival
-    _results: dict[int, Result] = field(init=False, default_factory=dict)
 
     # The app neither queues, rejects nor times out: a goroutine per request, no server timeouts.
     queued = 0
@@ -75,10 +67,9 @@ class BusyLoopModel:
     timed_out = 0
 
     def __post_init__(self) -> None:
-        if self.vcpus < 1 or self.request_s <= 0:
-            raise ValueError("vcpus >= 1 and request_s > 0")
-        self.t = self.start
-        self.loads = LoadAverage(self.start)
+        super().__post_init__()
+        if self.request_s <= 0:
+            raise ValueError("request_s > 0")
 
     # ---- requests -------------------------------------------------------------------------
 
@@ -89,13 +80,6 @@ class BusyLoopModel:
         self._next_id += 1
         self._active[job_id] = max(now, self.t)
         return job_id
-
-    def result(self, job_id: int) -> Result | None:
-        return self._results.get(job_id)
-
-    def collect(self, job_id: int) -> Result | None:
-        """Like result(), but forgets a known outcome (the caller has taken it)."""
-        return self._results.pop(job_id, None)
 
     def predict_finish(self, now: float, job_id: int) -> float | None:
         """When the request is answered (exact: other requests never delay it); None once known."""
@@ -121,14 +105,6 @@ class BusyLoopModel:
     def utilisation(self) -> float:
         return 1.0 if self._active else 0.0
 
-    def counters(self, now: float) -> CpuCounters:
-        self.advance(now)
-        return CpuCounters.spread(self.busy_s, self.idle_s, self.vcpus)
-
-    def load_averages(self, now: float) -> tuple[float, float, float]:
-        self.advance(now)
-        return self.loads.as_tuple()
-
     # ---- simulation -----------------------------------------------------------------------
 
     def advance(self, now: float) -> None:
@@ -136,11 +112,7 @@ class BusyLoopModel:
         while self.t < now:
             first_end = min(self._active.values(), default=math.inf) + self.request_s
             step_to = min(first_end, now)
-            dt = step_to - self.t
-            if self._active:
-                self.busy_s += self.vcpus * dt
-            else:
-                self.idle_s += self.vcpus * dt
+            self._spend(step_to - self.t, self.vcpus if self._active else 0)
             self.t = step_to
             self.loads.fold(self.t, self.runnable)  # the run queue held since the last event
             for job_id, arrived in list(self._active.items()):

@@ -1,8 +1,8 @@
 """What a modelled member's Linux kernel reports, whatever app runs on it: CPU-time counters and load averages.
 
 Pure: every call takes the current time. The app models (processor sharing, http-load-generator)
-decide how many vCPUs are busy and how many threads are runnable; this module turns that into
-node_cpu_seconds_total and node_load1/5/15 the way the kernel does.
+extend `ModelledNode` and decide how many vCPUs are busy and how many threads are runnable; this
+module turns that into node_cpu_seconds_total and node_load1/5/15 the way the kernel does.
 """
 
 from __future__ import annotations
@@ -74,3 +74,51 @@ class LoadAverage:
 
     def as_tuple(self) -> tuple[float, float, float]:
         return (self.values[0], self.values[1], self.values[2])
+
+
+@dataclass
+class ModelledNode:
+    """One node's clock, CPU-time integrals, load averages and answered requests; an app model
+    extends it with its requests and `advance()`. Not thread-safe: the owner holds a lock."""
+
+    start: float
+    vcpus: int = 1
+    t: float = field(init=False)
+    busy_s: float = field(init=False, default=0.0)  # vCPU-seconds busy
+    # Idle is integrated too rather than derived as elapsed - busy: two independently rounded
+    # sums could make it step back by 1e-10, and Prometheus reads any decrease as a reset.
+    idle_s: float = field(init=False, default=0.0)
+    served: int = field(init=False, default=0)
+    loads: LoadAverage = field(init=False)
+    _results: dict[int, Result] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.vcpus < 1:
+            raise ValueError("vcpus >= 1")
+        self.t = self.start
+        self.loads = LoadAverage(self.start)
+
+    def advance(self, now: float) -> None:
+        raise NotImplementedError
+
+    def result(self, job_id: int) -> Result | None:
+        """The request's outcome once known; None while the app still holds it."""
+        return self._results.get(job_id)
+
+    def collect(self, job_id: int) -> Result | None:
+        """Like result(), but forgets a known outcome (the caller has taken it)."""
+        return self._results.pop(job_id, None)
+
+    def counters(self, now: float) -> CpuCounters:
+        """Per-vCPU busy/idle seconds, each a sum of non-negative steps so exactly monotonic."""
+        self.advance(now)
+        return CpuCounters.spread(self.busy_s, self.idle_s, self.vcpus)
+
+    def load_averages(self, now: float) -> tuple[float, float, float]:
+        self.advance(now)
+        return self.loads.as_tuple()
+
+    def _spend(self, dt: float, busy_vcpus: float) -> None:
+        """`busy_vcpus` of the vCPUs were busy for `dt` seconds."""
+        self.busy_s += busy_vcpus * dt
+        self.idle_s += (self.vcpus - busy_vcpus) * dt

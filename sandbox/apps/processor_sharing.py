@@ -21,7 +21,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from sandbox.apps.kernel import CpuCounters, LoadAverage, Outcome, Result
+from sandbox.apps.kernel import ModelledNode, Outcome, Result
 
 # Remaining work below this is "done": event times are computed by division, so the job that
 # defines the next event lands on ~1e-17 instead of exactly zero.
@@ -71,34 +71,23 @@ class _Job:
 
 
 @dataclass
-class VcpuModel:
+class VcpuModel(ModelledNode):
     """State of one member's vCPUs. Not thread-safe: the owner holds a lock around calls."""
 
-    start: float
-    vcpus: int = 1
     max_active: int = 16
     max_queue: int = 64
     timeout_s: float = 10.0
     work_s: float = 0.25  # vCPU-seconds of a request submitted without its own figure
-    t: float = field(init=False)
-    busy_s: float = field(init=False, default=0.0)  # integral of min(in_service, vcpus) dt
-    # Idle is integrated too rather than derived as elapsed - busy: two independently rounded
-    # sums could make it step back by 1e-10, and Prometheus reads any decrease as a reset.
-    idle_s: float = field(init=False, default=0.0)
-    served: int = field(init=False, default=0)
     timed_out: int = field(init=False, default=0)
     rejected: int = field(init=False, default=0)
-    loads: LoadAverage = field(init=False)
     _next_id: int = field(init=False, default=0)
     _active: dict[int, _Job] = field(init=False, default_factory=dict)
     _queue: deque[tuple[int, _Job]] = field(init=False, default_factory=deque)
-    _results: dict[int, Result] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.vcpus < 1 or self.max_active < 1 or self.max_queue < 0 or self.timeout_s <= 0:
-            raise ValueError("vcpus and max_active >= 1, max_queue >= 0, timeout_s > 0")
-        self.t = self.start
-        self.loads = LoadAverage(self.start)
+        super().__post_init__()
+        if self.max_active < 1 or self.max_queue < 0 or self.timeout_s <= 0:
+            raise ValueError("max_active >= 1, max_queue >= 0, timeout_s > 0")
 
     # ---- requests -------------------------------------------------------------------------
 
@@ -122,14 +111,6 @@ class VcpuModel:
         if job.work <= _EPS and job_id in self._active:
             self._finish_ready()
         return job_id
-
-    def result(self, job_id: int) -> Result | None:
-        """The request's outcome once known; None while it is queued or in service."""
-        return self._results.get(job_id)
-
-    def collect(self, job_id: int) -> Result | None:
-        """Like result(), but forgets a known outcome (the caller has taken it)."""
-        return self._results.pop(job_id, None)
 
     def predict_finish(self, now: float, job_id: int) -> float | None:
         """When the request will finish if nothing else arrives (a lower bound: arrivals only delay).
@@ -170,15 +151,6 @@ class VcpuModel:
     def utilisation(self) -> float:
         """Instantaneous share of vCPU capacity in use, 0..1."""
         return min(len(self._active), self.vcpus) / self.vcpus
-
-    def counters(self, now: float) -> CpuCounters:
-        """Per-vCPU busy/idle seconds, each a sum of non-negative steps so exactly monotonic."""
-        self.advance(now)
-        return CpuCounters.spread(self.busy_s, self.idle_s, self.vcpus)
-
-    def load_averages(self, now: float) -> tuple[float, float, float]:
-        self.advance(now)
-        return self.loads.as_tuple()
 
     # ---- simulation -----------------------------------------------------------------------
 
@@ -229,9 +201,7 @@ class VcpuModel:
         rate = self._rate()
         for job in self._active.values():
             job.work -= rate * dt
-        used = min(len(self._active), self.vcpus)
-        self.busy_s += used * dt
-        self.idle_s += (self.vcpus - used) * dt
+        self._spend(dt, min(len(self._active), self.vcpus))
 
     def _finish_ready(self) -> None:
         for job_id, job in list(self._active.items()):
