@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -98,11 +98,13 @@ def slo_violation_s(samples: Sequence[Sample], slo_p95_s: float, max_error_ratio
     return total
 
 
-def trailing_cpu(samples: Sequence[Sample], i: int, window_s: float) -> float | None:
-    """Time-weighted mean of the sampled pool CPU over (t_i - window_s, t_i]; None without data.
+def trailing_mean(samples: Sequence[Sample], i: int, window_s: float,
+                  value: Callable[[Sample], float | None] = lambda s: s.cpu) -> float | None:
+    """Time-weighted mean of a sampled figure (the pool's CPU unless told) over (t_i - window_s, t_i].
 
-    Each sample's CPU covers the interval since the previous sample, as a rate() over the
-    alert rules' window does; a sample that overlaps the window's start counts in part.
+    Each sample's figure covers the interval since the previous sample, as a rate() over the
+    alert rules' window does; a sample that overlaps the window's start counts in part, one
+    without a value is left out. None without data.
     """
     lo = samples[i].t - window_s
     weighted = total = 0.0
@@ -111,8 +113,9 @@ def trailing_cpu(samples: Sequence[Sample], i: int, window_s: float) -> float | 
         if cur.t <= lo:
             break
         dt = cur.t - max(prev.t, lo)
-        if cur.cpu is not None and dt > 0:
-            weighted += cur.cpu * dt
+        v = value(cur)
+        if v is not None and dt > 0:
+            weighted += v * dt
             total += dt
     return weighted / total if total > 0 else None
 
@@ -129,7 +132,7 @@ class CpuOverload:
     def seconds(self, samples: Sequence[Sample]) -> float:
         total = 0.0
         for i in range(1, len(samples)):
-            mean = trailing_cpu(samples, i, self.window_s)
+            mean = trailing_mean(samples, i, self.window_s)
             if mean is not None and mean > self.threshold:
                 total += samples[i].t - samples[i - 1].t
         return total

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sandbox.measure import Action, Sample, trailing_cpu
+from sandbox.measure import Action, Sample, trailing_mean
 
 
 def write_json(out: Path, report: dict[str, Any]) -> None:
@@ -96,11 +96,11 @@ def write_markdown(out: Path, report: dict[str, Any]) -> None:
 
 
 def write_plot(out: Path, samples: Sequence[Sample], actions: Sequence[Action], title: str, *,
-               step_t: float, drop_t: float, member_rps: float, cpu_window_s: float,
-               slo_p95_s: float | None) -> None:
-    """Demand, requests in flight per member, CPU (as sampled and over the alert rules' window),
-    pool size and actions; latency only where it tells something (`slo_p95_s` given: the
-    processor-sharing app)."""
+               profile: Sequence[tuple[float, float]], duration_s: float, step_t: float, drop_t: float,
+               member_rps: float, cpu_window_s: float, slo_p95_s: float | None) -> None:
+    """Demand (the profile, in members' worth) and what was served, requests in flight per member,
+    CPU (as sampled and over the alert rules' window), pool size and actions; latency only where
+    it tells something (`slo_p95_s` given: the processor-sharing app)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -111,22 +111,31 @@ def write_plot(out: Path, samples: Sequence[Sample], actions: Sequence[Action], 
     panels = 5 if slo_p95_s is not None else 4
     fig, axes = plt.subplots(panels, 1, figsize=(11, 2.5 * panels), sharex=True)
     ax = axes[0]
-    ax.plot(t, [s.offered_rps / member_rps for s in samples], label="offered", color="tab:gray")
-    ax.plot(t, [s.ok_rps / member_rps for s in samples], label="served", color="tab:blue")
+    # The offered load is the profile itself: at a few requests per 10 s a sampled rate is mostly noise.
+    steps = [(pt, members) for pt, members in profile if pt < duration_s] + [(duration_s, 0.0)]
+    ax.step([pt for pt, _ in steps], [m for _, m in steps], where="post", label="offered (profile)",
+            color="tab:gray")
+    served = [trailing_mean(samples, i, cpu_window_s, lambda s: s.ok_rps) if i else None
+              for i in range(len(samples))]
+    ax.plot(t, [v / member_rps if v is not None else nan for v in served], color="tab:blue",
+            label=f"served (over {cpu_window_s:.0f} s)")
     ax.set_ylabel(f"members' worth\n(× {member_rps:.3g} req/s)")
     ax.legend(loc="upper right")
     ax = axes[1]
-    per_member = [s.in_flight_per_member for s in samples]
+    ax.plot(t, [nan if s.in_flight_per_member is None else s.in_flight_per_member for s in samples],
+            color="tab:olive", alpha=0.35, linewidth=0.8, label="requests in flight per member (sampled)")
+    per_member = [trailing_mean(samples, i, cpu_window_s, lambda s: s.in_flight_per_member) if i else None
+                  for i in range(len(samples))]
     ax.plot(t, [nan if v is None else v for v in per_member], color="tab:olive",
-            label="requests in flight per member (average)")
+            label=f"… over {cpu_window_s:.0f} s")
     ax.plot(t, [s.in_flight_max if s.members else nan for s in samples], color="tab:olive",
-            linestyle=":", label="… at the busiest member")
+            linestyle=":", linewidth=0.8, label="… at the busiest member")
     ax.set_ylabel("in flight")
     ax.legend(loc="upper right")
     ax = axes[2]
     ax.plot(t, [100 * s.cpu if s.cpu is not None else nan for s in samples],
             color="tab:red", alpha=0.35, linewidth=0.8, label="average CPU of members (sampled)")
-    windowed = [trailing_cpu(samples, i, cpu_window_s) if i else None for i in range(len(samples))]
+    windowed = [trailing_mean(samples, i, cpu_window_s) if i else None for i in range(len(samples))]
     ax.plot(t, [100 * v if v is not None else nan for v in windowed],
             color="tab:red", label=f"… over the rules' {cpu_window_s:.0f} s window")
     ax.axhline(80, color="tab:red", linestyle=":", linewidth=1, label="scale-up 80 %")

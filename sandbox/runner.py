@@ -314,6 +314,7 @@ class Sandbox:
         report.write_plot(self.out, self.samples,
                           [measure.Action(**a) for a in results["actions"]],
                           f"{self.scenario.name} ({self.app.name}): {self.scenario.description}"[:110],
+                          profile=self.scenario.profile, duration_s=self.scenario.duration_s,
                           step_t=self.scenario.step_t, drop_t=self.scenario.drop_t,
                           member_rps=self.app.member_rps(self.fleet.vcpus),
                           cpu_window_s=measure.duration_s(self.t.rate_window),

@@ -16,7 +16,7 @@ from sandbox.measure import (
     reaction_up,
     slo_violation_s,
     summary,
-    trailing_cpu,
+    trailing_mean,
 )
 from sandbox.recorder import Delivery, scale_alerts
 
@@ -74,13 +74,14 @@ def c(t: float, cpu: float | None, in_flight: int = 0, members: int = 1) -> Samp
     return Sample(t, 0.0, 0.0, None, 0, cpu, members, members, 0, in_flight, in_flight, members)
 
 
-def test_trailing_cpu_weighs_each_sample_by_the_time_it_covers() -> None:
+def test_trailing_mean_weighs_each_sample_by_the_time_it_covers() -> None:
     samples = [c(0, None), c(2, 1.0), c(4, 1.0), c(10, 0.0), c(12, None), c(14, 0.5)]
-    assert trailing_cpu(samples, 2, 60) == 1.0
-    assert trailing_cpu(samples, 3, 60) == pytest.approx(4 / 10)  # 4 s at 100 %, 6 s at 0 %
-    assert trailing_cpu(samples, 3, 7) == pytest.approx(1 / 7)  # only 1 s of (2, 4] is in (3, 10]
-    assert trailing_cpu(samples, 5, 4) == 0.5  # (10, 12] has no reading: left out, not counted as 0
-    assert trailing_cpu(samples, 0, 60) is None
+    assert trailing_mean(samples, 2, 60) == 1.0
+    assert trailing_mean(samples, 3, 60) == pytest.approx(4 / 10)  # 4 s at 100 %, 6 s at 0 %
+    assert trailing_mean(samples, 3, 7) == pytest.approx(1 / 7)  # only 1 s of (2, 4] is in (3, 10]
+    assert trailing_mean(samples, 5, 4) == 0.5  # (10, 12] has no reading: left out, not counted as 0
+    assert trailing_mean(samples, 0, 60) is None
+    assert trailing_mean(samples, 3, 60, lambda s: s.pool_size) == 1.0  # any figure, not only CPU
 
 
 def test_cpu_overload_counts_seconds_with_the_window_average_above_the_threshold() -> None:
