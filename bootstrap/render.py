@@ -79,6 +79,19 @@ def signal(spec: dict[str, Any], name: str) -> str:
     return expr
 
 
+def with_demand_signal(spec: dict[str, Any], name: str) -> dict[str, Any]:
+    """A copy of `spec` whose scale-up alert sends signal `name` as its demand (scale_value).
+
+    The deployment sends `demand` (requests in flight, http-load-generator's figure); the sandbox's
+    processor-sharing app uses `demand_cpu_bound` (see the comment in alerts.json).
+    """
+    if name not in spec["signals"]:
+        raise KeyError(f"no signal {name!r} in the alert spec")
+    alerts = [{**a, "demand_signal": name} if a.get("labels", {}).get("scale") == "up" else a
+              for a in spec["alerts"]]
+    return {**spec, "alerts": alerts}
+
+
 def _query_annotation(expr: str, fmt: str) -> str:
     return "{{ with query `" + expr + "` }}{{ . | first | value | printf \"" + fmt + "\" }}{{ end }}"
 

@@ -34,8 +34,9 @@ def prometheus_config(t: Timings, sd_file: str, rules_file: str, alertmanager: s
     }, indent=2)
 
 
-def rules(t: Timings) -> str:
-    return render.render_prometheus_rules(scale_spec(render.load_spec(), t))
+def rules(t: Timings, demand_signal: str = "demand") -> str:
+    """The shared rules with this run's timers; the scale-up alert sends `demand_signal` (the app's)."""
+    return render.render_prometheus_rules(render.with_demand_signal(scale_spec(render.load_spec(), t), demand_signal))
 
 
 def alertmanager_config(t: Timings, webhook_url: str, token: str) -> str:
@@ -46,8 +47,9 @@ class Monitoring:
     """Starts Prometheus and Alertmanager in `workdir`; stop() ends both."""
 
     def __init__(self, workdir: Path, t: Timings, sd_file: str, webhook_url: str, token: str,
-                 prom_port: int, am_port: int) -> None:
+                 prom_port: int, am_port: int, demand_signal: str = "demand") -> None:
         self.workdir = workdir
+        self.demand_signal = demand_signal
         self.t = t
         self.sd_file = sd_file
         self.webhook_url = webhook_url
@@ -58,7 +60,7 @@ class Monitoring:
 
     def start(self) -> None:
         w = self.workdir
-        (w / "rules.yml").write_text(rules(self.t))
+        (w / "rules.yml").write_text(rules(self.t, self.demand_signal))
         (w / "prometheus.yml").write_text(prometheus_config(
             self.t, self.sd_file, str(w / "rules.yml"), f"127.0.0.1:{self.am_port}"))
         (w / "alertmanager.yml").write_text(alertmanager_config(self.t, self.webhook_url, self.token))

@@ -53,6 +53,8 @@ class App(Protocol):
     @property
     def overload(self) -> str: ...  # "cpu" or "latency": which overload figure the report uses
     @property
+    def demand_signal(self) -> str: ...  # the alerts.json signal its scale-up alert sends as scale_value
+    @property
     def client_timeout_s(self) -> float: ...
     @property
     def health_body(self) -> str: ...
@@ -88,7 +90,7 @@ def for_run(name: str, speedup: float = 1.0) -> App:
 def run_facts(app: App, vcpus: int) -> dict[str, object]:
     """What a report says about the app a run used."""
     return {**app.describe(), "vcpus_per_member": vcpus, "member_rps": app.member_rps(vcpus),
-            "client_timeout_s": app.client_timeout_s}
+            "client_timeout_s": app.client_timeout_s, "demand_signal": app.demand_signal}
 
 
 __all__ = ["APPS", "DEFAULT_APP", "App", "AppModel", "HttpLoadGenerator", "ProcessorSharing", "for_run",

@@ -33,6 +33,7 @@ class HttpLoadGenerator:
 
     name = "http-load-generator"
     overload = "cpu"  # every answer takes request_s: latency says nothing, CPU above the threshold does
+    demand_signal = "demand"  # the deployed one: requests in flight, which keep growing past saturation
     # Clients must wait out the 10 s: three times the deployed request time, whatever `request_s`.
     client_timeout_s = 3 * REQUEST_S
     health_body = "OK"

@@ -39,6 +39,9 @@ class ProcessorSharing:
 
     name = "processor-sharing"
     overload = "latency"  # the report judges it by the latency SLO
+    # Requests in flight grow as u/(1-u) here and would overstate demand near the threshold:
+    # CPU, or load1 per core once saturated (alerts.json explains both signals).
+    demand_signal = "demand_cpu_bound"
     client_timeout_s = 10.0
     health_body = "OK"
     not_found_body = "not found\n"

@@ -153,7 +153,7 @@ def test_dashboard_shows_the_required_panels_with_the_shared_thresholds(rendered
     exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
     for metric in ("autoscaler_pool_size", "node_cpu_seconds_total", "autoscaler_pending_requests",
                    "autoscaler_last_action_info", "autoscaler_last_action_timestamp_seconds",
-                   "node_network_receive_packets_total", "autoscaler_tick_last_success_timestamp_seconds",
+                   "node_netstat_Tcp_CurrEstab", "autoscaler_tick_last_success_timestamp_seconds",
                    "autoscaler_sd_last_success_timestamp_seconds"):
         assert metric in exprs, metric
     cpu = next(p for p in dashboard["panels"] if p["title"].startswith("Average pool CPU"))
@@ -172,6 +172,16 @@ def test_demand_panel_plots_the_scale_up_alerts_scale_value(rendered: dict, aler
     # ... which is exactly the query behind the alert's scale_value annotation
     rule = next(r for r in alerting(rendered)["groups"][0]["rules"] if r["title"] == up["name"])
     assert next(d for d in rule["data"] if d["refId"] == "B")["model"]["expr"] == target["expr"]
+
+
+def test_in_flight_panel_shows_per_member_what_the_demand_averages(rendered: dict, alert_spec: dict) -> None:
+    dashboard = json.loads(rendered["dashboard"])
+    panel = next(p for p in dashboard["panels"] if p["title"].startswith("Requests in flight per member"))
+    (target,) = panel["targets"]
+    assert target["legendFormat"] == "{{instance}}"
+    # the scale-up alert's demand averages exactly these per-member series
+    assert f"avg({target['expr']})" == signal(alert_spec, "in_flight")
+    assert signal(alert_spec, "in_flight") in signal(alert_spec, "demand")
 
 
 def test_dashboard_shows_firing_warnings_and_unfinished_boots(rendered: dict) -> None:

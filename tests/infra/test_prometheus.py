@@ -6,9 +6,16 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
-from bootstrap.render import prometheus_rule_group, render_alertmanager_config, render_prometheus_rules, signal
+from bootstrap.render import (
+    prometheus_rule_group,
+    render_alertmanager_config,
+    render_prometheus_rules,
+    signal,
+    with_demand_signal,
+)
 from tests.infra.conftest import BOOTSTRAP_DIR, tool
 
 IDLE = 'node_cpu_seconds_total{job="pool",instance="10.0.0.1:9100",cpu="0",mode="idle"}'
@@ -24,6 +31,11 @@ def load(n: int) -> str:
     return f'node_load1{{job="pool",instance="10.0.0.{n}:9100"}}'
 
 
+def estab(n: int) -> str:
+    """node_netstat_Tcp_CurrEstab of pool instance number n (1-based)."""
+    return f'node_netstat_Tcp_CurrEstab{{job="pool",instance="10.0.0.{n}:9100"}}'
+
+
 def idle_series(busy: float, samples: int = 60) -> str:
     """A one-vCPU idle counter scraped every 15 s whose rate gives the given busy fraction."""
     return f"0+{round((1 - busy) * 15, 6)}x{samples}"
@@ -33,10 +45,18 @@ def run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess
     return subprocess.run(args, capture_output=True, text=True, timeout=60, cwd=cwd)
 
 
-def write_rules(tmp: Path) -> Path:
+def write_rules(tmp: Path, spec: dict | None = None) -> Path:
     path = tmp / "autoscaler.rules.yml"
-    path.write_text(render_prometheus_rules())
+    path.write_text(render_prometheus_rules(spec))
     return path
+
+
+def promtool_test(tmp: Path, rules: Path, tests: list[dict], evaluation_interval: str) -> None:
+    spec = {"rule_files": [rules.name], "evaluation_interval": evaluation_interval, "tests": tests}
+    test_file = tmp / "autoscaler.test.yml"
+    test_file.write_text(yaml.safe_dump(spec, sort_keys=False))
+    proc = run([tool("promtool"), "test", "rules", test_file.name], cwd=tmp)
+    assert proc.returncode == 0 and "SUCCESS" in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_vm_prometheus_config_is_valid_and_scrapes_the_pool_job(tmp_path: Path, alert_spec: dict) -> None:
@@ -73,16 +93,32 @@ def test_rules_come_from_the_shared_spec(alert_spec: dict) -> None:
     assert members.startswith("count(") and members[len("count("):-1] in alert_spec["signals"]["cpu"]
 
 
-def test_demand_counts_load_only_from_the_saturated_cpu_threshold(alert_spec: dict) -> None:
-    assert alert_spec["thresholds"]["saturated_cpu"] == 0.95
-    assert "${saturated_cpu}" in alert_spec["signals"]["demand"]
+def test_demand_is_requests_in_flight_with_cpu_as_the_fallback(alert_spec: dict) -> None:
+    signals = alert_spec["signals"]
+    in_flight = signal(alert_spec, "in_flight")
+    assert "node_netstat_Tcp_CurrEstab" in in_flight and "- 1, 0)" in in_flight  # the scrape's own connection
     demand = signal(alert_spec, "demand")
-    assert ">= 0.95)" in demand and "${" not in demand
-    # Scale-down reads CPU alone: load1 lags after a scale-up and would hold the pool up.
+    assert demand.startswith("max(") and f"label_replace({signals['cpu']}," in demand
+    assert f" or label_replace({in_flight}," in demand
+    up = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "up")
     down = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "down")
+    assert (up["demand_signal"], up["signal"]) == ("demand", "cpu")  # the trigger stays CPU
+    # Scale-down reads CPU alone: the in-flight and load averages lag a drop by their windows.
     assert down["demand_signal"] == "cpu"
     for rule in prometheus_rule_group(alert_spec)["rules"]:
         assert "${" not in json.dumps(rule)
+
+
+def test_cpu_bound_demand_counts_load_only_from_the_saturated_cpu_threshold(alert_spec: dict) -> None:
+    assert alert_spec["thresholds"]["saturated_cpu"] == 0.95
+    assert "${saturated_cpu}" in alert_spec["signals"]["demand_cpu_bound"]
+    demand = signal(alert_spec, "demand_cpu_bound")
+    assert ">= 0.95)" in demand and "${" not in demand
+    swapped = with_demand_signal(alert_spec, "demand_cpu_bound")
+    assert [a.get("demand_signal") for a in swapped["alerts"]][:2] == ["demand_cpu_bound", "cpu"]
+    assert alert_spec["alerts"][0]["demand_signal"] == "demand"  # the spec itself is untouched
+    with pytest.raises(KeyError, match="no signal 'load'"):
+        with_demand_signal(alert_spec, "load")
 
 
 def test_promtool_check_rules(tmp_path: Path) -> None:
@@ -118,17 +154,33 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
             "input_series": [{"series": IDLE, "values": idle_series(0.79)}],
             "alert_rule_test": [{"eval_time": "10m", "alertname": "PoolCpuHigh", "exp_alerts": []}],
         },
-        {   # saturated (CPU 0.97 >= 0.95): load per core 2.5 > CPU, so the demand keeps growing past 1
+        {   # saturated (CPU 0.97): 3 requests in flight (CurrEstab 4 = 3 + the scrape) keep growing past 1
             "interval": "15s",
-            "input_series": [{"series": IDLE, "values": idle_series(0.97)}, {"series": LOAD, "values": "2.5x60"}],
+            "input_series": [{"series": IDLE, "values": idle_series(0.97)}, {"series": LOAD, "values": "1x60"},
+                             {"series": estab(1), "values": "4x60"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "2.500"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "3.000"})]}],
         },
-        {   # just below saturation (0.94): the lagging load1 does not count, demand = CPU
-            "interval": "15s",
-            "input_series": [{"series": IDLE, "values": idle_series(0.94)}, {"series": LOAD, "values": "2.5x60"}],
+        {   # in flight averaged over the rules' window, not the last scrape: 2 and 4 requests in turn → 3
+            # (scraped every 25 s, so the 1m window holds the samples at 75 s and 100 s whether its
+            # start is included, as in Prometheus 2, or not, as in Prometheus 3)
+            "interval": "25s",
+            "input_series": [{"series": IDLE, "values": f"0+{round((1 - 0.99) * 25, 6)}x60"},
+                             {"series": estab(1), "values": " ".join(["3 5"] * 30)}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.940"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "3.000"})]}],
+        },
+        {   # only the scrape's connection (CPU used by something that is not a request): CPU is larger
+            "interval": "15s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.81)}, {"series": estab(1), "values": "1x60"}],
+            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.810"})]}],
+        },
+        {   # a counter below the scrape's own connection never makes demand negative
+            "interval": "15s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.9)}, {"series": estab(1), "values": "0x60"}],
+            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.900"})]}],
         },
         {   # two instances at 0.85 with a high load1 (what just after a scale-up looks like):
             # scale_value is the CPU, not the load, and scale_members counts both instances
@@ -139,24 +191,14 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
                                  "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
                                                       {**hi, "scale_value": "0.850", "scale_members": "2"})]}],
         },
-        {   # two saturated instances: load per core (4 and 2 on one vCPU each, avg 3) is the demand
+        {   # two saturated instances with 2 and 1 requests in flight: 1.5 per member over 2 members
             "interval": "15s",
             "input_series": [{"series": idle(n), "values": idle_series(0.98)} for n in (1, 2)]
-                            + [{"series": load(1), "values": "4x60"}, {"series": load(2), "values": "2x60"}],
+                            + [{"series": estab(1), "values": "3x60"}, {"series": estab(2), "values": "2x60"}]
+                            + [{"series": load(n), "values": "1x60"} for n in (1, 2)],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
                                  "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
-                                                      {**hi, "scale_value": "3.000", "scale_members": "2"})]}],
-        },
-        {   # members are instances, not vCPUs: one 2-vCPU instance (load 5 → 2.5 per core) and
-            # two 1-vCPU ones, all saturated → 3 members, load per core avg (2.5 + 1.5 + 1.0) / 3
-            "interval": "15s",
-            "input_series": [{"series": idle(1, cpu), "values": idle_series(0.97)} for cpu in (0, 1)]
-                            + [{"series": idle(n), "values": idle_series(0.97)} for n in (2, 3)]
-                            + [{"series": load(1), "values": "5x60"}, {"series": load(2), "values": "1.5x60"},
-                               {"series": load(3), "values": "1x60"}],
-            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
-                                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
-                                                      {**hi, "scale_value": "1.667", "scale_members": "3"})]}],
+                                                      {**hi, "scale_value": "1.500", "scale_members": "2"})]}],
         },
         {   # high for 3 minutes, then 0.5: the alert resolves
             "interval": "15s",
@@ -236,11 +278,56 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
             "alert_rule_test": [{"eval_time": "10m", "alertname": "PoolAtMaxOverloaded", "exp_alerts": []}],
         },
     ]
-    spec = {"rule_files": [rules.name], "evaluation_interval": alert_spec["evaluation_interval"], "tests": tests}
-    test_file = tmp_path / "autoscaler.test.yml"
-    test_file.write_text(yaml.safe_dump(spec, sort_keys=False))
-    proc = run([tool("promtool"), "test", "rules", test_file.name], cwd=tmp_path)
-    assert proc.returncode == 0 and "SUCCESS" in proc.stdout, proc.stdout + proc.stderr
+    promtool_test(tmp_path, rules, tests, alert_spec["evaluation_interval"])
+
+
+def test_promtool_cpu_bound_demand_for_the_processor_sharing_app(tmp_path: Path, alert_spec: dict) -> None:
+    """The rules the sandbox renders for an app whose request time grows with load: requests in
+    flight are ignored there (they grow as u/(1-u)), load1 per core counts once CPU is saturated."""
+    rules = write_rules(tmp_path, with_demand_signal(alert_spec, "demand_cpu_bound"))
+    up = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "up")
+    hi = {"summary": up["summary"], "scale_members": "1"}
+    tests = [
+        {   # connections do not count here: 0.85 busy with 6 connections is 0.85
+            "interval": "15s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.85)}, {"series": LOAD, "values": "0.9x60"},
+                             {"series": estab(1), "values": "7x60"}],
+            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.850"})]}],
+        },
+        {   # saturated (CPU 0.97 >= 0.95): load per core 2.5 > CPU, so the demand keeps growing past 1
+            "interval": "15s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.97)}, {"series": LOAD, "values": "2.5x60"}],
+            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "2.500"})]}],
+        },
+        {   # just below saturation (0.94): the lagging load1 does not count, demand = CPU
+            "interval": "15s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.94)}, {"series": LOAD, "values": "2.5x60"}],
+            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.940"})]}],
+        },
+        {   # two saturated instances: load per core (4 and 2 on one vCPU each, avg 3) is the demand
+            "interval": "15s",
+            "input_series": [{"series": idle(n), "values": idle_series(0.98)} for n in (1, 2)]
+                            + [{"series": load(1), "values": "4x60"}, {"series": load(2), "values": "2x60"}],
+            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
+                                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
+                                                      {**hi, "scale_value": "3.000", "scale_members": "2"})]}],
+        },
+        {   # members are instances, not vCPUs: one 2-vCPU instance (load 5 → 2.5 per core) and
+            # two 1-vCPU ones, all saturated → 3 members, load per core avg (2.5 + 1.5 + 1.0) / 3
+            "interval": "15s",
+            "input_series": [{"series": idle(1, cpu), "values": idle_series(0.97)} for cpu in (0, 1)]
+                            + [{"series": idle(n), "values": idle_series(0.97)} for n in (2, 3)]
+                            + [{"series": load(1), "values": "5x60"}, {"series": load(2), "values": "1.5x60"},
+                               {"series": load(3), "values": "1x60"}],
+            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
+                                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
+                                                      {**hi, "scale_value": "1.667", "scale_members": "3"})]}],
+        },
+    ]
+    promtool_test(tmp_path, rules, tests, alert_spec["evaluation_interval"])
 
 
 def test_alertmanager_config_checks_and_matches_the_spec(tmp_path: Path, alert_spec: dict) -> None:
