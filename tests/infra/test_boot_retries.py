@@ -108,8 +108,8 @@ def test_member_boot_survives_a_flaky_registry_and_reports_done(sandbox: dict[st
     assert proc.returncode == 0, proc.stderr
     docker = calls(sandbox, "docker")
     assert [c.split()[1] for c in docker[:3]] == ["pull", "pull", "pull"]
-    assert any(c.startswith("docker run --detach --name load-generator") and c.endswith("example/app:1")
-               for c in docker)
+    assert any(c.startswith("docker run --detach --name load-generator") and "--network host" in c
+               and c.endswith("example/app:1") for c in docker)
     assert any("http://127.0.0.1:8080/health" in c for c in calls(sandbox, "curl"))
     assert 'step="done"} 1' in (sandbox["textfile"] / "boot.prom").read_text()
 

@@ -95,7 +95,9 @@ def test_pool_runs_the_app_and_node_exporter(rendered: dict) -> None:
     script = files["/usr/local/sbin/autoscaler-member-install"]["content"]
     assert files["/usr/local/sbin/autoscaler-member-install"]["permissions"] == "0755"
     assert "apt_install prometheus-node-exporter" in script and "apt_install docker.io" in script
-    assert "--publish 8080:8080" in script and '"$LOAD_GENERATOR_IMAGE"' in script
+    # the app's connections must be the host's, where node exporter's netstat collector counts them
+    run = next(line for line in script.splitlines() if line.strip().startswith("docker run "))
+    assert "--network host" in run and "--publish" not in run and run.endswith('"$LOAD_GENERATOR_IMAGE"')
     env = env_map(files["/etc/autoscaler/member.env"]["content"])
     assert env == {"LOAD_GENERATOR_IMAGE": "quay.io/janoszen/http-load-generator:1.0.1"}
     # members export their boot status through the same textfile collector configuration
