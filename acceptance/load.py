@@ -20,6 +20,11 @@ from dataclasses import dataclass, field
 
 Get = Callable[[str, float], int]   # (url, timeout) -> HTTP status; raises OSError on failure
 DEFAULT_TIMEOUT_S = 30.0
+# How many concurrent clients the acceptance run and the sandbox's checker scenario drive: two
+# requests always in flight are two members' worth on http-load-generator, which the scaler covers
+# with ceil(2 / 0.6) = 4 members at 50 % CPU in one round (4 clients would need 7, one round more
+# than SCALER_MAX_STEP 4 allows from one member).
+GRADER_CLIENTS = 2
 
 
 def http_get(url: str, timeout: float) -> int:

@@ -13,7 +13,7 @@ from functions.common.prices import Prices
 from . import checks
 from .checks import CheckFailed, GetText, Waiting
 from .leftovers import Found, list_deployment
-from .load import Get, LoadDriver
+from .load import GRADER_CLIENTS, Get, LoadDriver
 from .report import Row, Usage, cost, cost_line, table
 from .terraform import Terraform, TerraformError
 
@@ -24,7 +24,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 class Settings:
     name: str = "acceptance"          # terraform's name_prefix: objects are named <name>-<8 hex>-…
     zone: str = "at-vie-1"
-    clients: int = 4                  # concurrent closed-loop /load clients
+    clients: int = GRADER_CLIENTS     # concurrent closed-loop /load clients
     min_size: int = 1                 # terraform/variables.tf pool_min_size
     pool_type: str = "standard.tiny"  # terraform/variables.tf defaults (the run sets no others)
     monitoring_type: str = "standard.small"

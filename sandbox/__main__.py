@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="default")
     parser.add_argument("--fast", action="store_true",
-                        help="compress every timer and the boot delay about six times")
+                        help="compress every timer, the boot delay and the scenario's times about six times")
     parser.add_argument("--policy", choices=("step", "proportional"), default="proportional")
     parser.add_argument("--app", choices=APPS, default=DEFAULT_APP,
                         help="what the members run: http-load-generator (the course's app: every /load "
@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     box = Sandbox(scenario, Path(args.out), args.policy, args.fast, app=args.app)
     if box.t.name == "fast":
         print("sandbox: --fast timers: every delay of the loop is compressed about six times "
-              "(tick 10 s, alert `for` 10 s, boot 8 s); thresholds are unchanged")
+              "(tick 10 s, alert `for` 10 s, boot 8 s), and so are a real-timer scenario's times and "
+              "limits; thresholds are unchanged")
     print(f"sandbox: app {box.app.name}: " + ", ".join(f"{k}={v}" for k, v in box.app.describe().items()
                                                        if k != "name"))
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))

@@ -197,6 +197,19 @@ def lost_requests(deliveries: Iterable[Any], recorded: Iterable[tuple[str, float
     return lost
 
 
+def checker(actions: Sequence[Action], *, reach: int, within_s: float, drop_t: float, minimum: int,
+            final_size: int) -> dict[str, Any]:
+    """The course checker's verdict from the operation log (times since the load's start): the pool
+    reached `reach` members within `within_s`, and after the load stopped at `drop_t` an action
+    brought it back to `minimum`, where it ended."""
+    reached = next((a.t for a in actions if a.size_before < reach <= a.size_after), None)
+    back = next((a.t for a in actions if a.t >= drop_t and a.size_after <= minimum < a.size_before), None)
+    returned = back is not None and final_size <= minimum
+    return {"checker_passed": reached is not None and reached <= within_s and returned,
+            f"checker_reached_{reach}_s": reached,
+            "checker_back_to_min_s": None if back is None else round(back - drop_t, 2)}
+
+
 def summary(samples: Sequence[Sample], actions: Sequence[Action], *, step_t: float | None,
             drop_t: float | None, overload: Overload, requests_lost: int,
             flap_window_s: float = FLAP_WINDOW_S) -> dict[str, Any]:

@@ -1,8 +1,10 @@
 """NLB stand-in: an HTTP proxy on 127.0.0.1 spreading requests over healthy pool members.
 
 Owns the backend set (replaced at any time by `set_backends`), the active health checks
-(GET /health every ~1 s; healthy after 2 passes, unhealthy after 2 failures, as an Exoscale
-NLB service with an http healthcheck) and the choice of backend per request.
+(GET /health at the deployed NLB service's interval and timeout, read from terraform/nlb.tf by
+`deployed_healthcheck`; healthy after 2 passes, unhealthy after 2 failures) and the choice of
+backend per request. Each check is a new connection to the member, as on Exoscale, so the
+members' accepted-connection counters see them at the deployed rate.
 
 Balancing defaults to round-robin over healthy backends: Exoscale's NLB is a layer-4 balancer
 that spreads connections by a hash, blind to how busy a member is, so a load-aware choice
@@ -13,17 +15,44 @@ with. `strategy="least_outstanding"` is there for comparison.
 from __future__ import annotations
 
 import http.client
+import re
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from sandbox.loopback_http import QuietHandler, ServerThread, require_loopback
 
 Backend = tuple[str, int]
 STRATEGIES = ("round_robin", "least_outstanding")
+NLB_TF = Path(__file__).resolve().parent.parent / "terraform" / "nlb.tf"
 
 
 # ---- functional core ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    interval_s: float
+    timeout_s: float
+
+
+def parse_healthcheck(tf: str) -> HealthCheck:
+    """`interval` and `timeout` (seconds) of the healthcheck block of an exoscale_nlb_service."""
+    block = re.search(r"healthcheck\s*\{([^}]*)\}", tf)
+    if block is None:
+        raise ValueError("no healthcheck block in the NLB service")
+    values = dict(re.findall(r"^\s*(\w+)\s*=\s*(\d+)\s*$", block.group(1), re.MULTILINE))
+    missing = [k for k in ("interval", "timeout") if k not in values]
+    if missing:
+        raise ValueError(f"the NLB healthcheck block sets no {', '.join(missing)}")
+    return HealthCheck(float(values["interval"]), float(values["timeout"]))
+
+
+def deployed_healthcheck(speedup: float = 1.0, path: Path = NLB_TF) -> HealthCheck:
+    """The deployed NLB's health check (terraform/nlb.tf), its times divided by `speedup` (--fast)."""
+    hc = parse_healthcheck(path.read_text())
+    return HealthCheck(hc.interval_s / speedup, hc.timeout_s / speedup)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,15 @@ def _app_line(report: dict[str, Any]) -> str:
             f"client timeout {app['client_timeout_s']:g} s.")
 
 
+def _checker_rows(s: dict[str, Any]) -> list[str]:
+    if "checker_passed" not in s:
+        return []
+    return [f"| **checker: {'PASSED' if s['checker_passed'] else 'FAILED'}** ({s['checker_clients']} clients; "
+            f"pool at 2 within {s['checker_limit_s']:g} s of the load's start, back to its minimum after) | |",
+            f"| checker: load start → pool of 2 (operation log) | {_fmt(s['checker_reached_2_s'], ' s')} |",
+            f"| checker: load stop → pool back to its minimum | {_fmt(s['checker_back_to_min_s'], ' s')} |"]
+
+
 def write_markdown(out: Path, report: dict[str, Any]) -> None:
     s = report["summary"]
     lines = [
@@ -63,6 +72,7 @@ def write_markdown(out: Path, report: dict[str, Any]) -> None:
         f"| flaps (reversal within {report['timings']['flap_window_s']:.0f} s) | {s['flaps']} |",
         f"| requests lost (2xx deliveries missing from the bucket) | {s['requests_lost']} |",
         f"| load requests that failed (any non-200 answer, timeout or refusal) | {s['load_errors']} |",
+        *_checker_rows(s),
         "",
         "## Actions (emulator operation log)",
         "",

@@ -27,19 +27,21 @@ from bootstrap import render
 from functions.common import config, keys
 from functions.common.store import Store
 from sandbox import apps, measure, report
+from sandbox.closed_loop import ClosedLoad
 from sandbox.emulator.server import EmulatorServer
 from sandbox.fleet import Fleet
 from sandbox.handlers import ROOT, Handlers
 from sandbox.loadgen import LoadGen
 from sandbox.monitoring import Monitoring
-from sandbox.nlb import Nlb
+from sandbox.nlb import Nlb, deployed_healthcheck
 from sandbox.procs import stop
 from sandbox.recorder import Recorder
-from sandbox.scenarios import Scenario
+from sandbox.scenarios import CHECKER_REACH, Scenario
 from sandbox.timings import FAST, REAL, Timings
 
 log = logging.getLogger("sandbox")
 ZONE = "at-vie-1"
+MIN_SIZE = 1
 SLO_P95_S = 2.0
 MAX_ERROR_RATIO = 0.01
 
@@ -66,10 +68,11 @@ def member_ports() -> tuple[int, int]:
 class Sandbox:
     def __init__(self, scenario: Scenario, out: Path, policy: str, fast: bool,
                  max_size: int = 6, echo: bool = True, app: str = apps.DEFAULT_APP) -> None:
-        self.scenario = scenario
         self.t: Timings = FAST if (fast or scenario.fast) else REAL
-        # The app's own time shrinks with the tick, so a --fast run is a real one sped up.
+        # The app's own time shrinks with the tick, and so does the story of a real-timer
+        # scenario, so a --fast run is a real one sped up.
         self.speedup = REAL.tick_s / self.t.tick_s
+        self.scenario = scenario if scenario.fast else scenario.compressed(self.speedup)
         self.app = apps.for_run(app, self.speedup)
         self.out = out
         self.policy = policy
@@ -110,7 +113,11 @@ class Sandbox:
         endpoint = self._moto()
         say(f"SOS (moto server) at {endpoint}, bucket {self.bucket}")
         app_port, exporter_port = member_ports()
-        self.nlb = Nlb(0)
+        # The stand-in checks members as the deployed NLB does (terraform/nlb.tf): each check is a
+        # new connection, so the members' accepted-connection counters see the deployed rate.
+        self.healthcheck = deployed_healthcheck(self.speedup)
+        self.nlb = Nlb(0, check_interval_s=self.healthcheck.interval_s,
+                       check_timeout_s=self.healthcheck.timeout_s)
         self.nlb.start()
         self._stack.append(self.nlb.stop)
         self.fleet = Fleet(self.nlb, app=self.app, app_port=app_port, exporter_port=exporter_port)
@@ -120,8 +127,11 @@ class Sandbox:
                                   on_member_running=self.fleet.on_running,
                                   on_member_removed=self.fleet.on_removed).start()
         self._stack.append(self.emu.stop)
-        self.pool_id = self.emu.create_pool(0)
-        self.emu.model.scale(self.pool_id, 1)  # the member boots like any other
+        if self.scenario.start_running:  # as after terraform apply: the member already serves
+            self.pool_id = self.emu.create_pool(1)
+        else:
+            self.pool_id = self.emu.create_pool(0)
+            self.emu.model.scale(self.pool_id, 1)  # the member boots like any other
         say(f"Exoscale API emulator at {self.emu.url}, pool {self.pool_id}, boot delay "
             f"{self.t.boot_s:.0f} s; NLB stand-in at 127.0.0.1:{self.nlb.port}")
         receiver_port = free_port()
@@ -135,7 +145,7 @@ class Sandbox:
             "INSTANCEPOOL_ID": self.pool_id, "EXOSCALE_API_URL": self.emu.url,
             "SOS_BUCKET": self.bucket, "SOS_ENDPOINT": endpoint,
             "LISTEN_ADDR": "127.0.0.1", "LISTEN_PORT": str(receiver_port),
-            "SCALER_TOKEN": self.token, "SCALER_MIN_SIZE": "1",
+            "SCALER_TOKEN": self.token, "SCALER_MIN_SIZE": str(MIN_SIZE),
             "SCALER_MAX_SIZE": str(self.max_size), "SCALER_POLICY": self.policy,
             "SCALER_COOLDOWN_S": str(self.t.cooldown_s), "SCALER_SETTLE_S": str(self.t.settle_s),
             "SCALER_REQUEST_TTL_S": str(self.t.request_ttl_s),
@@ -154,7 +164,7 @@ class Sandbox:
             f"{self.t.sd_s:.0f} s")
         self.mon = Monitoring(self.work, self.t, self.env["SD_OUTPUT"],
                               f"http://127.0.0.1:{self.recorder.port}/webhook", self.token,
-                              free_port(), free_port())
+                              free_port(), free_port(), demand_signal=self.app.demand_signal)
         self._stack.append(self.mon.stop)
         self.mon.start()
         say(f"Prometheus on 127.0.0.1:{self.mon.prom_port}, Alertmanager on "
@@ -177,9 +187,14 @@ class Sandbox:
         deadline = time.monotonic() + self.t.boot_s + 30
         while not self.nlb.serving() and time.monotonic() < deadline:
             time.sleep(0.5)
-        self.load = LoadGen("127.0.0.1", self.nlb.port, sc.rps_profile(self.app.member_rps(self.fleet.vcpus)),
-                            duration_s=sc.duration_s, max_inflight=256,
-                            timeout_s=self.app.client_timeout_s)
+        self.load: LoadGen | ClosedLoad
+        if sc.clients:
+            self.load = ClosedLoad("127.0.0.1", self.nlb.port, clients=sc.clients, duration_s=sc.duration_s,
+                                   timeout_s=self.app.client_timeout_s)
+        else:
+            self.load = LoadGen("127.0.0.1", self.nlb.port,
+                                sc.rps_profile(self.app.member_rps(self.fleet.vcpus)),
+                                duration_s=sc.duration_s, max_inflight=256, timeout_s=self.app.client_timeout_s)
         self.t0 = time.monotonic()
         self.wall0 = time.time()
         self.load.start()
@@ -205,6 +220,9 @@ class Sandbox:
                     members=members.members)
                 self.samples.append(sample)
                 next_sample += self.t.sample_s
+                if sc.reach_within_s is not None and now >= sc.duration_s and pool.size <= MIN_SIZE:
+                    # the checker is answered: the pool is back at its minimum after the load
+                    end = min(end, now + 5 * self.t.sample_s)
                 if now - printed >= max(5.0, self.t.sample_s):
                     printed = now
                     self._progress(sample)
@@ -271,13 +289,14 @@ class Sandbox:
             "scenario": sc.name, "description": sc.description, "policy": self.policy,
             "app": apps.run_facts(self.app, self.fleet.vcpus),
             "timings": self.t.as_dict(),
+            "nlb_healthcheck": asdict(self.healthcheck),
             "overload": {"figure": overload.figure, "definition": overload.definition()},
             "profile_members": [list(p) for p in sc.profile],
             "profile_rps": [list(p) for p in sc.rps_profile(member_rps)],
             "summary": {"app": self.app.name, **measure.summary(
                 self.samples, ops, step_t=sc.step_t, drop_t=sc.drop_t, overload=overload,
                 requests_lost=lost, flap_window_s=self.t.flap_window_s),
-                "load_errors": sum(load.errors.values())},
+                "load_errors": sum(load.errors.values()), **self._checker(ops)},
             "actions": [asdict(a) for a in ops],
             "deliveries": {
                 "total": len(deliveries),
@@ -293,6 +312,15 @@ class Sandbox:
             "inspect": inspect,
             "samples": [s.as_dict() for s in self.samples],
         }
+
+    def _checker(self, ops: list[measure.Action]) -> dict[str, Any]:
+        sc = self.scenario
+        if sc.reach_within_s is None:
+            return {}
+        final = self.samples[-1].pool_size if self.samples else 0
+        return {**measure.checker(ops, reach=CHECKER_REACH, within_s=sc.reach_within_s, drop_t=sc.drop_t,
+                                  minimum=MIN_SIZE, final_size=final),
+                "checker_limit_s": sc.reach_within_s, "checker_clients": sc.clients}
 
     def _overload(self) -> measure.Overload:
         if self.app.overload == "cpu":

@@ -6,7 +6,14 @@ requests/s at 10 s each; processor-sharing: 4 requests/s, what one vCPU serves a
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from acceptance.load import GRADER_CLIENTS
+
+# The course's checker: the pool must reach 2 members within 300 s of steady /load on the NLB
+# (acceptance/run.py waits exactly so on a real deployment).
+CHECKER_REACH = 2
+CHECKER_WITHIN_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -21,6 +28,24 @@ class Scenario:
     drop_t: float
     replace_at: float | None = None  # replace-vm: when the handlers are killed and wiped
     replace_gap_s: float = 5.0        # how long the "VM" is gone
+    # checker: closed-loop clients (acceptance/load.py) instead of the open-loop profile, which
+    # then only describes them (each keeps one request in flight: one member's worth each)
+    clients: int | None = None
+    start_running: bool = False       # the first member already serves, as after terraform apply
+    reach_within_s: float | None = None  # checker: the pool must reach CHECKER_REACH within this
+
+    def compressed(self, factor: float) -> Scenario:
+        """The same story `factor` times faster (`--fast` on a real-timer scenario)."""
+        if factor == 1:
+            return self
+        def f(x: float) -> float:
+            return round(x / factor, 3)
+        return replace(self, duration_s=f(self.duration_s), tail_s=f(self.tail_s),
+                       profile=tuple((f(t), m) for t, m in self.profile), step_t=f(self.step_t),
+                       drop_t=f(self.drop_t),
+                       replace_at=None if self.replace_at is None else f(self.replace_at),
+                       replace_gap_s=f(self.replace_gap_s),
+                       reach_within_s=None if self.reach_within_s is None else f(self.reach_within_s))
 
     def rps_profile(self, member_rps: float) -> tuple[tuple[float, float], ...]:
         """The profile in requests/s for an app whose member's worth is `member_rps`."""
@@ -46,4 +71,14 @@ SCENARIOS = {
         fast=True, duration_s=150, tail_s=15,
         profile=((0, 0.25), (10, 2.5), (90, 0.25)), step_t=10, drop_t=90,
         replace_at=25),
+    "checker": Scenario(
+        "checker", f"real timers: steady /load from {GRADER_CLIENTS} concurrent clients through the NLB, as "
+        f"the course's checker drives it; passes when the pool reaches {CHECKER_REACH} within "
+        f"{CHECKER_WITHIN_S:.0f} s of the load's start and returns to its minimum after the load",
+        fast=False, duration_s=360, tail_s=200,
+        # Held 360 s: the grader's 300 s and a minute more, so the scale-down that follows the
+        # load comes more than the 300 s flap window after the scale-up. The tail bounds the
+        # return; the run ends as soon as the pool is back at its minimum (10 minutes at most).
+        profile=((0, GRADER_CLIENTS), (360, 0)), step_t=0, drop_t=360,
+        clients=GRADER_CLIENTS, start_running=True, reach_within_s=CHECKER_WITHIN_S),
 }

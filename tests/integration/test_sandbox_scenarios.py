@@ -1,4 +1,4 @@
-"""The main job end to end: `python -m sandbox` runs the smoke and replace-vm scenarios.
+"""The main job end to end: `python -m sandbox` runs the checker (compressed) and replace-vm scenarios.
 
 Real processes throughout (moto server, emulator, Prometheus, Alertmanager, receiver, tick,
 discovery); the figures are read back from report.json, measured outside the scaler.
@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def run_sandbox(scenario: str, out: Path) -> dict:
+def run_sandbox(scenario: str, out: Path, *options: str) -> dict:
     proc = subprocess.run([sys.executable, "-m", "sandbox", "--scenario", scenario, "--out",
-                           str(out)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                           str(out), *options], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True, timeout=330)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "load=" in proc.stdout and "serving=" in proc.stdout  # the live progress line
@@ -35,20 +35,26 @@ def run_sandbox(scenario: str, out: Path) -> dict:
     return report
 
 
-def test_smoke_scales_up_from_one_and_back_down(tmp_path: Path) -> None:
-    report = run_sandbox("smoke", tmp_path)
+def test_checker_passes_in_one_round_and_returns_to_one(tmp_path: Path) -> None:
+    """The course checker's scenario (its limits compressed with the timers): steady /load from the
+    acceptance run's closed-loop clients through the NLB stand-in."""
+    report = run_sandbox("checker", tmp_path, "--fast")
     s = report["summary"]
-    # CPU saturates on this app, so CPU-only sizing grows the pool by one round's 1/0.6 at a time.
-    assert s["max_pool_size"] >= 2, report["actions"]
-    assert s["final_pool_size"] == 1, report["actions"]
-    assert s["scale_up_reaction_s"] is not None and s["scale_up_reaction_s"] < 60
-    assert s["scale_down_reaction_s"] is not None
-    assert s["requests_lost"] == 0 and s["flaps"] == 0
+    assert s["checker_passed"] is True, report["actions"]
+    assert s["checker_limit_s"] == 50 and s["checker_reached_2_s"] <= 50
+    assert s["final_pool_size"] == 1 and s["checker_back_to_min_s"] is not None
+    # Two requests always in flight are two members' worth: requests in flight, not the saturated
+    # CPU, size the pool, so one round reaches ceil(2 / 0.6) = 4 (CPU alone would need 1 → 2 → 4).
+    assert [(a["size_before"], a["size_after"]) for a in report["actions"]] == [(1, 4), (4, 1)]
+    assert s["requests_lost"] == 0 and s["flaps"] == 0 and s["load_errors"] == 0
+    assert report["load"]["ok"] > 0 and report["app"]["demand_signal"] == "demand"
+    assert report["nlb_healthcheck"]["interval_s"] == pytest.approx(5 / 6)
     assert report["deliveries"]["delivered"] >= 2
     ops = {a["operation"] for a in report["actions"]}
     assert ops == {"scale-instance-pool", "evict-instance-pool-members"}
     assert "last action" in report["inspect"]["status"]
     assert "scale-up" in report["inspect"]["history"]
+    assert "checker: PASSED" in (tmp_path / "report.md").read_text()
 
 
 def test_replace_vm_loses_no_request_and_no_snapshot(tmp_path: Path) -> None:

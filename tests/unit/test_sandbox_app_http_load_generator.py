@@ -12,6 +12,7 @@ import math
 import random
 
 import pytest
+import yaml
 
 from sandbox.apps import APPS, DEFAULT_APP, HttpLoadGenerator, ProcessorSharing, for_run
 from sandbox.apps.http_load_generator import BusyLoopModel
@@ -149,3 +150,33 @@ def test_scenarios_are_in_members_worth_and_convert_per_app() -> None:
     assert [r for _, r in smoke.rps_profile(hlg.member_rps(1))] == pytest.approx([0.025, 0.25, 0.025])
     assert [r for _, r in smoke.rps_profile(fast_hlg.member_rps(1))] == pytest.approx([0.15, 1.5, 0.15])
     assert [r for _, r in smoke.rps_profile(ps.member_rps(1))] == pytest.approx([1.0, 10.0, 1.0])  # as before
+
+
+def test_the_checker_scenario_is_the_graders_load_and_compresses_with_fast() -> None:
+    checker = SCENARIOS["checker"]
+    assert (checker.clients, checker.fast, checker.start_running, checker.reach_within_s) == (2, False, True, 300)
+    # each closed-loop client keeps one request in flight: one member's worth
+    assert checker.profile[0] == (0, checker.clients)
+    # held long enough that the scale-down after it is no reversal within the 300 s flap window
+    assert checker.drop_t == checker.duration_s >= checker.reach_within_s + 60
+    assert checker.duration_s + checker.tail_s <= 570  # the command's 10 minutes, start-up included
+    fast = checker.compressed(6.0)
+    assert (fast.duration_s, fast.tail_s, fast.drop_t, fast.reach_within_s) == (60, 33.333, 60, 50)
+    assert fast.profile == ((0, 2), (60, 0)) and fast.clients == 2
+    assert checker.compressed(1.0) is checker
+
+
+@pytest.mark.parametrize("name, signal", [("http-load-generator", "demand"),
+                                          ("processor-sharing", "demand_cpu_bound")])
+def test_each_app_sends_its_own_demand_figure(name: str, signal: str) -> None:
+    from bootstrap.render import load_spec
+    from sandbox.monitoring import rules
+    from sandbox.timings import FAST
+
+    app = for_run(name)
+    assert app.demand_signal == signal
+    rendered = yaml.safe_load(rules(FAST, app.demand_signal))["groups"][0]["rules"]
+    up = next(r for r in rendered if r["labels"].get("scale") == "up")
+    in_flight = "node_netstat_Tcp_CurrEstab" in up["annotations"]["scale_value"]
+    assert in_flight is (signal == "demand")
+    assert signal in load_spec()["signals"]

@@ -8,6 +8,7 @@ from sandbox.measure import (
     CpuOverload,
     LatencySlo,
     Sample,
+    checker,
     duration_s,
     flaps,
     instance_seconds,
@@ -115,3 +116,26 @@ def test_duration_s_refuses_what_is_not_a_prometheus_duration(text: str) -> None
     with pytest.raises(ValueError, match="not a Prometheus duration"):
         duration_s(text)
 
+
+
+A = Action
+
+
+@pytest.mark.parametrize("actions, final, expected", [
+    # up to 4 at 120 s, back to 1 at 480 s after the load stopped at 360 s: passes
+    ([A(120, "scale", 1, 4), A(480, "evict", 4, 1)], 1, (True, 120, 120)),
+    # reached 2 only at 310 s: too late for the checker's 300 s
+    ([A(310, "scale", 1, 2), A(480, "evict", 2, 1)], 1, (False, 310, 120)),
+    # 1 → 2 → 3: reaching 2 is the first action that crosses it
+    ([A(100, "scale", 1, 2), A(200, "scale", 2, 3), A(500, "evict", 3, 1)], 1, (True, 100, 140)),
+    # never back to its minimum after the load
+    ([A(120, "scale", 1, 4), A(480, "evict", 4, 2)], 2, (False, 120, None)),
+    # a scale-down during the load is not the return
+    ([A(120, "scale", 1, 2), A(200, "evict", 2, 1), A(250, "scale", 1, 2)], 2, (False, 120, None)),
+    # never scaled at all
+    ([], 1, (False, None, None)),
+])
+def test_checker_verdict_from_the_operation_log(actions: list[Action], final: int,
+                                                expected: tuple[bool, float | None, float | None]) -> None:
+    verdict = checker(actions, reach=2, within_s=300, drop_t=360, minimum=1, final_size=final)
+    assert (verdict["checker_passed"], verdict["checker_reached_2_s"], verdict["checker_back_to_min_s"]) == expected

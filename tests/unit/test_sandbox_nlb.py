@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.apps import ProcessorSharing
 from sandbox.member import Member
-from sandbox.nlb import Health, Nlb, choose, observe
+from sandbox.nlb import Health, HealthCheck, Nlb, choose, deployed_healthcheck, observe, parse_healthcheck
 
 from .app_kit import wait_for
 
@@ -146,3 +146,21 @@ def test_refuses_non_loopback() -> None:
         Nlb(0).set_backends([("192.0.2.1", 80)])
     with pytest.raises(ValueError):
         Nlb(0, strategy="random")
+
+
+# ---- the deployed health check ------------------------------------------------------------------
+
+
+def test_the_stand_in_checks_at_the_deployed_interval() -> None:
+    """terraform/nlb.tf is the source: 5 s interval, 3 s timeout; --fast divides both."""
+    assert deployed_healthcheck() == HealthCheck(5.0, 3.0)
+    assert deployed_healthcheck(speedup=5) == HealthCheck(1.0, 0.6)
+
+
+@pytest.mark.parametrize("tf, error", [
+    ('resource "exoscale_nlb_service" "x" { port = 80 }', "no healthcheck block"),
+    ("healthcheck {\n  mode = \"http\"\n  interval = 5\n}", "sets no timeout"),
+])
+def test_a_healthcheck_block_without_times_is_refused(tf: str, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        parse_healthcheck(tf)

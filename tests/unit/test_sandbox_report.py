@@ -67,3 +67,20 @@ def test_report_names_the_app_and_its_overload_figure(tmp_path: Path, name: str,
                       member_rps=app.member_rps(1), cpu_window_s=10, slo_p95_s=2.0 if latency_panel else None)
     # Five panels with the latency one, four without: 2.5 inches each at 110 dpi.
     assert png_height(tmp_path / "report.png") == (5 if latency_panel else 4) * 275
+
+
+@pytest.mark.parametrize("passed, reached, back, verdict", [
+    (True, 130.5, 118.0, "checker: PASSED"),
+    (False, None, None, "checker: FAILED"),
+])
+def test_report_gives_the_checker_verdict_only_for_the_checker(tmp_path: Path, passed: bool, reached: float | None,
+                                                                back: float | None, verdict: str) -> None:
+    doc = results(for_run("http-load-generator"), CpuOverload(0.8, 60))
+    report.write_markdown(tmp_path, doc)
+    assert "checker:" not in (tmp_path / "report.md").read_text()
+    doc["summary"].update(checker_passed=passed, checker_reached_2_s=reached, checker_back_to_min_s=back,
+                          checker_limit_s=300.0, checker_clients=2)
+    report.write_markdown(tmp_path, doc)
+    md = (tmp_path / "report.md").read_text()
+    assert f"| **{verdict}** (2 clients; pool at 2 within 300 s" in md
+    assert f"| checker: load start → pool of 2 (operation log) | {'130.5 s' if reached else '—'} |" in md
