@@ -187,6 +187,7 @@ class Sandbox:
         deadline = time.monotonic() + self.t.boot_s + 30
         while not self.nlb.serving() and time.monotonic() < deadline:
             time.sleep(0.5)
+        self._wait_for_history()
         self.load: LoadGen | ClosedLoad
         if sc.clients:
             self.load = ClosedLoad("127.0.0.1", self.nlb.port, clients=sc.clients, duration_s=sc.duration_s,
@@ -222,12 +223,27 @@ class Sandbox:
                 next_sample += self.t.sample_s
                 if sc.reach_within_s is not None and now >= sc.duration_s and pool.size <= MIN_SIZE:
                     # the checker is answered: the pool is back at its minimum after the load
-                    end = min(end, now + 5 * self.t.sample_s)
+                    end = min(end, now + 2 * self.t.sample_s)
                 if now - printed >= max(5.0, self.t.sample_s):
                     printed = now
                     self._progress(sample)
             time.sleep(0.1)
         self.load.stop()
+
+    def _wait_for_history(self) -> None:
+        """Start the load once Prometheus holds a full rate window of the idle member's samples, as
+        on a deployment that has been up a while: over a shorter history the first windowed CPU
+        averages only the loaded seconds and the alert fires up to a window earlier than it would."""
+        window = self.t.rate_window
+        full = int(measure.duration_s(window) // self.t.scrape_s)
+        expr = f'min(count_over_time(node_cpu_seconds_total{{job="pool",mode="idle"}}[{window}]))'
+        deadline = time.monotonic() + 2 * measure.duration_s(window) + 30
+        while time.monotonic() < deadline:
+            count = self.mon.query(expr)
+            if count is not None and count >= full:
+                return
+            time.sleep(0.5)
+        self._say(f"Prometheus has no full {window} of the first member's samples yet; starting the load anyway")
 
     def _progress(self, s: measure.Sample) -> None:
         cpu = f"{100 * s.cpu:5.1f}%" if s.cpu is not None else "    - "

@@ -75,10 +75,11 @@ SCENARIOS = {
         "checker", f"real timers: steady /load from {GRADER_CLIENTS} concurrent clients through the NLB, as "
         f"the course's checker drives it; passes when the pool reaches {CHECKER_REACH} within "
         f"{CHECKER_WITHIN_S:.0f} s of the load's start and returns to its minimum after the load",
-        fast=False, duration_s=360, tail_s=200,
-        # Held 360 s: the grader's 300 s and a minute more, so the scale-down that follows the
-        # load comes more than the 300 s flap window after the scale-up. The tail bounds the
-        # return; the run ends as soon as the pool is back at its minimum (10 minutes at most).
-        profile=((0, GRADER_CLIENTS), (360, 0)), step_t=0, drop_t=360,
+        fast=False, duration_s=345, tail_s=150,
+        # Held 345 s: the grader's 300 s and 45 s more, so the scale-down that follows
+        # the load comes more than the 300 s flap window after the scale-up. The tail bounds the
+        # return; the run ends as soon as the pool is back at its minimum, so start-up (about
+        # 90 s: a full rate window of idle samples first), load and return stay within 10 minutes.
+        profile=((0, GRADER_CLIENTS), (345, 0)), step_t=0, drop_t=345,
         clients=GRADER_CLIENTS, start_running=True, reach_within_s=CHECKER_WITHIN_S),
 }
