@@ -15,7 +15,17 @@ import pytest
 from functions.common import config, keys, lease
 from functions.common.store import Store
 from functions.inspect import cli
+from functions.scaler.policy import Action, Outcome, Pending
 from functions.scaler.scale_request import ScaleRequest
+from functions.scaler.state import (
+    Bounds,
+    Decided,
+    HistoryRecord,
+    Intent,
+    LastAction,
+    PoolSeen,
+    ScalerState,
+)
 from tests.conftest import free_port, handler_env
 
 NOW = float(int(time.time()))
@@ -47,21 +57,15 @@ def fill_busy(store: Store) -> dict[str, Any]:
         key = keys.request(POOL, req.received_ms, req.unique())
         store.put(key, req.to_json(), if_none_match=True)
         req_keys.append(key)
-    store.put(keys.scaler_state(POOL), {
-        "revision": 17, "last_tick_at": NOW - 42, "last_tick_by": "mon-1/812/ab12cd34",
-        "last_action": {"at": NOW - 300, "action": "scale-up", "from_size": 2, "to_size": 3,
-                        "reason": "2 up requests, avg demand 0.91", "evicted": [],
-                        "operation_id": "op-1", "requests": 2},
-        "last_decision": {"at": NOW - 42, "action": "scale-up",
-                          "reason": "up requests pending"},
-        "cooldown_until": NOW + 45,
-        "pool": {"size": 3, "state": "running", "serving": 3, "observed_at": NOW - 42},
-        "intent": {"id": "i-9", "action": "scale-up", "from_size": 3, "target_size": 4,
-                   "evict": [], "phase": "decided",
-                   # the tick stores request bodies with their key (schema: keys; both read)
-                   "requests": [{"key": req_keys[0], **reqs[0].to_json()}],
-                   "operation_id": None, "decided_at": NOW - 42, "reason": "up requests pending"},
-        "refusal": None, "bounds": {"min": 2, "max": 6}, "paused": False}, if_none_match=True)
+    store.put(keys.scaler_state(POOL), ScalerState(
+        revision=17, last_tick_at=NOW - 42, last_tick_by="mon-1/812/ab12cd34",
+        last_action=LastAction(NOW - 300, Action.UP, 2, 3, "2 up requests, avg demand 0.91",
+                               operation_id="op-1", requests=2),
+        last_decision=Decided(NOW - 42, Action.UP, "up requests pending"),
+        cooldown_until=NOW + 45, pool=PoolSeen(3, "running", 3, NOW - 42),
+        intent=Intent("i-9", Action.UP, 3, 4, NOW - 42, "up requests pending",
+                      requests=(Pending(req_keys[0], reqs[0]),)),
+        bounds=Bounds(2, 6)).to_json(), if_none_match=True)
     store.put(keys.discovery(POOL), {
         "pool_id": POOL, "changed_at": NOW - 600, "checked_at": NOW - 12,
         "targets": [{"instance_id": f"inst-{n}", "ip": f"192.0.2.{n}"} for n in (1, 2, 3)]})
@@ -69,10 +73,9 @@ def fill_busy(store: Store) -> dict[str, Any]:
                (NOW - DAY - 5, "refused", 2, 3), (NOW - 7200, "scale-down", 3, 2),
                (NOW - 1800, "failed", 2, 3), (NOW - 300, "scale-up", 2, 3)]
     for n, (at, action, a, b) in enumerate(history):
-        store.put(keys.history(POOL, at, action, f"u{n}"), {
-            "at": at, "action": action, "from_size": a, "to_size": b,
-            "reason": f"reason {n}", "requests": [f"r{n}"], "evicted": [],
-            "operation_id": None})
+        record = HistoryRecord(at, Outcome(action), f"reason {n}",
+                               (Pending(f"requests/{POOL}/r{n}.json", reqs[2]),), a, b, id=f"u{n}")
+        store.put(record.key(POOL), record.to_json())
     store.put(keys.settings(POOL), {"paused": False, "min_size": 2, "max_size": 6,
                                     "updated_at": NOW - 900, "updated_by": "inspect:ops@laptop"})
     assert lease.acquire(store, keys.lease(POOL), "mon-1/812/ab12cd34", NOW - 10, 50.0)
@@ -105,7 +108,9 @@ def test_json_shapes_on_fresh_bucket(env: dict[str, str]) -> None:
     status = run_json(env, "status")
     assert status["tick"] is None and status["discovery"] is None and status["lease"] is None
     assert status["pending"] == {"total": 0, "up": 0, "down": 0, "oldest_at": None,
-                                 "oldest_age_s": None}
+                                 "oldest_age_s": None, "unreadable": 0, "by_direction": {
+                                     "up": {"count": 0, "oldest_age_s": None},
+                                     "down": {"count": 0, "oldest_age_s": None}}}
     assert status["bounds"] == {"min": 1, "max": 10, "source": "computed"}
     assert run_json(env, "requests")["requests"] == []
     assert run_json(env, "history")["records"] == []
