@@ -15,15 +15,11 @@ every policy faces exactly the same pipeline.
 """
 from __future__ import annotations
 
-import json
 import math
 import random
-import re
 from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
-from pathlib import Path
 from typing import Protocol
 
 from functions.common.config import Config
@@ -32,24 +28,25 @@ from functions.scaler.policy import NONE, UP, Member, Outcome, Params, Pending, 
 from functions.scaler.scale_request import ScaleRequest
 from functions.scaler.state import ScalerState
 from functions.scaler.transition import Called, Finished, Observed, Settings
+from sandbox import deployed, measure
 
-ALERT_SPEC = Path(__file__).resolve().parent.parent / "bootstrap" / "alerting" / "alerts.json"
 SLO_UTILISATION = 0.8   # SLO violated while demand > serving capacity × this
-SATURATED = 0.95        # avg CPU from which load per core is read as demand (alerts.json)
-FLAP_WINDOW_S = 300     # a reversal of direction within this time is a flap (ARCHITECTURE.md)
+DEPLOYED = deployed.read()  # every timer and threshold of the alerting chain, from its own file
 
 
 @dataclass(frozen=True)
 class Delays:
-    scrape_s: int = 15
-    rate_window_s: int = 60
-    eval_s: int = 20           # bootstrap/alerting/alerts.json evaluation_interval
-    for_s: int = 60
-    group_wait_s: int = 10
-    group_interval_s: int = 60
-    repeat_s: int = 60
-    tick_s: int = 60
-    sd_s: int = 15             # autoscaler-sd.timer: discovery sees member changes at this period
+    """The pipeline's delays: the deployment's by default (sandbox/deployed.py), and the model's
+    own figures for what no file holds (boot times, node_load1's kernel constants)."""
+    scrape_s: int = DEPLOYED.scrape_s
+    rate_window_s: int = DEPLOYED.rate_window_s
+    eval_s: int = DEPLOYED.eval_s
+    for_s: int = DEPLOYED.for_s
+    group_wait_s: int = DEPLOYED.group_wait_s
+    group_interval_s: int = DEPLOYED.group_interval_s
+    repeat_s: int = DEPLOYED.repeat_s
+    tick_s: int = DEPLOYED.tick_s
+    sd_s: int = DEPLOYED.sd_s  # discovery sees member changes at this period
     boot_min_s: int = 60       # create → booted → app healthy behind the NLB on Exoscale
     boot_max_s: int = 90
     destroy_s: int = 10
@@ -70,28 +67,13 @@ class Delays:
 
 @dataclass(frozen=True)
 class Thresholds:
-    up: float = 0.8
-    down: float = 0.2
+    up: float = DEPLOYED.scale_up_cpu
+    down: float = DEPLOYED.scale_down_cpu
 
 
-def _seconds(text: str) -> int:
-    match = re.fullmatch(r"(\d+)([smh])", text.strip())
-    if not match:
-        raise ValueError(f"unsupported duration {text!r}")
-    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
-
-
-def from_alert_spec(path: Path = ALERT_SPEC) -> tuple[Delays, Thresholds]:
+def from_alert_spec() -> tuple[Delays, Thresholds]:
     """The alerting delays and thresholds the deployment really uses (one source of truth)."""
-    spec = json.loads(path.read_text())
-    alerts = {a["name"]: a for a in spec["alerts"]}
-    note = spec["notification"]
-    delays = Delays(eval_s=_seconds(spec["evaluation_interval"]),
-                    for_s=_seconds(alerts["PoolCpuHigh"]["for"]),
-                    group_wait_s=_seconds(note["group_wait"]),
-                    group_interval_s=_seconds(note["group_interval"]),
-                    repeat_s=_seconds(note["repeat_interval"]))
-    return delays, Thresholds(spec["thresholds"]["scale_up_cpu"], spec["thresholds"]["scale_down_cpu"])
+    return Delays(), Thresholds()
 
 
 @dataclass(frozen=True)
@@ -302,7 +284,7 @@ class Reading:
     def value(self) -> float:
         # scale_value: load1 lags and reads high after a burst, so it only counts as demand
         # once CPU saturates and can no longer tell 1.2 × from 5 × overload.
-        return max(self.cpu, self.load) if self.cpu >= SATURATED else self.cpu
+        return max(self.cpu, self.load) if self.cpu >= DEPLOYED.saturated_cpu else self.cpu
 
 
 @dataclass
@@ -417,8 +399,7 @@ class Result:
 
     @property
     def flaps(self) -> int:
-        return sum(1 for (t0, d0), (t1, d1) in pairwise(self.actions)
-                   if d0 != d1 and t1 - t0 <= FLAP_WINDOW_S)
+        return measure.flaps(self.actions)
 
 
 def needed(demand: float, bounds: tuple[int, int]) -> int:

@@ -73,7 +73,8 @@ class HistoryRecord:
     to_size: int | None = None
     evicted: tuple[str, ...] = ()
     operation_id: str | None = None
-    id: str = ""    # the key's last part; by default a digest of the time and the request keys
+    # The key's last part (not in the body); by default a digest of the time and the requests.
+    id: str = field(default="", compare=False)
 
     def name(self) -> str:
         return self.id or digest(self.at, self.action, *(e.key for e in self.requests))

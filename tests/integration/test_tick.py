@@ -1,8 +1,13 @@
 """The tick end to end in-process: real SOS protocol (moto server), real client, API emulator."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +23,8 @@ from tests.integration.tickkit import (
     tick_world,
     wait_running,
 )
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class Skewed:
@@ -214,3 +221,31 @@ def test_history_older_than_the_retention_is_pruned_once_a_day(world: World) -> 
     store.put(old[0], {"at": 0, "action": "scale-up"})  # appears after today's pruning
     world.tick().run()
     assert old[0] in list(store.list_keys(keys.history_prefix(pool_id)))  # next run is tomorrow
+
+
+def test_dry_run_writes_nothing_anywhere(world: World, tmp_path: Path) -> None:
+    """Not the bucket (an older state shape is not rewritten, expired and corrupt requests stay),
+    not the API, not the textfile directory."""
+    store = world.store
+    add_request(store, world.pool, "up")
+    add_request(store, world.pool, "up", at=time.time() - 1000, fingerprint="old")
+    store.s3.put_object(Bucket=world.cfg.bucket, Body=b"{oops",
+                        Key=keys.request(world.pool, int(time.time() * 1000), "broken"))
+    store.put(keys.scaler_state(world.pool), {"revision": 3, "last_tick_at": time.time() - 60})
+    store.put(keys.settings(world.pool), {"paused": False, "min_size": 1, "max_size": 5})
+
+    def snapshot() -> dict[str, str]:
+        listed = store.s3.list_objects_v2(Bucket=world.cfg.bucket)
+        return {o["Key"]: o["ETag"] for o in listed.get("Contents", [])}
+
+    before = snapshot()
+    done = subprocess.run([sys.executable, "-m", "functions.scaler.tick", "--dry-run"],
+                          env={**os.environ, **world.env, "TEXTFILE_DIR": str(tmp_path),
+                               "PYTHONPATH": str(ROOT)},
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert out["decision"]["action"] == "scale-up" and len(out["expired"]) == 1
+    assert snapshot() == before
+    assert list(tmp_path.iterdir()) == []
+    assert scaling_calls(world.emu) == []
