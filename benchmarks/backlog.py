@@ -2,10 +2,11 @@
 with 0, 200 and 2000 pending scale-up requests in the bucket, against moto server (its own
 process, so it does not share this interpreter's GIL) and the Exoscale API emulator.
 
-Per case: the tick's wall time, its S3 requests by operation (counted on the wire: botocore's
-`before-send` event, retries included), its scaling calls (the emulator's operation log), and
-whether every request ended in exactly one history record with none left pending. The baseline
-in the same run is the empty bucket (0 pending): the tick's fixed cost.
+Per case: the tick's wall time, the CPU time of this process (the tick, plus the emulator's
+light threads) and of the S3 server, its S3 requests by operation (counted on the wire:
+botocore's `before-send` event, retries included), its scaling calls (the emulator's operation
+log), and whether every request ended in exactly one history record with none left pending.
+The baseline in the same run is the empty bucket (0 pending): the tick's fixed cost.
 """
 from __future__ import annotations
 
@@ -13,11 +14,13 @@ import argparse
 import collections
 import concurrent.futures as futures
 import os
+import resource
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -34,8 +37,17 @@ CASES = (0, 200, 2000)
 WALL_AIM_S = 5.0
 
 
+def cpu_s(pid: int | None = None) -> float:
+    """User + system CPU seconds of this process, or of process `pid` (from /proc)."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def moto_process() -> Iterator[str]:
+def moto_process() -> Iterator[tuple[str, int]]:
     port = rig.free_port()
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -52,7 +64,7 @@ def moto_process() -> Iterator[str]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.1)
-        yield endpoint
+        yield endpoint, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -88,7 +100,7 @@ class Counter:
             self.calls[event_name.rsplit(".", 1)[-1]] += 1
 
 
-def one_case(endpoint: str, emu: Any, count: int, counter: Counter) -> list[object]:
+def one_case(endpoint: str, moto_pid: int, emu: Any, count: int, counter: Counter) -> list[object]:
     bucket = f"backlog-{count}-{time.time_ns() % 10**9}"
     boto3.client("s3", endpoint_url=endpoint, region_name=rig.ZONE, aws_access_key_id=rig.KEY,
                  aws_secret_access_key=rig.SECRET).create_bucket(
@@ -103,9 +115,11 @@ def one_case(endpoint: str, emu: Any, count: int, counter: Counter) -> list[obje
     emu.reset_logs()
     counter.calls.clear()
     counter.on = True
+    cpu0, server0 = cpu_s(), cpu_s(moto_pid)
     started = time.perf_counter()
     code = tick.main([])
     wall = time.perf_counter() - started
+    cpu, server = cpu_s() - cpu0, cpu_s(moto_pid) - server0
     counter.on = False
     scalings = [op for op in emu.operations()
                 if op.operation in ("scale-instance-pool", "evict-instance-pool-members")]
@@ -117,7 +131,8 @@ def one_case(endpoint: str, emu: Any, count: int, counter: Counter) -> list[obje
     once = all(seen[k] == 1 for k in stored)
     calls = sum(counter.calls.values())
     detail = ", ".join(f"{op} {n}" for op, n in sorted(counter.calls.items()))
-    return [count, code, f"{wall:.2f}", calls, detail, len(scalings), len(pending),
+    return [count, code, f"{wall:.2f}", f"{cpu:.2f}", f"{server:.2f}", calls, detail,
+            len(scalings), len(pending),
             "yes" if once else "NO",
             "—" if not count else ("met" if wall < WALL_AIM_S and len(scalings) == 1 and once
                                    and not pending else "MISSED")]
@@ -133,17 +148,17 @@ def main(argv: list[str] | None = None) -> int:
     counter = Counter()
     counter.install()
     rows = []
-    with moto_process() as endpoint:
+    with moto_process() as (endpoint, moto_pid):
         emu = rig.emulator()
         try:
-            rows = [one_case(endpoint, emu, n, counter) for n in counts]
+            rows = [one_case(endpoint, moto_pid, emu, n, counter) for n in counts]
         finally:
             emu.stop()
     print("# One tick (lease to release) against a backlog of pending scale-up requests")
     print(f"moto server in its own process, the API emulator, loopback; aim: {max(counts)} pending "
           f"in < {WALL_AIM_S:.0f} s, one scaling call, every request in exactly one history record")
-    print(table(["pending", "exit", "wall s", "S3 requests", "by operation", "scaling calls",
-                 "left pending", "each in 1 record", "aim"], rows))
+    print(table(["pending", "exit", "wall s", "tick CPU s", "S3 server CPU s", "S3 requests",
+                 "by operation", "scaling calls", "left pending", "each in 1 record", "aim"], rows))
     print(f"(ran in {time.monotonic() - started:.1f} s)")
     return 0
 

@@ -162,12 +162,6 @@ class Store:
         except BotoCoreError as exc:
             raise StoreError(f"write {key}: {exc}") from exc
 
-    def delete(self, key: str) -> None:
-        try:
-            self.s3.delete_object(Bucket=self.bucket, Key=key)
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"delete {key}: {exc}") from exc
-
     def delete_many(self, keys: Sequence[str]) -> int:
         """Delete every key, DELETE_BATCH per request; an absent key counts as deleted (S3).
         Raises StoreError naming the first key SOS refused: the caller's next run retries."""

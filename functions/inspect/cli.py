@@ -198,14 +198,13 @@ def _run(args: argparse.Namespace, cfg: config.Config, store: Store, now: float,
 def _steer(args: argparse.Namespace, cfg: config.Config, store: Store, now: float,
            out: TextIO, err: TextIO, as_json: bool) -> int:
     by = operator_name()
-    if args.command == "set-bounds":
-        if args.min is opsettings.KEEP and args.max is opsettings.KEEP:
-            raise Failure("set-bounds needs --min and/or --max")
-        change = lambda cur: opsettings.merged(cur, now=now, by=by, min_size=args.min,  # noqa: E731
-                                               max_size=args.max)
-    else:
-        paused = args.command == "pause"
-        change = lambda cur: opsettings.merged(cur, now=now, by=by, paused=paused)  # noqa: E731
+    if args.command == "set-bounds" and args.min is opsettings.KEEP and args.max is opsettings.KEEP:
+        raise Failure("set-bounds needs --min and/or --max")
+
+    def change(current: Json | None) -> Json:
+        if args.command == "set-bounds":
+            return opsettings.merged(current, now=now, by=by, min_size=args.min, max_size=args.max)
+        return opsettings.merged(current, now=now, by=by, paused=args.command == "pause")
     try:
         new, notes = update_settings(store, keys.settings(cfg.pool_id), change)
     except ValueError as exc:

@@ -131,8 +131,9 @@ def measured(p: Pending) -> bool:
 
 def _total(requests: Sequence[Pending]) -> float | None:
     """Demand in members' worth; the largest of the requests (the safe side both ways)."""
-    totals = [p.request.value * p.request.members for p in requests  # type: ignore[operator]
-              if measured(p)]
+    totals = [value * members for p in requests
+              if (value := p.request.value) is not None
+              and (members := p.request.members) is not None]
     return max(totals) if totals else None
 
 

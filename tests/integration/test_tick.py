@@ -138,7 +138,7 @@ def test_refusal_is_recorded_not_retried(world: World) -> None:
     tick = world.tick()
     real_evict = tick.api.evict
     # The member named in the intent disappears between decision and call: the API answers 4xx.
-    tick.api.evict = lambda ids: real_evict(["00000000-0000-0000-0000-00000000dead"])  # type: ignore[method-assign]  # a stand-in that names a missing member
+    tick.api.evict = lambda ids: real_evict(["00000000-0000-0000-0000-00000000dead"])
     state = tick.run()
     assert state.refusal is not None
     assert "404" in state.refusal.message or "400" in state.refusal.message

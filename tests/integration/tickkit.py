@@ -16,6 +16,7 @@ from functions.scaler.state import ScalerState
 from functions.scaler.tick import Tick
 from sandbox.emulator.server import EmulatorServer
 from tests.conftest import KEY, SECRET, handler_env
+from tests.waiting import wait_for
 
 
 def start_emulator(size: int, **kwargs: Any) -> tuple[EmulatorServer, str]:
@@ -92,13 +93,9 @@ def scaling_calls(emu: EmulatorServer) -> list[Any]:
             if op.operation in ("scale-instance-pool", "evict-instance-pool-members")]
 
 
-def wait_running(emu: EmulatorServer, pool_id: str, timeout: float = 60.0) -> None:
-    """Until the pool is running again (its own boot delay: real time, not a speed bound)."""
-    deadline = time.monotonic() + timeout
-    while emu.model.get_pool(pool_id).state != "running":
-        if time.monotonic() > deadline:
-            raise AssertionError(f"pool {pool_id} not running after {timeout}s")
-        time.sleep(0.05)
+def wait_running(emu: EmulatorServer, pool_id: str) -> None:
+    """Until the pool is running again (after the emulator's boot delay)."""
+    wait_for(f"pool {pool_id} running", lambda: emu.model.get_pool(pool_id).state == "running")
 
 
 def cfg_for(env: dict[str, str]) -> config.Config:

@@ -25,6 +25,7 @@ from tests.integration.tickkit import (
     tick_world,
     wait_running,
 )
+from tests.waiting import wait_for
 
 SHORT = (1.0, 0.3)  # (connect, read) seconds: a client that gives up before the slow emulator
 
@@ -122,9 +123,8 @@ def test_scaling_call_that_times_out_after_it_was_performed_is_not_repeated(
         world.tick(timeout=SHORT).run()
     intent = world.state().intent
     assert intent is not None and intent.phase == "decided" and intent.attempts == 1
-    deadline = time.monotonic() + 60  # the emulator performs it after its injected latency
-    while not scaling_calls(world.emu) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # The emulator performs it after its injected latency.
+    wait_for("the late scaling call", lambda: scaling_calls(world.emu))
     assert world.size() == 3  # performed although the client saw a timeout
     world.emu.set_faults({"rules": []})
     state = world.tick(timeout=SHORT).run()

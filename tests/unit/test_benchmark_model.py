@@ -102,7 +102,7 @@ def test_baseline_acts_on_every_delivery_in_the_pipeline() -> None:
     lambda: DecideController("step", Params(policy="step"), BOUNDS),
     lambda: DecideController("proportional", Params(policy="proportional"), BOUNDS),
     lambda: BaselineController(BOUNDS)])
-def test_flat_load_gives_no_alert_and_no_action(make) -> None:  # type: ignore[no-untyped-def]
+def test_flat_load_gives_no_alert_and_no_action(make) -> None:
     result = pipeline.simulate(traces.flat().demand, make(), seed=0)
     assert result.deliveries == [] and result.actions == []
     assert result.violation_s == 0 and result.instance_s == 2 * traces.flat().duration_s

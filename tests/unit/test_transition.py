@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import replace
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from functions.scaler.policy import Action, Member, Outcome, Params, Pending, PoolView
@@ -81,7 +81,8 @@ def keys_of(entries: tuple) -> list[str]:
     return [e.key for e in entries]
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=600, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(states(), pools(), requests(), settings_(), st.integers(0, 2), st.booleans())
 def test_invariants_of_one_tick(state: ScalerState, pool: PoolView, pending: tuple[Pending, ...],
                                 cfg: Settings, corrupt_n: int, call_fails: bool) -> None:
@@ -176,7 +177,7 @@ def test_finishing_records_the_action_and_the_cooldown() -> None:
 @pytest.mark.parametrize("event", [Called("x"), Finished(), CallFailed("x", True)])
 def test_intent_events_need_an_intent(event: object) -> None:
     with pytest.raises(ValueError):
-        step(ScalerState(), event, Settings(), NOW)  # type: ignore[arg-type]
+        step(ScalerState(), event, Settings(), NOW)
 
 
 INTENT = Intent("i", Action.DOWN, 3, 1, NOW, "r", evict=("a", "b"))
@@ -234,7 +235,7 @@ def test_the_older_shape_is_read_and_written_back_as_schema_2() -> None:
     ({"schema": 2, "bounds": {"min": 5, "max": 2}}, "needs 1 <= min <= max"),
     ({"schema": 2, "last_decision": {"at": NOW, "action": "grow", "reason": ""}},
      "'action' must be a known value"),
-    ({"schema": 2, "intent": {**OLD_SHAPE["intent"], "outcome": None, "phase": "done"}},  # type: ignore[dict-item]
+    ({"schema": 2, "intent": {**OLD_SHAPE["intent"], "outcome": None, "phase": "done"}},
      "'phase' must be a known value"),
 ])
 def test_strictness_names_the_first_wrong_field(change: dict, message: str) -> None:
