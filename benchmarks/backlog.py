@@ -1,6 +1,7 @@
 """`python -m benchmarks.backlog`: one whole tick (`functions.scaler.tick.main`, lease to release)
-with 0, 200 and 2000 pending scale-up requests in the bucket, against moto server (its own
-process, so it does not share this interpreter's GIL) and the Exoscale API emulator.
+with 0, 200 and 2000 pending scale-up requests in the bucket, against moto's S3 in its own
+process (so it does not share this interpreter's GIL; served by cheroot with keep-alive, see
+benchmarks/s3server.py, or with `--server werkzeug` by moto's own server) and the API emulator.
 
 Per case: the tick's wall time, the CPU time of this process (the tick, plus the emulator's
 light threads) and of the S3 server, its S3 requests by operation (counted on the wire:
@@ -46,11 +47,19 @@ def cpu_s(pid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+SERVERS = {
+    # moto's application behind cheroot: keep-alive connections, as SOS offers them
+    "cheroot": lambda port: [sys.executable, "-m", "benchmarks.s3server", str(port)],
+    # moto's own werkzeug server: a new TCP connection for every S3 request
+    "werkzeug": lambda port: [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+}
+
+
 @contextmanager
-def moto_process() -> Iterator[tuple[str, int]]:
+def moto_process(server: str = "cheroot") -> Iterator[tuple[str, int]]:
     port = rig.free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(SERVERS[server](port), cwd=rig.ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
     try:
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name=rig.ZONE,
@@ -142,20 +151,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.backlog", description=__doc__)
     parser.add_argument("--cases", default=",".join(map(str, CASES)),
                         help="pending requests per case, comma separated (default 0,200,2000)")
+    parser.add_argument("--server", choices=sorted(SERVERS), default="cheroot",
+                        help="what serves moto's S3: cheroot (keep-alive, default) or werkzeug "
+                             "(moto's own server: one TCP connection per request)")
     args = parser.parse_args(argv)
     counts = [int(c) for c in args.cases.split(",")]
     started = time.monotonic()
     counter = Counter()
     counter.install()
     rows = []
-    with moto_process() as (endpoint, moto_pid):
+    with moto_process(args.server) as (endpoint, moto_pid):
         emu = rig.emulator()
         try:
             rows = [one_case(endpoint, moto_pid, emu, n, counter) for n in counts]
         finally:
             emu.stop()
     print("# One tick (lease to release) against a backlog of pending scale-up requests")
-    print(f"moto server in its own process, the API emulator, loopback; aim: {max(counts)} pending "
+    print(f"moto's S3 served by {args.server} in its own process, the API emulator, loopback; "
+          f"aim: {max(counts)} pending "
           f"in < {WALL_AIM_S:.0f} s, one scaling call, every request in exactly one history record")
     print(table(["pending", "exit", "wall s", "tick CPU s", "S3 server CPU s", "S3 requests",
                  "by operation", "scaling calls", "left pending", "each in 1 record", "aim"], rows))
