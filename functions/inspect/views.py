@@ -62,10 +62,8 @@ def text(body: Any, name: str) -> str | None:
 
 def state_of(item: Stored | None, problems: list[Problem]) -> ScalerState | None:
     """The tick's state object, typed; None when absent or reported as unreadable."""
-    if item is None:
-        return None
-    if item.body is None:
-        problems.append(problem(item.key, item.error or "unreadable object"))
+    if item is None or item.body is None:
+        body_of(item, problems)  # reports an unreadable object
         return None
     try:
         return ScalerState.from_json(item.body, item.key)
