@@ -31,8 +31,13 @@ def _app_line(report: dict[str, Any]) -> str:
     else:
         what = (f"each `GET /load` needs {app['work_s_per_request']:g} vCPU-seconds, requests share the "
                 "vCPUs, latency grows with the queue")
+    demand = {"demand": "the larger of CPU and requests in flight per member (node_netstat_Tcp_CurrEstab "
+                        "minus the scrape's connection)",
+              "demand_cpu_bound": "CPU, or load1 per core once CPU is saturated"}.get(app.get("demand_signal", ""),
+                                                                                     "unknown")
     return (f"App: **{app['name']}**: {what}; one member's worth of demand = {app['member_rps']:g} requests/s; "
-            f"client timeout {app['client_timeout_s']:g} s.")
+            f"client timeout {app['client_timeout_s']:g} s. The scale-up alert's demand figure "
+            f"(`{app.get('demand_signal')}` in bootstrap/alerting/alerts.json): {demand}.")
 
 
 def _checker_rows(s: dict[str, Any]) -> list[str]:
