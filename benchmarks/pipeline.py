@@ -1,12 +1,14 @@
 """One discrete-time model (1 s steps) of the whole scaling pipeline, shared by every policy.
 
-demand → serving members, each with its own share d/serving (round robin behind the NLB): CPU
-saturates at 100 % per member, load per core keeps growing → per-instance Prometheus samples
-(each instance its own busy counter and its own node_load1, a 5 s-updated damped average that
-starts from 0 when a new member boots) → the alert's avg over instances of rate[window] (an
-instance counts once it has two samples in the window; `scale_members` = how many counted), with
-load1 read as demand only once CPU saturates → `for` → Alertmanager/Grafana group_wait /
-group_interval / repeat_interval deliveries → the policy. Tick-based policies run the tick's REAL
+demand (members' worth) → serving members, each with its own share d/serving (round robin behind
+the NLB), which the app (benchmarks/apps.py; http-load-generator by default: requests in flight,
+CPU the chance that one is in flight) turns into CPU, load1 and connections → per-instance
+Prometheus samples (benchmarks/exporters.py: each instance its own busy counter, node_load1 and
+established connections) → the alert's avg over instances of rate[window] (an instance counts
+once it has two samples in the window; `scale_members` = how many counted) and its demand figure
+(requests in flight, or CPU-then-load1 for a CPU-bound app) → `for` → Alertmanager/Grafana
+group_wait / group_interval / repeat_interval deliveries (re-sent at every flush while firing, as
+deployed) → the policy. Tick-based policies run the tick's REAL
 state machine (`functions.scaler.transition.step`, around the real `decide()`) on a 60 s tick and,
 as deployed, also in the second a delivery is stored (the receiver's kick starts a tick) and at
 the first 15 s discovery cycle that sees the pool's running members change (sd's kick); the
@@ -15,9 +17,8 @@ every policy faces exactly the same pipeline.
 """
 from __future__ import annotations
 
-import math
 import random
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -30,7 +31,9 @@ from functions.scaler.state import ScalerState
 from functions.scaler.transition import Called, Finished, Observed, Settings
 from sandbox import deployed, measure
 
-SLO_UTILISATION = 0.8   # SLO violated while demand > serving capacity × this
+from .apps import HTTP_LOAD_GENERATOR, ModelApp
+from .exporters import Exporters
+
 DEPLOYED = deployed.read()  # every timer and threshold of the alerting chain, from its own file
 
 
@@ -79,11 +82,12 @@ def from_alert_spec() -> tuple[Delays, Thresholds]:
 @dataclass(frozen=True)
 class Floor:
     """The fastest any policy can bring capacity, from the pipeline's delays alone."""
-    detection_s: float   # mean wait for a scrape + half the rate window + mean wait for an eval
+    detection_s: float   # mean wait for a scrape + the window's share to cross + mean wait for an eval
     for_s: float
     group_wait_s: float
     tick_wait_s: float   # mean wait for the next tick (0 when a stored delivery starts one)
     boot_s: float        # mean boot
+    window_share: float = 0.5  # of the rate window the load must fill before the average crosses
 
     @property
     def total_s(self) -> float:
@@ -91,18 +95,21 @@ class Floor:
 
     def describe(self) -> str:
         tick = f"tick wait {self.tick_wait_s:.1f}" if self.tick_wait_s else "tick wait 0 (kicked)"
-        return (f"detection {self.detection_s:.1f} (scrape/2 + window/2 + eval/2) + for "
+        share = "window/2" if self.window_share == 0.5 else f"window × {self.window_share:g}"
+        return (f"detection {self.detection_s:.1f} (scrape/2 + {share} + eval/2) + for "
                 f"{self.for_s:.0f} + group_wait {self.group_wait_s:.0f} + {tick} + boot "
                 f"{self.boot_s:.1f} = {self.total_s:.1f} s")
 
 
-def floor(delays: Delays, kicked: bool = True) -> Floor:
+def floor(delays: Delays, kicked: bool = True, window_share: float = 0.5) -> Floor:
     """The deployed floor (`kicked`: a stored delivery starts a tick, no tick wait) or the old
-    one of a tick-only pipeline (mean wait tick/2)."""
-    # A step to saturation pushes the windowed rate past 80 % about half a window later.
-    return Floor(delays.scrape_s / 2 + delays.rate_window_s / 2 + delays.eval_s / 2,
+    one of a tick-only pipeline (mean wait tick/2). `window_share`: how much of the rate window
+    the new load must fill before the windowed CPU crosses the threshold; about half for a step
+    to saturation from half-busy members, (threshold - before) / (after - before) in general:
+    0.8 for a step from idle to 100 %."""
+    return Floor(delays.scrape_s / 2 + delays.rate_window_s * window_share + delays.eval_s / 2,
                  delays.for_s, delays.group_wait_s, 0.0 if kicked else delays.tick_s / 2,
-                 delays.boot_mean_s)
+                 delays.boot_mean_s, window_share)
 
 
 # ---- the pool ------------------------------------------------------------------------------
@@ -272,100 +279,6 @@ class BaselineController:
         return None
 
 
-# ---- what Prometheus sees -------------------------------------------------------------------
-@dataclass(frozen=True)
-class Reading:
-    """One rule evaluation: the alert's CPU, its demand value and the members averaged."""
-    cpu: float        # avg over instances of 1 - rate(idle[window])
-    load: float       # avg node_load1 per core over instances with a current sample
-    members: int      # instances in the CPU average (scale_members)
-
-    @property
-    def value(self) -> float:
-        # scale_value: load1 lags and reads high after a burst, so it only counts as demand
-        # once CPU saturates and can no longer tell 1.2 × from 5 × overload.
-        return max(self.cpu, self.load) if self.cpu >= DEPLOYED.saturated_cpu else self.cpu
-
-
-@dataclass
-class _Node:
-    """One scrape target: its own samples (time, busy counter, load1) and its own load1 EWMA."""
-    start: int
-    load: float
-    next_update: int                                   # next 5 s load-average tick of this node
-    samples: deque[tuple[int, float, float]] = field(default_factory=deque)
-    alive: bool = True
-
-
-class Exporters:
-    """Per-instance node_cpu/node_load1 as scraped, and the alert's averages over instances.
-
-    Every serving member gets d/serving of the load per second (round robin behind the NLB), so
-    each one's busy counter grows by min(1, d/serving); a counter is kept once for the pool
-    (`busy`) and each sample stores its value, since rate() only looks at differences. A node's
-    load1 is its own exponentially damped average, updated every 5 s from its start as Linux does.
-    """
-
-    def __init__(self, delays: Delays, steady_load: float) -> None:
-        self.delays = delays
-        self.steady_load = steady_load          # load1 per core of members serving since before t=0
-        self.decay = math.exp(-delays.load_every_s / delays.load_tau_s)
-        self.busy = 0.0
-        self.runnable: dict[int, float] = {}    # d/serving per second, for the lazy load1 updates
-        self.nodes: dict[str, _Node] = {}
-
-    def second(self, t: int, demand: float, serving: int) -> None:
-        if serving:
-            self.busy += min(1.0, demand / serving)    # CPU saturates at 100 % per member
-        self.runnable[t] = demand / serving if serving else 0.0   # load per core does not
-
-    def _load(self, node: _Node, t: int) -> float:
-        every = self.delays.load_every_s
-        while node.next_update <= t:
-            node.load = node.load * self.decay + self.runnable[node.next_update] * (1 - self.decay)
-            node.next_update += every
-        return node.load
-
-    def scrape(self, t: int, serving: Sequence[Instance]) -> None:
-        here = {m.id for m in serving}
-        for node_id, known in self.nodes.items():
-            # A removed target stops producing samples; its old ones stay in range vectors
-            # until they age out (range selectors skip the staleness marker).
-            known.alive = known.alive and node_id in here
-        every = self.delays.load_every_s
-        for m in serving:
-            node = self.nodes.get(m.id)
-            if node is None:
-                if m.created < 0:       # serving since before the trace: steady state at t=0
-                    first = m.running_at + every * math.ceil(-m.running_at / every)
-                    node = _Node(m.running_at, self.steady_load, first)
-                else:                   # a new machine: load1 starts from 0 at boot
-                    node = _Node(m.running_at, 0.0, m.running_at + every)
-                self.nodes[m.id] = node
-            node.samples.append((t, self.busy, self._load(node, t)))
-
-    def evaluate(self, t: int) -> Reading | None:
-        cpus: list[float] = []
-        loads: list[float] = []
-        for node_id in list(self.nodes):
-            node = self.nodes[node_id]
-            samples = node.samples
-            while samples and samples[0][0] <= t - self.delays.rate_window_s:
-                samples.popleft()
-            if not samples:
-                if not node.alive:
-                    del self.nodes[node_id]
-                continue
-            if len(samples) >= 2:   # rate() needs two samples in the window
-                (t0, b0, _), (t1, b1, _) = samples[0], samples[-1]
-                cpus.append((b1 - b0) / (t1 - t0))
-            if node.alive:          # an instant vector drops a target once it is stale
-                loads.append(samples[-1][2])
-        if not cpus:
-            return None
-        return Reading(sum(cpus) / len(cpus), sum(loads) / len(loads) if loads else 0.0, len(cpus))
-
-
 # ---- the pipeline ---------------------------------------------------------------------------
 @dataclass
 class _Alert:
@@ -402,14 +315,12 @@ class Result:
         return measure.flaps(self.actions)
 
 
-def needed(demand: float, bounds: tuple[int, int]) -> int:
-    """Members needed so that demand stays within SLO_UTILISATION of serving capacity."""
-    return min(max(math.ceil(demand / SLO_UTILISATION - 1e-9), bounds[0]), bounds[1])
-
-
 def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
              delays: Delays = Delays(), thresholds: Thresholds = Thresholds(),
-             initial_size: int = 2, bounds: tuple[int, int] = (1, 10)) -> Result:
+             initial_size: int = 2, bounds: tuple[int, int] = (1, 10),
+             app: ModelApp = HTTP_LOAD_GENERATOR) -> Result:
+    """One run. Overloaded (SLO-violation seconds, a shortfall) while fewer members serve than keep
+    the app's CPU at or under the scale-up threshold (`app.needed`)."""
     rng = random.Random(seed)
     scrape_phase = rng.randrange(delays.scrape_s)
     eval_phase = rng.randrange(delays.eval_s)
@@ -418,7 +329,8 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
     # Drawn last so that every other phase and boot time stays what it was before sd's kick.
     sd_phase = rng.randrange(delays.sd_s)
     pool = SimPool(initial_size, boots, delays.destroy_s)
-    exporters = Exporters(delays, demand[0] / max(initial_size, 1))
+    exporters = Exporters(delays.rate_window_s, demand[0] / max(initial_size, 1), app, delays.load_tau_s,
+                          delays.load_every_s)
     alerts = {"up": _Alert(), "down": _Alert()}
     result = Result(controller.name)
     under_since: int | None = None
@@ -482,7 +394,7 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
             alert.next_flush = t + delays.group_interval_s
 
         serving = pool.serving(t)
-        need = needed(d, bounds)
+        need = app.needed(d, thresholds.up, bounds)
         short = serving < need
         result.violation_s += short
         if short:

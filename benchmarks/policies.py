@@ -22,6 +22,7 @@ from functions.inspect.tables import table
 from functions.scaler.policy import Params
 
 from . import pipeline, traces
+from .apps import APPS, HTTP_LOAD_GENERATOR, ModelApp, edge_per_member
 from .pipeline import BaselineController, Controller, DecideController, Result
 
 BOUNDS = (1, 10)
@@ -75,11 +76,11 @@ def summarise(name: str, runs: list[Result]) -> Row:
 
 
 def run_trace(trace: traces.Trace, seeds: int, delays: pipeline.Delays,
-              thresholds: pipeline.Thresholds) -> list[Row]:
+              thresholds: pipeline.Thresholds, app: ModelApp = HTTP_LOAD_GENERATOR) -> list[Row]:
     rows = []
     for make in controllers():
         runs = [pipeline.simulate(trace.demand, make(), seed=s, delays=delays, thresholds=thresholds,
-                                  initial_size=INITIAL_SIZE, bounds=BOUNDS) for s in range(seeds)]
+                                  initial_size=INITIAL_SIZE, bounds=BOUNDS, app=app) for s in range(seeds)]
         rows.append(summarise(runs[0].policy, runs))
     return rows
 
@@ -138,16 +139,26 @@ def aims(results: dict[str, list[Row]], trace_list: list[traces.Trace], floor_s:
 WHAT_IF: list[tuple[str, Params, dict[str, int], bool, bool]] = [
     ("proportional, target 0.5", Params(policy="proportional", target_utilization=0.5), {}, True,
      True),
+    ("proportional, target 0.75", Params(policy="proportional", target_utilization=0.75), {}, True,
+     True),
     ("proportional, no sd kick", Params(policy="proportional"), {}, True, False),
     ("proportional, tick 10 s, no kick", Params(policy="proportional"), {"tick_s": 10}, False,
      False)]
+# The same decide() fed the CPU-bound figure (CPU, or load1 per core once saturated) instead of
+# requests in flight: the sizing before the demand figure, on http-load-generator.
+CPU_ONLY = "proportional, CPU-only sizing"
 
 
 def what_if(trace_list: list[traces.Trace], seeds: int, delays: pipeline.Delays,
-            thresholds: pipeline.Thresholds, results: dict[str, list[Row]]) -> str:
+            thresholds: pipeline.Thresholds, results: dict[str, list[Row]],
+            app: ModelApp = HTTP_LOAD_GENERATOR) -> str:
     body = []
-    for label, params, changes, kicked, sd_kicked in WHAT_IF:
+    variants = list(WHAT_IF)
+    if app.demand_signal == "demand":
+        variants.append((CPU_ONLY, Params(policy="proportional"), {}, True, True))
+    for label, params, changes, kicked, sd_kicked in variants:
         variant = dataclasses.replace(delays, **changes)
+        fed = app.sized_by_cpu() if label == CPU_ONLY else app
         for trace in trace_list:
             if trace.name == "flat":
                 continue
@@ -155,12 +166,14 @@ def what_if(trace_list: list[traces.Trace], seeds: int, delays: pipeline.Delays,
                                                                      kicked=kicked,
                                                                      sd_kicked=sd_kicked), seed=s,
                                       delays=variant, thresholds=thresholds,
-                                      initial_size=INITIAL_SIZE, bounds=BOUNDS) for s in range(seeds)]
+                                      initial_size=INITIAL_SIZE, bounds=BOUNDS, app=fed)
+                    for s in range(seeds)]
             r = summarise(label, runs)
             # Compared with the baseline under the deployed delays: the baseline has no tick.
             base = next(b for b in results[trace.name] if b.policy == BASELINE)
+            base_reaction = "—" if base.reaction_s is None else f"{base.reaction_s:.0f}"
             body.append([label, trace.name, "—" if r.reaction_s is None else
-                         f"{r.reaction_s:.0f} / {base.reaction_s:.0f}",
+                         f"{r.reaction_s:.0f} / {base_reaction}",
                          f"{r.violation_s:.0f} / {base.violation_s:.0f}",
                          f"{100 * r.instance_s / base.instance_s:.0f} %",
                          f"{r.actions:.1f}", f"{r.flaps:.2f}", r.max_size])
@@ -169,13 +182,13 @@ def what_if(trace_list: list[traces.Trace], seeds: int, delays: pipeline.Delays,
 
 
 def explain(trace_name: str, policy_name: str, seed: int, delays: pipeline.Delays,
-            thresholds: pipeline.Thresholds) -> str:
+            thresholds: pipeline.Thresholds, app: ModelApp = HTTP_LOAD_GENERATOR) -> str:
     """One run, delivery by delivery and tick by tick: why a policy did what it did."""
-    trace = next(t for t in traces.all_traces() if t.name == trace_name)
+    trace = next(t for t in traces.all_traces(edge_per_member(app, thresholds.up)) if t.name == trace_name)
     make = next(m for m in controllers() if m().name == policy_name)
     ctl = make()
     r = pipeline.simulate(trace.demand, ctl, seed=seed, delays=delays, thresholds=thresholds,
-                          initial_size=INITIAL_SIZE, bounds=BOUNDS)
+                          initial_size=INITIAL_SIZE, bounds=BOUNDS, app=app)
     events: list[tuple[int, str]] = []
     for (t, direction, value), members in zip(r.deliveries, r.delivered_members, strict=True):
         total = "" if value is None or members is None else f" = {value * members:.2f} total"
@@ -198,40 +211,47 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--explain", metavar="TRACE:POLICY",
                         help="print one run's deliveries, ticks and actions instead (e.g. step:proportional)")
     parser.add_argument("--seed", type=int, default=0, help="the run --explain prints (default 0)")
+    parser.add_argument("--app", choices=sorted(APPS), default="http-load-generator",
+                        help="what the members run (default http-load-generator, the deployed app)")
     args = parser.parse_args(argv)
+    app = APPS[args.app]
     started = time.monotonic()
     delays, thresholds = pipeline.from_alert_spec()
     if args.explain:
         trace_name, _, policy_name = args.explain.partition(":")
-        print(explain(trace_name, policy_name, args.seed, delays, thresholds))
+        print(explain(trace_name, policy_name, args.seed, delays, thresholds, app))
         return 0
     fl, old_fl = pipeline.floor(delays), pipeline.floor(delays, kicked=False)
-    trace_list = traces.all_traces()
+    trace_list = traces.all_traces(edge_per_member(app, thresholds.up))
     print("# Policy replay over one modelled pipeline")
     print(f"delays: {delays.describe()}  (alerting figures from bootstrap/alerting/alerts.json)")
+    value = ("max(avg CPU, avg requests in flight per member)" if app.demand_signal == "demand" else
+             f"max(avg CPU, avg load1 per core) once avg CPU ≥ {pipeline.DEPLOYED.saturated_cpu:.0%}, else avg CPU")
+    print(f"app: {app.describe()}; a trace's demand is in members' worth"
+          + (" (requests in flight on average)" if app.name == "http-load-generator" else ""))
     print(f"alert: up when avg over instances of 1m-rate CPU > {thresholds.up:.0%} for "
-          f"{delays.for_s}s, down when < {thresholds.down:.0%}; scale_value = max(avg CPU, avg "
-          f"load1 per core) once avg CPU ≥ {pipeline.DEPLOYED.saturated_cpu:.0%}, else avg CPU; scale_members = "
-          "instances with ≥ 2 samples in the window")
+          f"{delays.for_s}s, down when < {thresholds.down:.0%}; scale_value = {value}; scale_members = "
+          "instances with ≥ 2 samples in the window; a firing alert is re-sent at every "
+          f"{delays.group_interval_s}s flush (repeat {delays.repeat_s}s)")
     print(f"pool: {INITIAL_SIZE} members at start, bounds {BOUNDS}; decide() Params defaults "
           f"{Params()}; request TTL {Config.request_ttl_s:.0f} s")
-    print(f"SLO violated while demand > serving × {pipeline.SLO_UTILISATION:.0%}; reaction = "
+    print(f"SLO violated while the app's CPU on the serving members is above {thresholds.up:.0%}; reaction = "
           "shortfall start → serving ≥ its peak need (shortfalls the load ended itself: 'receded')")
     print(f"floor (deployed: a stored delivery starts a tick) = {fl.describe()}")
     print(f"old floor (60 s timer only, for comparison) = {old_fl.describe()}; "
           f"{args.seeds} seeds per cell")
     results: dict[str, list[Row]] = {}
     for trace in trace_list:
-        results[trace.name] = run_trace(trace, args.seeds, delays, thresholds)
+        results[trace.name] = run_trace(trace, args.seeds, delays, thresholds, app)
         print()
         print(render(trace, results[trace.name], fl.total_s, old_fl.total_s))
     print()
     print("## aims (issue 6)")
     print("\n".join(aims(results, trace_list, fl.total_s, old_fl.total_s)))
     print()
-    print("## what-if (NOT deployed): the real decide() with other Params, without sd's kick, or a "
-          "10 s timer instead of kicks")
-    print(what_if(trace_list, args.seeds, delays, thresholds, results))
+    print("## what-if (NOT deployed): the real decide() with other Params, without sd's kick, a "
+          "10 s timer instead of kicks, or fed CPU-only sizing")
+    print(what_if(trace_list, args.seeds, delays, thresholds, results, app))
     print(f"\n(ran in {time.monotonic() - started:.1f} s)")
     return 0
 

@@ -1,8 +1,10 @@
-"""Load traces for the policy benchmark: demand per second in members' worth of CPU.
+"""Load traces for the policy benchmark: demand per second in members' worth.
 
-A demand of 3.0 keeps three members fully busy; with 2 serving members it means 150 % CPU
-wanted, which CPU shows as 100 % but load per core shows as 1.5. Every trace is a pure
-function of its seed, so every policy and every run sees the same demand.
+On http-load-generator (the deployed app) a demand of 3.0 is three requests in flight on average
+(0.3 requests/s at 10 s each); on 2 serving members that is 1.5 each, which CPU shows as 78 %
+under random arrivals (and 100 % for closed-loop clients) while the requests in flight read 1.5.
+On a CPU-bound app it keeps three members fully busy. Every trace is a pure function of its seed,
+so every policy and every run sees the same demand (benchmarks/apps.py turns it into metrics).
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ def _hold(value: float, seconds: int) -> list[float]:
 
 def flat(level: float = 1.0, minutes: int = 40) -> Trace:
     return Trace("flat", tuple(_hold(level, minutes * 60)),
-                 f"{level:g} for {minutes} min (pool of 2 at 50 %)", steady=True)
+                 f"{level:g} for {minutes} min (pool of 2 at half a member's worth each)", steady=True)
 
 
 def step(low: float = 1.0, high: float = 4.0, before_min: int = 10, after_min: int = 30) -> Trace:
@@ -65,7 +67,9 @@ def diurnal(low: float = 0.8, high: float = 5.0, period_min: int = 120, seed: in
 
 def flapping(centre: float = 1.6, swing: float = 0.16, period_s: int = 240, minutes: int = 40,
              seed: int = 2) -> Trace:
-    """Two members hovering around 80 % CPU (1.6 = 2 × 0.8): the alert edge, again and again."""
+    """Two members hovering around 80 % CPU: the alert edge, again and again. `centre` is two
+    members' worth at that CPU: 1.6 on a CPU-bound app, 2 × ln 5 = 3.22 requests in flight on
+    http-load-generator under random arrivals (all_traces)."""
     rng = random.Random(seed)
     values = []
     for i in range(minutes * 60):
@@ -73,8 +77,11 @@ def flapping(centre: float = 1.6, swing: float = 0.16, period_s: int = 240, minu
             jitter = rng.uniform(-0.03, 0.03)
         values.append(centre + swing * math.sin(2 * math.pi * i / period_s) + centre * jitter)
     return Trace("flapping", tuple(values),
-                 f"{centre:g} ± {swing:g} (2 members at 80 % ± 8 %), period {period_s} s", steady=True)
+                 f"{centre:.3g} ± {swing:.2g} (2 members at 80 % CPU, ± 10 % demand), period {period_s} s",
+                 steady=True)
 
 
-def all_traces() -> list[Trace]:
-    return [step(), ramp(), spike(), diurnal(), flapping(), flat()]
+def all_traces(edge_per_member: float = 0.8) -> list[Trace]:
+    """Every trace; `edge_per_member` is one member's demand at the 80 % CPU edge for the app."""
+    centre = 2 * edge_per_member
+    return [step(), ramp(), spike(), diurnal(), flapping(centre, centre / 10), flat()]

@@ -7,6 +7,8 @@ import math
 import pytest
 
 from benchmarks import pipeline, traces
+from benchmarks.apps import CLOSED_LOOP, HTTP_LOAD_GENERATOR, PROCESSOR_SHARING, edge_per_member
+from benchmarks.exporters import Exporters, Reading
 from benchmarks.pipeline import BaselineController, DecideController, Delays, Result, SimPool
 from functions.scaler.policy import Params
 from sandbox import deployed
@@ -74,12 +76,20 @@ def test_the_models_delays_and_thresholds_are_the_deployments() -> None:
     assert (thresholds.up, thresholds.down) == (d.scale_up_cpu, d.scale_down_cpu)
 
 
-def test_needed_capacity_keeps_demand_within_80_percent() -> None:
-    assert pipeline.needed(4.0, BOUNDS) == 5
-    assert pipeline.needed(1.6, BOUNDS) == 2
-    assert pipeline.needed(1.61, BOUNDS) == 3
-    assert pipeline.needed(0.1, BOUNDS) == 1
-    assert pipeline.needed(50.0, BOUNDS) == 10
+def test_needed_capacity_keeps_cpu_at_or_under_the_threshold() -> None:
+    # a CPU-bound app: CPU = demand per member
+    assert PROCESSOR_SHARING.needed(4.0, 0.8, BOUNDS) == 5
+    assert PROCESSOR_SHARING.needed(1.6, 0.8, BOUNDS) == 2
+    assert PROCESSOR_SHARING.needed(1.61, 0.8, BOUNDS) == 3
+    assert PROCESSOR_SHARING.needed(0.1, 0.8, BOUNDS) == 1
+    assert PROCESSOR_SHARING.needed(50.0, 0.8, BOUNDS) == 10
+    # http-load-generator, random arrivals: CPU 1 - e^(-x) stays under 80 % up to x = ln 5 = 1.609
+    assert HTTP_LOAD_GENERATOR.needed(1.6, 0.8, BOUNDS) == 1
+    assert HTTP_LOAD_GENERATOR.needed(1.7, 0.8, BOUNDS) == 2
+    assert HTTP_LOAD_GENERATOR.needed(4.0, 0.8, BOUNDS) == 3
+    assert edge_per_member(HTTP_LOAD_GENERATOR, 0.8) == pytest.approx(math.log(5))
+    # closed-loop clients: CPU min(1, x), so 2 clients need 3 members and 8 need 10
+    assert (CLOSED_LOOP.needed(2, 0.8, BOUNDS), CLOSED_LOOP.needed(8, 0.8, BOUNDS)) == (3, 10)
 
 
 def test_baseline_moves_one_member_per_webhook_within_bounds() -> None:
@@ -140,7 +150,7 @@ def test_same_seed_same_run() -> None:
 
 
 # ---- per-instance signals (what Prometheus computes from each target's own samples) -------
-def _run(exporters: pipeline.Exporters, members: list[pipeline.Instance], demand: float,
+def _run(exporters: Exporters, members: list[pipeline.Instance], demand: float,
          start: int, end: int, scrape_s: int = 15) -> None:
     """Advance the exporters second by second; scrape every `scrape_s` (phase 0)."""
     for t in range(start, end + 1):
@@ -153,7 +163,7 @@ def _run(exporters: pipeline.Exporters, members: list[pipeline.Instance], demand
 def test_a_new_member_cpu_counts_only_over_its_own_samples() -> None:
     old = pipeline.Instance("old", -10_000, -10_000)
     new = pipeline.Instance("new", 0, 130)
-    exporters = pipeline.Exporters(Delays(), steady_load=3.0)
+    exporters = Exporters(60, app=PROCESSOR_SHARING, steady_share=3.0)
     # Demand 3 saturates old alone, then both from t=130 (1.5 each); it drops to 1 at t=140.
     _run(exporters, [old, new], 3.0, 0, 139)
     _run(exporters, [old, new], 1.0, 140, 150)
@@ -170,7 +180,7 @@ def test_a_new_member_cpu_counts_only_over_its_own_samples() -> None:
 def test_members_counts_only_instances_with_two_samples_in_the_window() -> None:
     a = pipeline.Instance("a", -10_000, -10_000)
     b = pipeline.Instance("b", 0, 140)   # first scrape at 150: one sample at t=150
-    exporters = pipeline.Exporters(Delays(), steady_load=0.5)
+    exporters = Exporters(60, app=PROCESSOR_SHARING, steady_share=0.5)
     _run(exporters, [a, b], 1.0, 0, 150)
     reading = exporters.evaluate(150)
     assert reading is not None and reading.members == 1
@@ -184,7 +194,7 @@ def test_members_counts_only_instances_with_two_samples_in_the_window() -> None:
 def test_a_removed_member_stays_in_the_rate_until_its_samples_age_out() -> None:
     a = pipeline.Instance("a", -10_000, -10_000)
     b = pipeline.Instance("b", -10_000, -10_000)
-    exporters = pipeline.Exporters(Delays(), steady_load=0.1)
+    exporters = Exporters(60, app=PROCESSOR_SHARING, steady_share=0.1)
     _run(exporters, [a, b], 0.2, 0, 60)
     _run(exporters, [a], 0.2, 61, 90)           # b removed at 61: no more samples
     reading = exporters.evaluate(90)
@@ -197,7 +207,7 @@ def test_a_removed_member_stays_in_the_rate_until_its_samples_age_out() -> None:
 def test_load1_per_instance_starts_at_zero_and_follows_the_kernel_decay() -> None:
     old = pipeline.Instance("old", -10_000, -10_000)
     new = pipeline.Instance("new", 0, 0)
-    exporters = pipeline.Exporters(Delays(), steady_load=2.0)
+    exporters = Exporters(60, app=PROCESSOR_SHARING, steady_share=2.0)
     _run(exporters, [old, new], 4.0, 0, 60)   # 2.0 runnable per core each from t=0
     reading = exporters.evaluate(60)
     decay = math.exp(-5 / 60)
@@ -207,6 +217,31 @@ def test_load1_per_instance_starts_at_zero_and_follows_the_kernel_decay() -> Non
 
 
 def test_load1_is_demand_only_once_cpu_saturates() -> None:
-    assert pipeline.Reading(cpu=0.9, load=3.0, members=2).value == 0.9
-    assert pipeline.Reading(cpu=0.96, load=3.0, members=2).value == 3.0
-    assert pipeline.Reading(cpu=0.96, load=0.5, members=2).value == 0.96
+    assert Reading(cpu=0.9, load=3.0, members=2).value == 0.9
+    assert Reading(cpu=0.96, load=3.0, members=2).value == 3.0
+    assert Reading(cpu=0.96, load=0.5, members=2).value == 0.96
+
+
+def test_requests_in_flight_are_the_demand_on_http_load_generator() -> None:
+    assert Reading(cpu=0.9, load=0.9, members=2, in_flight=3.0, signal="demand").value == 3.0
+    assert Reading(cpu=0.85, load=0.9, members=2, in_flight=0.0, signal="demand").value == 0.85
+
+
+def test_http_load_generator_members_show_cpu_and_requests_in_flight_per_member() -> None:
+    """Random arrivals: 3 members' worth on one member reads 95 % CPU, load1 per core towards the
+    same, and 3 requests in flight; a second member halves the requests in flight per member."""
+    a = pipeline.Instance("a", -10_000, -10_000)
+    b = pipeline.Instance("b", 0, 60)
+    exporters = Exporters(60, app=HTTP_LOAD_GENERATOR, steady_share=0.0)
+    _run(exporters, [a, b], 3.0, 0, 59)
+    reading = exporters.evaluate(59)
+    assert reading is not None and reading.members == 1
+    # a's counter over its samples 15..45 (30 s at 1 - e^(-3)); connections 3 at 0, 15, 30, 45
+    assert reading.cpu == pytest.approx(1 - math.exp(-3))
+    assert reading.in_flight == pytest.approx(3.0) and reading.value == pytest.approx(3.0)
+    assert 0 < reading.load < 1 - math.exp(-3)  # rising from 0 towards CPU, never past one per core
+    _run(exporters, [a, b], 3.0, 60, 120)
+    reading = exporters.evaluate(120)
+    # window (60, 120]: both members, 1.5 each
+    assert reading is not None and reading.members == 2
+    assert reading.in_flight == pytest.approx(1.5) and reading.cpu == pytest.approx(1 - math.exp(-1.5))

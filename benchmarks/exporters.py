@@ -1,0 +1,131 @@
+"""What Prometheus sees in the benchmark's pipeline model: each serving member's own node exporter
+samples (its busy counter, its node_load1, its established connections) and the alert's averages
+over instances, as the rules in bootstrap/alerting/alerts.json compute them.
+
+Every serving member gets x = d/serving of the demand each second (round robin behind the NLB);
+the app (benchmarks/apps.py) turns x into CPU, load1 per core and requests in flight. The busy
+counter is kept once for the pool (`busy`) and each sample stores its value, since rate() only
+looks at differences. A node's load1 is its own exponentially damped average, updated every 5 s
+from its start as Linux does; its Tcp CurrEstab minus the scrape's connection is the app's
+requests in flight at the scrape.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from benchmarks.apps import HTTP_LOAD_GENERATOR, ModelApp
+from sandbox import deployed
+
+
+class Target(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def created(self) -> int: ...
+    @property
+    def running_at(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One rule evaluation: the alert's CPU, its demand value and the members averaged."""
+    cpu: float        # avg over instances of 1 - rate(idle[window])
+    load: float       # avg node_load1 per core over instances with a current sample
+    members: int      # instances in the CPU average (scale_members)
+    in_flight: float = 0.0   # avg over instances of avg_over_time(CurrEstab - 1 [window])
+    signal: str = "demand_cpu_bound"  # which alerts.json signal scale_value is
+
+    @property
+    def value(self) -> float:
+        if self.signal == "demand":
+            # requests in flight keep growing where CPU saturates; CPU covers a missing figure
+            return max(self.cpu, self.in_flight)
+        # load1 lags and reads high after a burst, so it only counts as demand once CPU
+        # saturates and can no longer tell 1.2 × from 5 × overload.
+        return max(self.cpu, self.load) if self.cpu >= deployed.read().saturated_cpu else self.cpu
+
+
+@dataclass
+class _Node:
+    """One scrape target: its own samples (time, busy counter, load1, in flight) and load1 EWMA."""
+    start: int
+    load: float
+    next_update: int                                   # next 5 s load-average tick of this node
+    samples: deque[tuple[int, float, float, float]] = field(default_factory=deque)
+    alive: bool = True
+
+
+class Exporters:
+    """Per-instance samples as scraped, and the alert's averages over instances.
+
+    `steady_share` is x for members serving since before t=0 (their load1 starts settled)."""
+
+    def __init__(self, rate_window_s: int, steady_share: float, app: ModelApp = HTTP_LOAD_GENERATOR,
+                 load_tau_s: float = 60.0, load_every_s: int = 5) -> None:
+        self.window_s = rate_window_s
+        self.app = app
+        self.steady_load = app.load_per_core(steady_share)
+        self.every = load_every_s
+        self.decay = math.exp(-load_every_s / load_tau_s)
+        self.busy = 0.0
+        self.in_flight = app.in_flight(steady_share)   # per member, now
+        self.runnable: dict[int, float] = {}    # load per core each second, for the lazy load1 updates
+        self.nodes: dict[str, _Node] = {}
+
+    def second(self, t: int, demand: float, serving: int) -> None:
+        x = demand / serving if serving else 0.0
+        if serving:
+            self.busy += self.app.cpu(x)
+        self.runnable[t] = self.app.load_per_core(x)
+        self.in_flight = self.app.in_flight(x)
+
+    def _load(self, node: _Node, t: int) -> float:
+        while node.next_update <= t:
+            node.load = node.load * self.decay + self.runnable[node.next_update] * (1 - self.decay)
+            node.next_update += self.every
+        return node.load
+
+    def scrape(self, t: int, serving: Sequence[Target]) -> None:
+        here = {m.id for m in serving}
+        for node_id, known in self.nodes.items():
+            # A removed target stops producing samples; its old ones stay in range vectors
+            # until they age out (range selectors skip the staleness marker).
+            known.alive = known.alive and node_id in here
+        for m in serving:
+            node = self.nodes.get(m.id)
+            if node is None:
+                if m.created < 0:       # serving since before the trace: steady state at t=0
+                    first = m.running_at + self.every * math.ceil(-m.running_at / self.every)
+                    node = _Node(m.running_at, self.steady_load, first)
+                else:                   # a new machine: load1 starts from 0 at boot
+                    node = _Node(m.running_at, 0.0, m.running_at + self.every)
+                self.nodes[m.id] = node
+            node.samples.append((t, self.busy, self._load(node, t), self.in_flight))
+
+    def evaluate(self, t: int) -> Reading | None:
+        cpus: list[float] = []
+        loads: list[float] = []
+        in_flight: list[float] = []
+        for node_id in list(self.nodes):
+            node = self.nodes[node_id]
+            samples = node.samples
+            while samples and samples[0][0] <= t - self.window_s:
+                samples.popleft()
+            if not samples:
+                if not node.alive:
+                    del self.nodes[node_id]
+                continue
+            if len(samples) >= 2:   # rate() needs two samples in the window
+                (t0, b0, _, _), (t1, b1, _, _) = samples[0], samples[-1]
+                cpus.append((b1 - b0) / (t1 - t0))
+            in_flight.append(sum(s[3] for s in samples) / len(samples))  # avg_over_time: one is enough
+            if node.alive:          # an instant vector drops a target once it is stale
+                loads.append(samples[-1][2])
+        if not cpus:
+            return None
+        return Reading(sum(cpus) / len(cpus), sum(loads) / len(loads) if loads else 0.0, len(cpus),
+                       sum(in_flight) / len(in_flight), self.app.demand_signal)
