@@ -6,7 +6,9 @@ import itertools
 from collections.abc import Mapping
 from typing import Any
 
+from functions.money import budget as budget_mod
 from functions.money.budget import Budget
+from functions.money.ledger import Ledger, Spend
 from functions.schedule import rules as rules_mod
 from functions.schedule.in_force import InForce, bounds_at, next_change
 
@@ -57,7 +59,57 @@ def budget_view(settings: Mapping[str, Any] | None) -> Json:
     return {**budget.to_json(), "error": error}
 
 
+def money_view(settings: Mapping[str, Any] | None, ledger: Ledger | None, *, price_hourly: float,
+               currency: str, instance_type: str, now: float, held: Json | None = None) -> Json:
+    """Cost now, spend of the day and month, and each cap's state at the current size.
+
+    Before the first tick recorded a size every figure is None (shown as `unknown`): spend that
+    was never measured is not zero. `held` is the last time the cap held a scale-up back.
+    """
+    budget = budget_view(settings)
+    caps = Budget.from_json({k: budget[k] for k in ("daily", "monthly", "tz")}) if not budget["error"] else Budget()
+    view: Json = {"currency": currency, "instance_type": instance_type, "price_hourly": price_hourly,
+                  "tz": caps.tz, "size": None, "cost_per_hour": None, "spend_day": None,
+                  "spend_month": None, "since": None, "budget": budget, "caps": [], "held": held}
+    if ledger is None:
+        return view
+    spend = Spend.of(ledger, now, price_hourly, caps.tz)
+    view.update(size=spend.size, cost_per_hour=spend.hourly, spend_day=spend.day, spend_month=spend.month,
+                since=iso(spend.since),
+                caps=[c.to_json() for c in budget_mod.checks(caps, spend, spend.size, price_hourly, now)])
+    return view
+
+
 # --- text -----------------------------------------------------------------------------------
+
+def money_rows(view: Json) -> list[tuple[str, str]]:
+    """`inspect status` lines: cost, spend, budget (always shown; `unknown` before a recorded size)."""
+    cur = view["currency"]
+    if view["cost_per_hour"] is None:
+        cost = spend = "unknown (no tick has recorded the pool's size yet)"
+    else:
+        cost = (f"{view['cost_per_hour']:.4f} {cur}/h now ({view['size']} × {view['instance_type']} at "
+                f"{view['price_hourly']:.4f}/h)")
+        spend = (f"today {view['spend_day']:.2f} {cur}, this month {view['spend_month']:.2f} {cur} "
+                 f"({view['tz']}; since {view['since']})")
+    budget = view["budget"]
+    if budget["error"]:
+        state = f"ignored by the tick: {budget['error']}"
+    elif budget["daily"] is None and budget["monthly"] is None:
+        state = "no cap"
+    elif not view["caps"]:
+        state = "; ".join(f"{word} cap {budget[key]:.2f} {cur}" for word, key in (("daily", "daily"),
+                          ("monthly", "monthly")) if budget[key] is not None) + ", projection unknown"
+    else:
+        state = "; ".join(
+            f"{'daily' if c['period'] == 'day' else 'monthly'} cap {c['cap']:.2f} {cur}: projected "
+            f"{c['projected']:.2f} at size {c['size']}, {'within' if c['within'] else 'over: no scale-up'}"
+            for c in view["caps"])
+    if view["held"]:
+        state += f"; held a scale-up back at {view['held']['at']}: {view['held']['message']}"
+    return [("cost", cost), ("spend", spend), ("budget", state)]
+
+
 
 def in_force_text(view: Json) -> str:
     here, upcoming = view["in_force"], view["next_change"]
