@@ -7,6 +7,7 @@ import signal
 import sys
 from pathlib import Path
 
+from sandbox.apps import APPS, DEFAULT_APP
 from sandbox.scenarios import SCENARIOS
 
 SETUP_HINT = "run ./dev sandbox (it installs them), or: apt-get install prometheus prometheus-alertmanager"
@@ -18,6 +19,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fast", action="store_true",
                         help="compress every timer and the boot delay about six times")
     parser.add_argument("--policy", choices=("step", "proportional"), default="proportional")
+    parser.add_argument("--app", choices=APPS, default=DEFAULT_APP,
+                        help="what the members run: http-load-generator (the course's app: every /load "
+                             "takes 10 s and holds all cores; the default) or processor-sharing "
+                             "(CPU-bound requests sharing the vCPUs, latency growing with the queue)")
     parser.add_argument("--out", default="sandbox-out", help="report folder (default sandbox-out/)")
     args = parser.parse_args(argv)
 
@@ -29,10 +34,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from sandbox.runner import Sandbox
     scenario = SCENARIOS[args.scenario]
-    box = Sandbox(scenario, Path(args.out), args.policy, args.fast)
+    box = Sandbox(scenario, Path(args.out), args.policy, args.fast, app=args.app)
     if box.t.name == "fast":
         print("sandbox: --fast timers: every delay of the loop is compressed about six times "
               "(tick 10 s, alert `for` 10 s, boot 8 s); thresholds are unchanged")
+    print(f"sandbox: app {box.app.name}: " + ", ".join(f"{k}={v}" for k, v in box.app.describe().items()
+                                                       if k != "name"))
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         box.start()

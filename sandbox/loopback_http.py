@@ -7,8 +7,10 @@ server tuned for many small servers in one process (quiet, daemon threads, quick
 from __future__ import annotations
 
 import ipaddress
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 
@@ -32,6 +34,12 @@ class LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # stop() must not wait for handlers still sleeping on modelled CPU
     request_queue_size = 256  # the default backlog of 5 drops connections in bursts
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A peer that resets a kept-alive connection (or a member dropping its own on stop) is
+        # how connections end here, not a fault worth a traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -57,8 +65,9 @@ class QuietHandler(BaseHTTPRequestHandler):
 class ServerThread:
     """One LoopbackServer running serve_forever() in a daemon thread."""
 
-    def __init__(self, host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> None:
-        self.server = LoopbackServer((require_loopback(host), port), handler)
+    def __init__(self, host: str, port: int, handler: type[BaseHTTPRequestHandler],
+                 server_class: type[LoopbackServer] = LoopbackServer) -> None:
+        self.server = server_class((require_loopback(host), port), handler)
         self._thread = threading.Thread(
             target=self.server.serve_forever,
             kwargs={"poll_interval": POLL_INTERVAL_S},

@@ -1,12 +1,16 @@
 """Pure: the sandbox's figures, measured from outside the scaler.
 
 Actions and pool sizes come from the emulator's operation log, requests lost from the
-sender's record of deliveries against the bucket's history, latency from the load generator.
+sender's record of deliveries against the bucket's history, latency from the load generator,
+CPU and requests in flight from the members' models. Overload is judged per app: by the
+latency SLO where latency tells (processor-sharing), by the pool's CPU against the scale-up
+threshold where every answer takes the same 10 s (http-load-generator).
 """
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -24,6 +28,13 @@ class Sample:
     pool_size: int           # the pool's size as the API reports it (billed members)
     serving: int             # members the NLB considers healthy
     pending: int             # scale requests waiting in the bucket
+    in_flight: int = 0       # /load requests the members hold
+    in_flight_max: int = 0   # the most one member holds
+    members: int = 0         # members running the app (booted, maybe not yet serving)
+
+    @property
+    def in_flight_per_member(self) -> float | None:
+        return self.in_flight / self.members if self.members else None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,6 +98,77 @@ def slo_violation_s(samples: Sequence[Sample], slo_p95_s: float, max_error_ratio
     return total
 
 
+def trailing_mean(samples: Sequence[Sample], i: int, window_s: float,
+                  value: Callable[[Sample], float | None] = lambda s: s.cpu) -> float | None:
+    """Time-weighted mean of a sampled figure (the pool's CPU unless told) over (t_i - window_s, t_i].
+
+    Each sample's figure covers the interval since the previous sample, as a rate() over the
+    alert rules' window does; a sample that overlaps the window's start counts in part, one
+    without a value is left out. None without data.
+    """
+    lo = samples[i].t - window_s
+    weighted = total = 0.0
+    for j in range(i, 0, -1):
+        cur, prev = samples[j], samples[j - 1]
+        if cur.t <= lo:
+            break
+        dt = cur.t - max(prev.t, lo)
+        v = value(cur)
+        if v is not None and dt > 0:
+            weighted += v * dt
+            total += dt
+    return weighted / total if total > 0 else None
+
+
+@dataclass(frozen=True)
+class CpuOverload:
+    """http-load-generator: seconds with the pool's average CPU, over the alert rules' rate window,
+    above the scale-up threshold: the seed's own definition of an overloaded pool."""
+
+    threshold: float
+    window_s: float
+    figure = "cpu_above_scale_up"
+
+    def seconds(self, samples: Sequence[Sample]) -> float:
+        total = 0.0
+        for i in range(1, len(samples)):
+            mean = trailing_mean(samples, i, self.window_s)
+            if mean is not None and mean > self.threshold:
+                total += samples[i].t - samples[i - 1].t
+        return total
+
+    def definition(self) -> str:
+        return (f"seconds with the pool's average CPU (over the trailing {self.window_s:.0f} s, the alert "
+                f"rules' rate window) above the scale-up threshold {self.threshold:.0%}")
+
+
+@dataclass(frozen=True)
+class LatencySlo:
+    """processor-sharing: seconds during which p95 latency or the error ratio broke the SLO."""
+
+    p95_s: float
+    max_error_ratio: float
+    figure = "latency_slo"
+
+    def seconds(self, samples: Sequence[Sample]) -> float:
+        return slo_violation_s(samples, self.p95_s, self.max_error_ratio)
+
+    def definition(self) -> str:
+        return f"seconds with p95 latency above {self.p95_s:g} s or errors above {self.max_error_ratio:.0%}"
+
+
+Overload = CpuOverload | LatencySlo
+
+
+def duration_s(text: str) -> float:
+    """A Prometheus duration such as `1m`, `10s` or `1m30s` in seconds."""
+    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+    parts = re.findall(r"(\d+)(ms|s|m|h)", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"not a Prometheus duration: {text!r}")
+    return sum(int(n) * units[u] for n, u in parts)
+
+
 def instance_seconds(samples: Sequence[Sample]) -> float:
     return sum((cur.t - prev.t) * prev.pool_size for prev, cur in itertools.pairwise(samples))
 
@@ -116,15 +198,15 @@ def lost_requests(deliveries: Iterable[Any], recorded: Iterable[tuple[str, float
 
 
 def summary(samples: Sequence[Sample], actions: Sequence[Action], *, step_t: float | None,
-            drop_t: float | None, slo_p95_s: float, max_error_ratio: float,
-            requests_lost: int, flap_window_s: float = FLAP_WINDOW_S) -> dict[str, Any]:
+            drop_t: float | None, overload: Overload, requests_lost: int,
+            flap_window_s: float = FLAP_WINDOW_S) -> dict[str, Any]:
     sizes = [s.pool_size for s in samples]
     return {
         "max_pool_size": max(sizes) if sizes else 0,
         "final_pool_size": sizes[-1] if sizes else 0,
         "scale_up_reaction_s": reaction_up(samples, step_t),
         "scale_down_reaction_s": reaction_down(actions, drop_t),
-        "slo_violation_s": round(slo_violation_s(samples, slo_p95_s, max_error_ratio), 1),
+        "overload_s": round(overload.seconds(samples), 1),
         "instance_seconds": round(instance_seconds(samples), 1),
         "flaps": flaps(actions, flap_window_s),
         "actions": len([a for a in actions if a.direction]),

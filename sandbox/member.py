@@ -1,9 +1,11 @@
 """One simulated instance-pool member: the app (/health, /load) and a node-exporter /metrics on 127.0.1.N.
 
-Owns the imperative shell around a `sandbox.vcpu.VcpuModel`: a /load request is submitted to
-the model and its handler thread *sleeps* until the modelled completion (no CPU is burned, so a
-dozen members fit on a 2-core host). /metrics renders the model's counters in node-exporter
-text format (pure function `render_metrics`), so Prometheus sees modelled utilisation and load.
+Owns the imperative shell around the app's pure model (`sandbox.apps`): a /load request is
+submitted to the model and its handler thread *sleeps* until the modelled completion (no CPU is
+burned, so a dozen members fit on a 2-core host). /metrics renders the model's counters and the
+member's TCP table in node-exporter text format (pure function `render_metrics`), so Prometheus
+sees modelled utilisation, load and connections. Both servers speak HTTP/1.1 with keep-alive, as
+the Go servers of the real app and node exporter do.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from sandbox.apps import App, HttpLoadGenerator
+from sandbox.apps.kernel import CpuCounters
 from sandbox.loopback_http import QuietHandler, ServerThread, require_loopback
-from sandbox.vcpu import CpuCounters, Outcome, VcpuModel
+from sandbox.tcp_table import TcpTable
 
 # The app's CPU time is mostly user mode; the kernel's share (network, scheduling) goes to
 # "system" so dashboards that sum user+system see the same total as 1 - idle.
@@ -30,13 +34,21 @@ class MemberSnapshot:
     busy_seconds: float  # cumulative vCPU-seconds of work done (delta / (dt * vcpus) = utilisation)
     in_service: int
     queued: int
-    in_flight: int  # in_service + queued
+    in_flight: int  # /load requests the app holds (in service + queued)
     served: int  # /load answered 200
     errors: int  # rejected + timed_out
     rejected: int  # 503: queue full
     timed_out: int  # 504: not finished within timeout_s
     load1: float
     healthy: bool
+    tcp_established: int  # node_netstat_Tcp_CurrEstab
+    tcp_passive_opens: int  # node_netstat_Tcp_PassiveOpens
+
+
+@dataclass(frozen=True)
+class Netstat:
+    curr_estab: int
+    passive_opens: int
 
 
 def render_metrics(
@@ -45,6 +57,7 @@ def render_metrics(
     procs_running: int,
     boot_time: float,
     now_wall: float,
+    netstat: Netstat,
     user_share: float = USER_SHARE,
 ) -> str:
     """node-exporter text exposition (format 0.0.4) for the modelled node."""
@@ -65,6 +78,10 @@ def render_metrics(
     names = ("node_load1", "node_load5", "node_load15")
     for name, window, value in zip(names, ("1m", "5m", "15m"), loads, strict=True):
         lines += [f"# HELP {name} {window} load average.", f"# TYPE {name} gauge", f"{name} {value!r}"]
+    # The netstat collector exports every field untyped, help "Statistic <Proto><Field>."
+    for field, value in (("CurrEstab", netstat.curr_estab), ("PassiveOpens", netstat.passive_opens)):
+        lines += [f"# HELP node_netstat_Tcp_{field} Statistic Tcp{field}.",
+                  f"# TYPE node_netstat_Tcp_{field} untyped", f"node_netstat_Tcp_{field} {value}"]
     lines += [
         "# HELP node_procs_running Number of processes in runnable state.",
         "# TYPE node_procs_running gauge",
@@ -77,7 +94,7 @@ def render_metrics(
 
 
 class Member:
-    """A simulated VM: `start()` binds ip:app_port and ip:exporter_port, `stop()` releases them.
+    """A simulated VM running `app`: `start()` binds ip:app_port and ip:exporter_port, `stop()` releases them.
 
     Ports may be 0 (tests): the bound ports are then read from `app_port` / `exporter_port`.
     """
@@ -86,27 +103,24 @@ class Member:
         self,
         ip: str,
         *,
+        app: App | None = None,
         app_port: int = 8080,
         exporter_port: int = 9100,
         vcpus: int = 1,
-        work_s: float = 0.25,
-        max_active: int = 16,
-        max_queue: int = 64,
-        timeout_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self.ip = require_loopback(ip)
-        self.work_s = work_s
+        self.app: App = app or HttpLoadGenerator()
         self._clock = clock
         self._wall = wall_clock
         self._cond = threading.Condition()
-        self._model = VcpuModel(
-            start=clock(), vcpus=vcpus, max_active=max_active, max_queue=max_queue, timeout_s=timeout_s
-        )
+        self._model = self.app.model(clock(), vcpus)
+        self.tcp = TcpTable()  # the node's kernel: both servers' connections, kept across restarts
         self._boot_wall = wall_clock()
         self._healthy = True
         self._stopping = False
+        self._answering = 0  # /load handlers not yet done writing their answer
         self._app_port, self._exporter_port = app_port, exporter_port
         self._servers: list[ServerThread] = []
 
@@ -115,9 +129,11 @@ class Member:
     def start(self) -> None:
         if self._servers:
             raise RuntimeError("member already started")
-        app = ServerThread(self.ip, self._app_port, self._handler_class(self._handle_app))
+        server_class = self.tcp.server_class()
+        app = ServerThread(self.ip, self._app_port, self._handler_class(self._handle_app), server_class)
         try:
-            exporter = ServerThread(self.ip, self._exporter_port, self._handler_class(self._handle_exporter))
+            exporter = ServerThread(self.ip, self._exporter_port, self._handler_class(self._handle_exporter),
+                                    server_class)
         except OSError:
             app.server.server_close()
             raise
@@ -128,12 +144,15 @@ class Member:
             server.start()
 
     def stop(self) -> None:
-        """Stop both servers; requests still waiting for modelled CPU are answered 503."""
+        """Stop both servers and drop open connections; requests still in the app are answered 503."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         for stopper in [s.begin_stop() for s in self._servers]:
             stopper.join()
+        with self._cond:  # the 503s go out before the connections are dropped (bounded wait)
+            self._cond.wait_for(lambda: self._answering == 0, timeout=5.0)
+        self.tcp.drop_all()  # after the listeners closed, so nothing new is accepted meanwhile
         self._servers = []
 
     @property
@@ -149,6 +168,7 @@ class Member:
         self._healthy = healthy
 
     def snapshot(self) -> MemberSnapshot:
+        established, passive_opens = self.tcp.counts()
         with self._cond:
             m = self._model
             loads = m.load_averages(self._clock())
@@ -158,13 +178,15 @@ class Member:
                 busy_seconds=m.busy_s,
                 in_service=m.in_service,
                 queued=m.queued,
-                in_flight=m.runnable,
+                in_flight=m.in_flight,
                 served=m.served,
                 errors=m.rejected + m.timed_out,
                 rejected=m.rejected,
                 timed_out=m.timed_out,
                 load1=loads[0],
                 healthy=self._healthy,
+                tcp_established=established,
+                tcp_passive_opens=passive_opens,
             )
 
     def metrics_text(self) -> str:
@@ -173,14 +195,15 @@ class Member:
             counters = self._model.counters(now)
             loads = self._model.load_averages(now)
             running = self._model.runnable
-        return render_metrics(counters, loads, running, self._boot_wall, self._wall())
+        netstat = Netstat(*self.tcp.counts())
+        return render_metrics(counters, loads, running, self._boot_wall, self._wall(), netstat)
 
     # ---- request handling -----------------------------------------------------------------
 
     def run_load(self) -> tuple[int, str]:
-        """Do one /load's modelled work: block (sleeping) until it finishes; (status, body)."""
+        """One /load: block (sleeping) until the app's model answers it; (status, body)."""
         with self._cond:
-            job = self._model.submit(self._clock(), self.work_s)
+            job = self._model.submit(self._clock())
             while True:
                 now = self._clock()
                 self._model.advance(now)
@@ -190,14 +213,11 @@ class Member:
                 if self._stopping:
                     return 503, "member stopping\n"
                 finish = self._model.predict_finish(now, job)
-                # Arrivals can only delay a processor-sharing job, so sleeping until the
-                # predicted finish never oversleeps; waking early just re-predicts.
+                # Arrivals can only delay a request (processor sharing) or not at all
+                # (http-load-generator), so sleeping until the predicted finish never
+                # oversleeps; waking early just re-predicts.
                 self._cond.wait(timeout=max(0.001, (finish or now) - now))
-        if result.outcome is Outcome.DONE:
-            return 200, f"OK {result.finished - result.arrived:.3f}s\n"
-        if result.outcome is Outcome.REJECTED:
-            return 503, "busy: queue full\n"
-        return 504, "timed out waiting for CPU\n"
+        return self.app.answer(result)
 
     def _handle_app(self, handler: QuietHandler) -> None:
         path = urlsplit(handler.path).path
@@ -205,14 +225,21 @@ class Member:
             # Answered outside the CPU model: a health probe needs microseconds of CPU and
             # gets them even on a saturated box, like the real app's trivial handler.
             if self._healthy and not self._stopping:
-                handler.send_text(200, "OK")
+                handler.send_text(200, self.app.health_body)
             else:
                 handler.send_text(503, "unhealthy")
         elif path == "/load":
-            status, body = self.run_load()
-            handler.send_text(status, body)
+            with self._cond:
+                self._answering += 1
+            try:
+                status, body = self.run_load()
+                handler.send_text(status, body)
+            finally:
+                with self._cond:
+                    self._answering -= 1
+                    self._cond.notify_all()
         else:
-            handler.send_text(404, "not found\n")
+            handler.send_text(404, self.app.not_found_body)
 
     def _handle_exporter(self, handler: QuietHandler) -> None:
         if urlsplit(handler.path).path == "/metrics":
@@ -223,6 +250,8 @@ class Member:
     @staticmethod
     def _handler_class(route: Callable[[QuietHandler], None]) -> type[QuietHandler]:
         class Handler(QuietHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: Prometheus holds one scrape connection
+
             def do_GET(self) -> None:
                 route(self)
 

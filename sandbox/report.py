@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sandbox.measure import Action, Sample
+from sandbox.measure import Action, Sample, trailing_mean
 
 
 def write_json(out: Path, report: dict[str, Any]) -> None:
@@ -21,13 +21,33 @@ def _fmt(value: Any, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
+def _app_line(report: dict[str, Any]) -> str:
+    app = report["app"]
+    if app["name"] == "http-load-generator":
+        squeeze = (f" (compressed ×{app['compressed_by']:.3g} from the deployed {app['request_s_deployed']:g} s, "
+                   "like every timer of this run)" if app["compressed_by"] != 1 else "")
+        what = (f"every `GET /load` takes {app['request_s']:.3g} s{squeeze} and holds every vCPU of its "
+                f"member ({app['vcpus_per_member']}) while any is in flight")
+    else:
+        what = (f"each `GET /load` needs {app['work_s_per_request']:g} vCPU-seconds, requests share the "
+                "vCPUs, latency grows with the queue")
+    return (f"App: **{app['name']}**: {what}; one member's worth of demand = {app['member_rps']:g} requests/s; "
+            f"client timeout {app['client_timeout_s']:g} s.")
+
+
 def write_markdown(out: Path, report: dict[str, Any]) -> None:
     s = report["summary"]
     lines = [
-        f"# Sandbox run: {report['scenario']} ({report['timings']['name']} timers, "
+        f"# Sandbox run: {report['scenario']} ({report['app']['name']}, {report['timings']['name']} timers, "
         f"policy {report['policy']})",
         "",
         report["description"],
+        "",
+        _app_line(report),
+        "",
+        "Load profile: " + ", ".join(
+            f"{m:g} members' worth ({r:.3g} requests/s) from {t:g} s"
+            for (t, m), (_, r) in zip(report["profile_members"], report["profile_rps"], strict=True)) + ".",
         "",
         "![plot](report.png)",
         "",
@@ -37,12 +57,12 @@ def write_markdown(out: Path, report: dict[str, Any]) -> None:
         f"| final pool size | {s['final_pool_size']} |",
         f"| scale-up reaction (load step → first new member serving) | {_fmt(s['scale_up_reaction_s'], ' s')} |",
         f"| scale-down reaction (load drop → first member removed) | {_fmt(s['scale_down_reaction_s'], ' s')} |",
-        f"| SLO violation (p95 > {report['slo']['p95_s']} s or errors > "
-        f"{report['slo']['max_error_ratio']:.0%}) | {_fmt(s['slo_violation_s'], ' s')} |",
+        f"| overload: {report['overload']['definition']} | {_fmt(s['overload_s'], ' s')} |",
         f"| instance-seconds | {_fmt(s['instance_seconds'])} |",
         f"| scaling actions | {s['actions']} |",
         f"| flaps (reversal within {report['timings']['flap_window_s']:.0f} s) | {s['flaps']} |",
         f"| requests lost (2xx deliveries missing from the bucket) | {s['requests_lost']} |",
+        f"| load requests that failed (any non-200 answer, timeout or refusal) | {s['load_errors']} |",
         "",
         "## Actions (emulator operation log)",
         "",
@@ -75,30 +95,55 @@ def write_markdown(out: Path, report: dict[str, Any]) -> None:
     (out / "report.md").write_text("\n".join(lines))
 
 
-def write_plot(out: Path, samples: Sequence[Sample], actions: Sequence[Action],
-               title: str, slo_p95_s: float, step_t: float, drop_t: float) -> None:
+def write_plot(out: Path, samples: Sequence[Sample], actions: Sequence[Action], title: str, *,
+               profile: Sequence[tuple[float, float]], duration_s: float, step_t: float, drop_t: float,
+               member_rps: float, cpu_window_s: float, slo_p95_s: float | None) -> None:
+    """Demand (the profile, in members' worth) and what was served, requests in flight per member,
+    CPU (as sampled and over the alert rules' window), pool size and actions; latency only where
+    it tells something (`slo_p95_s` given: the processor-sharing app)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    nan = float("nan")
     t = [s.t for s in samples]
-    fig, axes = plt.subplots(4, 1, figsize=(11, 10), sharex=True,
-                             gridspec_kw={"height_ratios": [1, 1, 1, 1]})
+    panels = 5 if slo_p95_s is not None else 4
+    fig, axes = plt.subplots(panels, 1, figsize=(11, 2.5 * panels), sharex=True)
     ax = axes[0]
-    ax.plot(t, [s.offered_rps for s in samples], label="offered req/s", color="tab:gray")
-    ax.plot(t, [s.ok_rps for s in samples], label="served req/s", color="tab:blue")
-    ax.set_ylabel("load (req/s)")
+    # The offered load is the profile itself: at a few requests per 10 s a sampled rate is mostly noise.
+    steps = [(pt, members) for pt, members in profile if pt < duration_s] + [(duration_s, 0.0)]
+    ax.step([pt for pt, _ in steps], [m for _, m in steps], where="post", label="offered (profile)",
+            color="tab:gray")
+    served = [trailing_mean(samples, i, cpu_window_s, lambda s: s.ok_rps) if i else None
+              for i in range(len(samples))]
+    ax.plot(t, [v / member_rps if v is not None else nan for v in served], color="tab:blue",
+            label=f"served (over {cpu_window_s:.0f} s)")
+    ax.set_ylabel(f"members' worth\n(× {member_rps:.3g} req/s)")
     ax.legend(loc="upper right")
     ax = axes[1]
-    ax.plot(t, [100 * s.cpu if s.cpu is not None else float("nan") for s in samples],
-            color="tab:red", label="average CPU of members")
+    ax.plot(t, [nan if s.in_flight_per_member is None else s.in_flight_per_member for s in samples],
+            color="tab:olive", alpha=0.35, linewidth=0.8, label="requests in flight per member (sampled)")
+    per_member = [trailing_mean(samples, i, cpu_window_s, lambda s: s.in_flight_per_member) if i else None
+                  for i in range(len(samples))]
+    ax.plot(t, [nan if v is None else v for v in per_member], color="tab:olive",
+            label=f"… over {cpu_window_s:.0f} s")
+    ax.plot(t, [s.in_flight_max if s.members else nan for s in samples], color="tab:olive",
+            linestyle=":", linewidth=0.8, label="… at the busiest member")
+    ax.set_ylabel("in flight")
+    ax.legend(loc="upper right")
+    ax = axes[2]
+    ax.plot(t, [100 * s.cpu if s.cpu is not None else nan for s in samples],
+            color="tab:red", alpha=0.35, linewidth=0.8, label="average CPU of members (sampled)")
+    windowed = [trailing_mean(samples, i, cpu_window_s) if i else None for i in range(len(samples))]
+    ax.plot(t, [100 * v if v is not None else nan for v in windowed],
+            color="tab:red", label=f"… over the rules' {cpu_window_s:.0f} s window")
     ax.axhline(80, color="tab:red", linestyle=":", linewidth=1, label="scale-up 80 %")
     ax.axhline(20, color="tab:green", linestyle=":", linewidth=1, label="scale-down 20 %")
     ax.set_ylabel("CPU (%)")
     ax.set_ylim(0, 105)
     ax.legend(loc="upper right")
-    ax = axes[2]
+    ax = axes[3]
     ax.step(t, [s.pool_size for s in samples], where="post", label="pool size (billed)",
             color="tab:purple")
     ax.step(t, [s.serving for s in samples], where="post", label="serving (NLB healthy)",
@@ -108,20 +153,21 @@ def write_plot(out: Path, samples: Sequence[Sample], actions: Sequence[Action],
     ax.set_ylabel("members")
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.legend(loc="upper right")
-    ax = axes[3]
-    ax.plot(t, [s.p95_s if s.p95_s is not None else float("nan") for s in samples],
-            color="tab:brown", label="p95 latency")
-    ax.axhline(slo_p95_s, color="black", linestyle=":", linewidth=1, label=f"SLO {slo_p95_s} s")
-    ax.set_yscale("log")
-    ax.set_ylabel("latency (s)")
-    ax.set_xlabel("time since start (s)")
-    ax.legend(loc="upper right")
+    if slo_p95_s is not None:
+        ax = axes[4]
+        ax.plot(t, [s.p95_s if s.p95_s is not None else nan for s in samples],
+                color="tab:brown", label="p95 latency")
+        ax.axhline(slo_p95_s, color="black", linestyle=":", linewidth=1, label=f"SLO {slo_p95_s} s")
+        ax.set_yscale("log")
+        ax.set_ylabel("latency (s)")
+        ax.legend(loc="upper right")
+    axes[-1].set_xlabel("time since start (s)")
     for a in actions:
         if a.direction:
             colour = "tab:green" if a.direction > 0 else "tab:red"
             for axis in axes:
                 axis.axvline(a.t, color=colour, alpha=0.5, linewidth=1)
-            axes[2].annotate(f"{a.size_before}→{a.size_after}", (a.t, a.size_after),
+            axes[3].annotate(f"{a.size_before}→{a.size_after}", (a.t, a.size_after),
                              textcoords="offset points", xytext=(3, 4), fontsize=8)
     for axis in axes:
         axis.axvspan(step_t, drop_t, color="tab:gray", alpha=0.07)

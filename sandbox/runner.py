@@ -23,9 +23,10 @@ from typing import Any
 
 import boto3
 
+from bootstrap import render
 from functions.common import config, keys
 from functions.common.store import Store
-from sandbox import measure, report
+from sandbox import apps, measure, report
 from sandbox.emulator.server import EmulatorServer
 from sandbox.fleet import Fleet
 from sandbox.handlers import ROOT, Handlers
@@ -39,7 +40,6 @@ from sandbox.timings import FAST, REAL, Timings
 
 log = logging.getLogger("sandbox")
 ZONE = "at-vie-1"
-WORK_S = 0.25
 SLO_P95_S = 2.0
 MAX_ERROR_RATIO = 0.01
 
@@ -65,9 +65,12 @@ def member_ports() -> tuple[int, int]:
 
 class Sandbox:
     def __init__(self, scenario: Scenario, out: Path, policy: str, fast: bool,
-                 max_size: int = 6, echo: bool = True) -> None:
+                 max_size: int = 6, echo: bool = True, app: str = apps.DEFAULT_APP) -> None:
         self.scenario = scenario
         self.t: Timings = FAST if (fast or scenario.fast) else REAL
+        # The app's own time shrinks with the tick, so a --fast run is a real one sped up.
+        self.speedup = REAL.tick_s / self.t.tick_s
+        self.app = apps.for_run(app, self.speedup)
         self.out = out
         self.policy = policy
         self.max_size = max_size
@@ -110,7 +113,7 @@ class Sandbox:
         self.nlb = Nlb(0)
         self.nlb.start()
         self._stack.append(self.nlb.stop)
-        self.fleet = Fleet(self.nlb, app_port=app_port, exporter_port=exporter_port, work_s=WORK_S)
+        self.fleet = Fleet(self.nlb, app=self.app, app_port=app_port, exporter_port=exporter_port)
         self._stack.append(self.fleet.stop)
         self.emu = EmulatorServer(self.key, self.secret, boot_delay_s=self.t.boot_s,
                                   op_delay_s=1.0, destroy_delay_s=3.0,
@@ -168,29 +171,18 @@ class Sandbox:
         except Exception:
             return -1
 
-    def _cpu(self, last: dict[str, tuple[float, float]], now: float) -> float | None:
-        values = []
-        for m in self.fleet.members():
-            busy = m.snapshot().busy_seconds
-            if m.ip in last:
-                t0, b0 = last[m.ip]
-                if now > t0:
-                    values.append(min(1.0, max(0.0, (busy - b0) / (now - t0))))
-            last[m.ip] = (now, busy)
-        return sum(values) / len(values) if values else None
-
     def run(self) -> None:
         sc = self.scenario
         # Let the first member boot and be discovered before the load starts.
         deadline = time.monotonic() + self.t.boot_s + 30
         while not self.nlb.serving() and time.monotonic() < deadline:
             time.sleep(0.5)
-        self.load = LoadGen("127.0.0.1", self.nlb.port, sc.profile, duration_s=sc.duration_s,
-                            max_inflight=256, timeout_s=10.0)
+        self.load = LoadGen("127.0.0.1", self.nlb.port, sc.rps_profile(self.app.member_rps(self.fleet.vcpus)),
+                            duration_s=sc.duration_s, max_inflight=256,
+                            timeout_s=self.app.client_timeout_s)
         self.t0 = time.monotonic()
         self.wall0 = time.time()
         self.load.start()
-        cpu_last: dict[str, tuple[float, float]] = {}
         end = sc.duration_s + sc.tail_s
         next_sample = 0.0
         printed = -1e9
@@ -203,11 +195,14 @@ class Sandbox:
             if now >= next_sample:
                 fig = self.load.figures(window_s=max(5.0, 3 * self.t.sample_s))
                 pool = self.emu.model.get_pool(self.pool_id)
+                members = self.fleet.figures(time.monotonic())
                 sample = measure.Sample(
                     t=round(now, 2), offered_rps=fig.offered_rps if now < sc.duration_s else 0.0,
                     ok_rps=fig.achieved_rps, p95_s=fig.p95_s, errors=fig.errors,
-                    cpu=self._cpu(cpu_last, time.monotonic()), pool_size=pool.size,
-                    serving=len(self.nlb.serving()), pending=self._pending())
+                    cpu=members.cpu, pool_size=pool.size,
+                    serving=len(self.nlb.serving()), pending=self._pending(),
+                    in_flight=members.in_flight, in_flight_max=members.in_flight_max,
+                    members=members.members)
                 self.samples.append(sample)
                 next_sample += self.t.sample_s
                 if now - printed >= max(5.0, self.t.sample_s):
@@ -219,8 +214,8 @@ class Sandbox:
     def _progress(self, s: measure.Sample) -> None:
         cpu = f"{100 * s.cpu:5.1f}%" if s.cpu is not None else "    - "
         p95 = f"{s.p95_s:6.2f}s" if s.p95_s is not None else "     - "
-        self._say(f"t={s.t:6.0f}s load={s.offered_rps:5.1f}/s cpu={cpu} pool={s.pool_size} "
-                  f"serving={s.serving} p95={p95} pending={s.pending}")
+        self._say(f"t={s.t:6.0f}s load={s.offered_rps:5.2f}/s in-flight={s.in_flight:3d} cpu={cpu} "
+                  f"pool={s.pool_size} serving={s.serving} p95={p95} pending={s.pending}")
 
     def _targets(self) -> list[str]:
         try:
@@ -269,15 +264,20 @@ class Sandbox:
         counters = self.mon.alertmanager_counters()
         inspect = {name: self._inspect(*args) for name, args in (
             ("status", ("status",)), ("history", ("history", "--since", "1h")))}
+        overload = self._overload()
+        load = self.load.summary()
+        member_rps = self.app.member_rps(self.fleet.vcpus)
         return {
             "scenario": sc.name, "description": sc.description, "policy": self.policy,
-            "timings": self.t.as_dict(), "work_s_per_request": WORK_S,
-            "member_capacity_rps": 1 / WORK_S,
-            "slo": {"p95_s": SLO_P95_S, "max_error_ratio": MAX_ERROR_RATIO},
-            "profile": [list(p) for p in sc.profile],
-            "summary": measure.summary(self.samples, ops, step_t=sc.step_t, drop_t=sc.drop_t,
-                                       slo_p95_s=SLO_P95_S, max_error_ratio=MAX_ERROR_RATIO,
-                                       requests_lost=lost, flap_window_s=self.t.flap_window_s),
+            "app": apps.run_facts(self.app, self.fleet.vcpus),
+            "timings": self.t.as_dict(),
+            "overload": {"figure": overload.figure, "definition": overload.definition()},
+            "profile_members": [list(p) for p in sc.profile],
+            "profile_rps": [list(p) for p in sc.rps_profile(member_rps)],
+            "summary": {"app": self.app.name, **measure.summary(
+                self.samples, ops, step_t=sc.step_t, drop_t=sc.drop_t, overload=overload,
+                requests_lost=lost, flap_window_s=self.t.flap_window_s),
+                "load_errors": sum(load.errors.values())},
             "actions": [asdict(a) for a in ops],
             "deliveries": {
                 "total": len(deliveries),
@@ -287,12 +287,18 @@ class Sandbox:
                 "alertmanager_failed": counters["failed"],
                 "alertmanager_attempts": counters["attempts"],
                 "alertmanager_attempts_failed": counters["attempts_failed"]},
-            "load": asdict(self.load.summary()),
+            "load": asdict(load),
             "tick_runs": [asdict(r) for r in self.handlers.tick_runs()],
             "replace_vm": self.replace,
             "inspect": inspect,
             "samples": [s.as_dict() for s in self.samples],
         }
+
+    def _overload(self) -> measure.Overload:
+        if self.app.overload == "cpu":
+            threshold = float(render.load_spec()["thresholds"]["scale_up_cpu"])
+            return measure.CpuOverload(threshold, measure.duration_s(self.t.rate_window))
+        return measure.LatencySlo(SLO_P95_S, MAX_ERROR_RATIO)
 
     def _inspect(self, *args: str) -> str:
         """The operator's command against this run's bucket, as a person would type it."""
@@ -307,8 +313,12 @@ class Sandbox:
         report.write_markdown(self.out, results)
         report.write_plot(self.out, self.samples,
                           [measure.Action(**a) for a in results["actions"]],
-                          f"{self.scenario.name}: {self.scenario.description}"[:110],
-                          SLO_P95_S, self.scenario.step_t, self.scenario.drop_t)
+                          f"{self.scenario.name} ({self.app.name}): {self.scenario.description}"[:110],
+                          profile=self.scenario.profile, duration_s=self.scenario.duration_s,
+                          step_t=self.scenario.step_t, drop_t=self.scenario.drop_t,
+                          member_rps=self.app.member_rps(self.fleet.vcpus),
+                          cpu_window_s=measure.duration_s(self.t.rate_window),
+                          slo_p95_s=SLO_P95_S if self.app.overload == "latency" else None)
 
     def close(self) -> None:
         while self._stack:

@@ -1,6 +1,8 @@
 """The sandbox's stories: load profiles, when the step and the drop happen, and what is checked.
 
-A member's capacity is 1 vCPU / work_s requests per second (4/s at the default 0.25 s).
+Profiles are in members' worth of demand, so one story fits every app: the run converts them
+with its app's `member_rps` (http-load-generator: one request in flight on average, 0.1
+requests/s at 10 s each; processor-sharing: 4 requests/s, what one vCPU serves at 0.25 s each).
 """
 from __future__ import annotations
 
@@ -14,11 +16,15 @@ class Scenario:
     fast: bool               # forces the compressed timers
     duration_s: float        # load profile length
     tail_s: float            # extra time after the load for the last scale-down
-    profile: tuple[tuple[float, float], ...]
+    profile: tuple[tuple[float, float], ...]  # (t_s, members' worth of demand) steps
     step_t: float
     drop_t: float
     replace_at: float | None = None  # replace-vm: when the handlers are killed and wiped
     replace_gap_s: float = 5.0        # how long the "VM" is gone
+
+    def rps_profile(self, member_rps: float) -> tuple[tuple[float, float], ...]:
+        """The profile in requests/s for an app whose member's worth is `member_rps`."""
+        return tuple((t, members * member_rps) for t, members in self.profile)
 
 
 SCENARIOS = {
@@ -27,17 +33,17 @@ SCENARIOS = {
         fast=True, duration_s=130, tail_s=15,
         # Held 70 s: the scale-down then comes ~70 s after the scale-up, clear of the 50 s
         # flap window of the fast timers.
-        profile=((0, 1.0), (10, 10.0), (80, 1.0)), step_t=10, drop_t=80),
+        profile=((0, 0.25), (10, 2.5), (80, 0.25)), step_t=10, drop_t=80),
     "default": Scenario(
         "default", "real timers: quiet, a step to 2.5 members' worth held 6.5 minutes, quiet again",
         fast=False, duration_s=570, tail_s=20,
         # The hold outlasts the 300 s flap window after the scale-up, so the drop's scale-down
         # is a response to the load, not a reversal.
-        profile=((0, 1.0), (10, 10.0), (400, 1.0)), step_t=10, drop_t=400),
+        profile=((0, 0.25), (10, 2.5), (400, 0.25)), step_t=10, drop_t=400),
     "replace-vm": Scenario(
         "replace-vm", "fast timers: the monitoring VM's handlers are SIGKILLed and their files "
         "wiped in the middle of the load step, then started fresh",
         fast=True, duration_s=150, tail_s=15,
-        profile=((0, 1.0), (10, 10.0), (90, 1.0)), step_t=10, drop_t=90,
+        profile=((0, 0.25), (10, 2.5), (90, 0.25)), step_t=10, drop_t=90,
         replace_at=25),
 }

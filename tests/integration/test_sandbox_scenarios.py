@@ -27,13 +27,19 @@ def run_sandbox(scenario: str, out: Path) -> dict:
     report = json.loads((out / "report.json").read_text())
     assert (out / "report.png").stat().st_size > 20_000
     assert "| max pool size |" in (out / "report.md").read_text()
+    # The default app, its 10 s compressed with the fast timers, judged by CPU, not latency.
+    assert report["app"]["name"] == report["summary"]["app"] == "http-load-generator"
+    assert report["app"]["request_s"] * report["app"]["compressed_by"] == pytest.approx(10.0)
+    assert report["overload"]["figure"] == "cpu_above_scale_up"
+    assert any(s["in_flight"] > 1 for s in report["samples"])
     return report
 
 
 def test_smoke_scales_up_from_one_and_back_down(tmp_path: Path) -> None:
     report = run_sandbox("smoke", tmp_path)
     s = report["summary"]
-    assert s["max_pool_size"] >= 3, report["actions"]
+    # CPU saturates on this app, so CPU-only sizing grows the pool by one round's 1/0.6 at a time.
+    assert s["max_pool_size"] >= 2, report["actions"]
     assert s["final_pool_size"] == 1, report["actions"]
     assert s["scale_up_reaction_s"] is not None and s["scale_up_reaction_s"] < 60
     assert s["scale_down_reaction_s"] is not None
@@ -51,5 +57,5 @@ def test_replace_vm_loses_no_request_and_no_snapshot(tmp_path: Path) -> None:
     assert r is not None and r["targets_before"] >= 1
     assert r["targets_identical"] is True  # file_sd rebuilt from the SOS snapshot
     assert s["requests_lost"] == 0
-    assert s["max_pool_size"] >= 3  # scaling carried on after the replacement
+    assert s["max_pool_size"] >= 2  # scaling carried on after the replacement
     assert s["final_pool_size"] < s["max_pool_size"]

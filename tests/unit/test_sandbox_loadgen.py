@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from sandbox.apps import ProcessorSharing
 from sandbox.loadgen import (
     LoadGen,
     Profile,
@@ -102,7 +103,7 @@ def test_percentile_and_summary() -> None:
 
 @pytest.fixture
 def fast_member() -> Iterator[Member]:
-    m = Member("127.0.1.121", app_port=0, exporter_port=0, vcpus=4, work_s=0.005)
+    m = Member("127.0.1.121", app=ProcessorSharing(work_s=0.005), app_port=0, exporter_port=0, vcpus=4)
     m.start()
     yield m
     m.stop()
@@ -110,7 +111,7 @@ def fast_member() -> Iterator[Member]:
 
 @pytest.fixture
 def slow_member() -> Iterator[Member]:
-    m = Member("127.0.1.122", app_port=0, exporter_port=0, vcpus=1, work_s=1.0, max_active=64)
+    m = Member("127.0.1.122", app=ProcessorSharing(work_s=1.0, max_active=64), app_port=0, exporter_port=0)
     m.start()
     yield m
     m.stop()

@@ -5,13 +5,18 @@ import pytest
 
 from sandbox.measure import (
     Action,
+    CpuOverload,
+    LatencySlo,
     Sample,
+    duration_s,
     flaps,
     instance_seconds,
     lost_requests,
     reaction_down,
     reaction_up,
     slo_violation_s,
+    summary,
+    trailing_mean,
 )
 from sandbox.recorder import Delivery, scale_alerts
 
@@ -63,3 +68,50 @@ def test_scale_alerts_reads_firing_scale_alerts_only() -> None:
             b'{"status": "firing", "labels": {}, "fingerprint": "z"}]}')
     assert scale_alerts(body) == (("x", "up"),)
     assert scale_alerts(b"not json") == ()
+
+
+def c(t: float, cpu: float | None, in_flight: int = 0, members: int = 1) -> Sample:
+    return Sample(t, 0.0, 0.0, None, 0, cpu, members, members, 0, in_flight, in_flight, members)
+
+
+def test_trailing_mean_weighs_each_sample_by_the_time_it_covers() -> None:
+    samples = [c(0, None), c(2, 1.0), c(4, 1.0), c(10, 0.0), c(12, None), c(14, 0.5)]
+    assert trailing_mean(samples, 2, 60) == 1.0
+    assert trailing_mean(samples, 3, 60) == pytest.approx(4 / 10)  # 4 s at 100 %, 6 s at 0 %
+    assert trailing_mean(samples, 3, 7) == pytest.approx(1 / 7)  # only 1 s of (2, 4] is in (3, 10]
+    assert trailing_mean(samples, 5, 4) == 0.5  # (10, 12] has no reading: left out, not counted as 0
+    assert trailing_mean(samples, 0, 60) is None
+    assert trailing_mean(samples, 3, 60, lambda s: s.pool_size) == 1.0  # any figure, not only CPU
+
+
+def test_cpu_overload_counts_seconds_with_the_window_average_above_the_threshold() -> None:
+    busy = [c(t, 1.0 if 10 <= t < 40 else 0.1) for t in range(0, 61)]
+    overload = CpuOverload(threshold=0.8, window_s=10)
+    # 100 % over (9, 39], 10 % elsewhere: the 10 s average is above 80 % once 8 of its 10 s are
+    # busy, at the samples t = 17 … 41 (25 s); without smoothing, exactly the 30 busy seconds.
+    assert overload.seconds(busy) == pytest.approx(25.0)
+    assert CpuOverload(threshold=0.8, window_s=1).seconds(busy) == pytest.approx(30.0)
+    assert CpuOverload(threshold=1.0, window_s=10).seconds(busy) == 0.0  # strictly above, as the rule
+    assert "80%" in overload.definition() and "10 s" in overload.definition()
+
+
+def test_summary_reports_the_apps_overload_figure() -> None:
+    samples = [s(0), s(1, p95=3.0), s(2), s(3)]
+    latency = summary(samples, [], step_t=None, drop_t=None, overload=LatencySlo(2.0, 0.01), requests_lost=0)
+    assert latency["overload_s"] == 1.0
+    cpu = summary(samples, [], step_t=None, drop_t=None, overload=CpuOverload(0.4, 60), requests_lost=0)
+    assert cpu["overload_s"] == 3.0  # s() samples carry 50 % CPU
+    assert c(0, 0.5, in_flight=6, members=3).in_flight_per_member == 2.0
+    assert c(0, None, members=0).in_flight_per_member is None
+
+
+@pytest.mark.parametrize("text, seconds", [("1m", 60), ("10s", 10), ("1m30s", 90), ("500ms", 0.5), ("2h", 7200)])
+def test_duration_s(text: str, seconds: float) -> None:
+    assert duration_s(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "1", "1 m", "m1", "1d", "1m-"])
+def test_duration_s_refuses_what_is_not_a_prometheus_duration(text: str) -> None:
+    with pytest.raises(ValueError, match="not a Prometheus duration"):
+        duration_s(text)
+

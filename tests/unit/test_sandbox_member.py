@@ -1,165 +1,23 @@
-"""The modelled vCPU (pure, injected times) and the simulated member over loopback HTTP."""
+"""The simulated member over loopback HTTP: either app's answers, its node-exporter /metrics and TCP counters."""
 
 from __future__ import annotations
 
-import itertools
-import math
-import random
+import http.client
 import re
 import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 
 import pytest
 
-from sandbox.member import CPU_MODES, Member, render_metrics
-from sandbox.vcpu import CpuCounters, Outcome, VcpuModel
+from sandbox.apps import App, HttpLoadGenerator, ProcessorSharing
+from sandbox.apps.kernel import CpuCounters
+from sandbox.member import CPU_MODES, Member, Netstat, render_metrics
 
-T0 = 1_000_000.0  # a large monotonic origin, as on a long-running host
-
-
-def run(model: VcpuModel, jobs: list[tuple[float, float]], until: float) -> list[int]:
-    ids = [model.submit(T0 + t, w) for t, w in jobs]
-    model.advance(T0 + until)
-    return ids
-
-
-# ---- vCPU model ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "vcpus, jobs, finishes",
-    [
-        # (arrival, work) -> modelled finish times, processor sharing
-        (1, [(0, 0.25)], [0.25]),
-        (1, [(0, 0.25), (1, 0.25)], [0.25, 1.25]),
-        (1, [(0, 1.0), (0, 0.5)], [1.5, 1.0]),  # both at 1/2 until 1.0, then the rest at full speed
-        (2, [(0, 1.0), (0, 1.0), (0, 1.0)], [1.5, 1.5, 1.5]),  # 3 jobs on 2 vCPUs: 2/3 each
-        (2, [(0, 1.0), (0, 1.0)], [1.0, 1.0]),  # no sharing below capacity
-        (1, [(0, 1.0), (0.5, 1.0)], [1.5, 2.0]),  # late arrival slows the first one down
-    ],
-)
-def test_processor_sharing_finish_times(vcpus: int, jobs: list[tuple[float, float]], finishes: list[float]) -> None:
-    model = VcpuModel(start=T0, vcpus=vcpus)
-    ids = run(model, jobs, until=100)
-    got = [model.result(i).finished - T0 for i in ids]  # type: ignore[union-attr]
-    assert got == pytest.approx(finishes)
-    assert model.busy_s == pytest.approx(sum(w for _, w in jobs))
-
-
-@pytest.mark.parametrize(
-    "vcpus, jobs, at, utilisation",
-    [
-        (1, [(0, 0.25)], 1.0, 0.25),
-        (1, [(0, 0.25), (0.5, 0.25)], 1.0, 0.5),
-        (2, [(0, 0.5)], 1.0, 0.25),  # one request uses one of two vCPUs
-        (2, [(0, 1.0)] * 4, 1.0, 1.0),  # saturated: capped at 100 %
-        (1, [], 5.0, 0.0),
-    ],
-)
-def test_utilisation_from_counters(vcpus: int, jobs: list[tuple[float, float]], at: float, utilisation: float) -> None:
-    model = VcpuModel(start=T0, vcpus=vcpus)
-    run(model, jobs, until=0)
-    c = model.counters(T0 + at)
-    assert c.elapsed == pytest.approx(at)
-    assert len(c.busy) == vcpus
-    assert sum(c.busy) / (vcpus * c.elapsed) == pytest.approx(utilisation)
-    assert all(b + i == pytest.approx(at) for b, i in zip(c.busy, c.idle, strict=True))
-
-
-def test_queue_bound_rejects_and_fifo_queue_waits() -> None:
-    model = VcpuModel(start=T0, vcpus=1, max_active=1, max_queue=1)
-    a, b, c = (model.submit(T0, 0.5) for _ in range(3))
-    assert (model.in_service, model.queued, model.runnable) == (1, 1, 2)
-    assert model.result(c).outcome is Outcome.REJECTED  # type: ignore[union-attr]
-    model.advance(T0 + 2)
-    assert [model.result(i).finished - T0 for i in (a, b)] == pytest.approx([0.5, 1.0])  # type: ignore[union-attr]
-    assert (model.served, model.rejected, model.timed_out) == (2, 1, 0)
-
-
-def test_timeout_abandons_work_and_bounds_state() -> None:
-    model = VcpuModel(start=T0, vcpus=1, max_active=2, max_queue=10, timeout_s=1.0)
-    ids = [model.submit(T0, 2.0) for _ in range(5)]
-    model.advance(T0 + 5)
-    assert {model.result(i).outcome for i in ids} == {Outcome.TIMEOUT}  # type: ignore[union-attr]
-    assert [model.result(i).finished - T0 for i in ids] == pytest.approx([1.0] * 5)  # type: ignore[union-attr]
-    assert model.busy_s == pytest.approx(1.0)  # only the second of CPU actually used
-    assert model.runnable == 0 and model.timed_out == 5
-
-
-def test_predict_finish_is_exact_without_arrivals_and_a_lower_bound_with_them() -> None:
-    model = VcpuModel(start=T0, vcpus=1)
-    first = model.submit(T0, 1.0)
-    second = model.submit(T0, 0.5)
-    assert model.predict_finish(T0, first) == pytest.approx(T0 + 1.5)
-    assert model.predict_finish(T0, second) == pytest.approx(T0 + 1.0)
-    predicted = model.predict_finish(T0 + 0.2, first)
-    model.submit(T0 + 0.2, 1.0)
-    model.advance(T0 + 10)
-    assert model.result(first).finished >= predicted  # type: ignore[union-attr,operator]
-
-
-def steady_load(model: VcpuModel, rps: float, work: float, until: float, sample_every: float) -> list[float]:
-    """Evenly spaced arrivals; returns load1 sampled every `sample_every` seconds."""
-    samples, t, next_sample = [], 0.0, sample_every
-    while t < until:
-        while next_sample <= t:
-            samples.append(model.load_averages(T0 + next_sample)[0])
-            next_sample += sample_every
-        model.submit(T0 + t, work)
-        t += 1 / rps
-    return samples
-
-
-@pytest.mark.parametrize(
-    "rps, check",
-    [
-        (2.0, lambda s: max(s) < 1.0),  # half capacity: load1 stays below one vCPU
-        (8.0, lambda s: s[-1] > 1.0 and all(b > a for a, b in itertools.pairwise(s))),  # 2x: keeps rising
-        (16.0, lambda s: s[-1] > 2.0),  # 4x: rises faster
-    ],
-)
-def test_load1_grows_past_saturation(rps: float, check) -> None:  # type: ignore[no-untyped-def]
-    model = VcpuModel(start=T0, vcpus=1, max_active=16, max_queue=10_000, timeout_s=1e9)
-    samples = steady_load(model, rps, work=0.25, until=90, sample_every=15)
-    assert check(samples), samples
-
-
-def test_load1_follows_the_linux_decay() -> None:
-    model = VcpuModel(start=T0, vcpus=1, max_active=4, timeout_s=1e9)
-    for _ in range(4):
-        model.submit(T0, 1e6)  # four runnable for the whole test
-    load1, load5, load15 = model.load_averages(T0 + 60)
-    assert load1 == pytest.approx(4 * (1 - math.exp(-1)), rel=1e-9)  # 12 ticks of 5 s
-    assert load5 == pytest.approx(4 * (1 - math.exp(-60 / 300)), rel=1e-9)
-    assert load1 > load5 > load15 > 0
-    assert model.load_averages(T0 + 64.9)[0] == load1  # only updated on the 5 s grid
-
-
-def test_counters_are_monotonic_and_consistent() -> None:
-    rng = random.Random(7)
-    model = VcpuModel(start=T0, vcpus=2, max_active=4, max_queue=4, timeout_s=2.0)
-    previous = CpuCounters(busy=(0.0, 0.0), idle=(0.0, 0.0))
-    t = 0.0
-    for _ in range(500):
-        t += rng.expovariate(6.0)
-        model.submit(T0 + t, rng.uniform(0.05, 0.6))
-        c = model.counters(T0 + t)
-        assert c.elapsed >= previous.elapsed
-        assert all(b >= p for b, p in zip(c.busy, previous.busy, strict=True))  # exactly: no reset for rate()
-        assert all(i >= p for i, p in zip(c.idle, previous.idle, strict=True))
-        assert c.elapsed == pytest.approx(t)
-        assert all(b <= c.elapsed + 1e-9 for b in c.busy)
-        previous = c
-    assert model.served + model.rejected + model.timed_out + model.runnable == 500
-
-
-def test_model_rejects_nonsense_configuration() -> None:
-    with pytest.raises(ValueError):
-        VcpuModel(start=0, vcpus=0)
-
+from .app_kit import wait_for
 
 # ---- metrics rendering ---------------------------------------------------------------------------
 
@@ -192,17 +50,29 @@ def cpu(samples: dict, mode: str, cpu_: str = "0") -> float:  # type: ignore[typ
     return samples[("node_cpu_seconds_total", frozenset({("cpu", cpu_), ("mode", mode)}))]
 
 
+def promtool_check(text: str) -> None:
+    """promtool parses the exposition; of its lint findings (exit 3) only the camelCase of the
+    netstat names may remain, which node exporter's own output has too."""
+    check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=20)
+    findings = [line for line in (check.stdout + check.stderr).splitlines() if line.strip()]
+    camel = re.compile(r"^node_netstat_Tcp_\w+ metric names should be written in 'snake_case' not 'camelCase'$")
+    assert check.returncode in (0, 3) and all(camel.match(f) for f in findings), findings
+
+
 def test_render_metrics_is_node_exporter_shaped() -> None:
-    text = render_metrics(CpuCounters(busy=(4.0, 4.0), idle=(6.0, 6.0)), (1.5, 0.5, 0.25), 3, 1.7e9, 1.7e9 + 10)
+    text = render_metrics(CpuCounters(busy=(4.0, 4.0), idle=(6.0, 6.0)), (1.5, 0.5, 0.25), 3, 1.7e9, 1.7e9 + 10,
+                          Netstat(curr_estab=3, passive_opens=17))
     samples = parse_metrics(text)
+    assert samples[("node_netstat_Tcp_CurrEstab", frozenset())] == 3
+    assert samples[("node_netstat_Tcp_PassiveOpens", frozenset())] == 17
+    assert "# TYPE node_netstat_Tcp_PassiveOpens untyped" in text  # as node exporter's netstat collector
     for c in ("0", "1"):
         assert {m: cpu(samples, m, c) for m in CPU_MODES}["idle"] == 6.0
         assert cpu(samples, "user", c) + cpu(samples, "system", c) == pytest.approx(4.0)
     assert samples[("node_load1", frozenset())] == 1.5
     assert samples[("node_boot_time_seconds", frozenset())] == 1.7e9
     assert not any(name == "up" for name, _ in samples)  # Prometheus makes `up` itself
-    check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=20)
-    assert check.returncode == 0, check.stdout + check.stderr
+    promtool_check(text)
 
 
 # ---- the member over HTTP ------------------------------------------------------------------------
@@ -218,7 +88,8 @@ def get(url: str, timeout: float = 5.0) -> tuple[int, str]:
 
 @pytest.fixture
 def member():  # type: ignore[no-untyped-def]
-    m = Member("127.0.1.101", app_port=0, exporter_port=0, vcpus=1, work_s=0.1, max_active=4, max_queue=2)
+    app = ProcessorSharing(work_s=0.1, max_active=4, max_queue=2)
+    m = Member("127.0.1.101", app=app, app_port=0, exporter_port=0, vcpus=1)
     m.start()
     yield m
     m.stop()
@@ -285,8 +156,7 @@ def test_metrics_valid_and_tracking_modelled_cpu(member: Member) -> None:
     busy = lambda s: cpu(s, "user") + cpu(s, "system")  # noqa: E731
     assert busy(after) - busy(before) == pytest.approx(0.3, abs=1e-6)
     assert cpu(after, "idle") >= cpu(before, "idle")
-    check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=20)
-    assert check.returncode == 0, check.stdout + check.stderr
+    promtool_check(text)
 
 
 def test_stop_frees_the_addresses_and_start_twice_fails() -> None:
@@ -305,3 +175,94 @@ def test_stop_frees_the_addresses_and_start_twice_fails() -> None:
 def test_member_refuses_non_loopback_addresses() -> None:
     with pytest.raises(ValueError):
         Member("10.0.0.1")
+
+
+# ---- http-load-generator over HTTP -----------------------------------------------------------------
+
+
+class FrozenClock:
+    """Time that stands still: requests stay in flight for as long as a test looks at them."""
+
+    def __call__(self) -> float:
+        return 1_000_000.0
+
+
+@pytest.fixture
+def hlg_member() -> Iterator[Member]:
+    m = Member("127.0.1.103", app=HttpLoadGenerator(request_s=0.2), app_port=0, exporter_port=0)
+    m.start()
+    yield m
+    m.stop()
+
+
+def test_http_load_generator_answers_as_the_real_program(hlg_member: Member) -> None:
+    conn = http.client.HTTPConnection(hlg_member.ip, hlg_member.app_port, timeout=10)
+    started = time.monotonic()
+    conn.request("GET", "/load")
+    resp = conn.getresponse()
+    assert (resp.status, resp.read()) == (200, b"Load generation done.")
+    assert time.monotonic() - started >= 0.2  # never before its time
+    assert resp.getheader("Content-Type") == "text/plain; charset=utf-8" and resp.getheader("Content-Length") == "21"
+    conn.request("GET", "/health")  # the same connection: HTTP/1.1 keep-alive, as Go's net/http
+    health = conn.getresponse()
+    assert (health.status, health.read()) == (200, b"OK")
+    conn.request("GET", "/")
+    missing = conn.getresponse()
+    assert (missing.status, missing.read()) == (404, b"404 page not found\n")
+    conn.close()
+    snap = hlg_member.snapshot()
+    assert (snap.served, snap.errors, snap.in_flight) == (1, 0, 0)
+    assert snap.busy_seconds == pytest.approx(0.2)  # one vCPU busy for exactly the request's time
+
+
+def test_concurrent_loads_all_take_the_request_time_without_burning_host_cpu() -> None:
+    m = Member("127.0.1.105", app=HttpLoadGenerator(request_s=1.0), app_port=0, exporter_port=0)
+    m.start()
+    try:
+        cpu_before = time.process_time()
+        results = concurrent_loads(m, 4)
+        burned = time.process_time() - cpu_before
+    finally:
+        m.stop()
+    assert [s for s, _ in results] == [200] * 4
+    assert min(lat for _, lat in results) >= 1.0
+    assert burned < 0.3  # modelled: the handler threads slept through their second
+    assert m.snapshot().served == 4
+
+
+def netstat(conn: http.client.HTTPConnection) -> tuple[int, int]:
+    conn.request("GET", "/metrics")
+    samples = parse_metrics(conn.getresponse().read().decode())
+    return (int(samples[("node_netstat_Tcp_CurrEstab", frozenset())]),
+            int(samples[("node_netstat_Tcp_PassiveOpens", frozenset())]))
+
+
+@pytest.mark.parametrize("app", [HttpLoadGenerator(), ProcessorSharing()], ids=lambda a: a.name)
+def test_netstat_counts_the_members_real_connections(app: App) -> None:
+    """CurrEstab = /load connections in flight + the scrape connection; PassiveOpens counts every
+    accepted connection: each /load, each health check, the scrape connection once (kept alive)."""
+    m = Member("127.0.1.104", app=app, app_port=0, exporter_port=0, clock=FrozenClock())
+    m.start()
+    base = f"http://{m.ip}:{m.app_port}"
+    statuses: list[int] = []
+    loads = [threading.Thread(target=lambda: statuses.append(get(base + "/load", timeout=30)[0]))
+             for _ in range(3)]
+    try:
+        for th in loads:
+            th.start()
+        assert wait_for(lambda: m.snapshot().in_flight == 3)
+        scrape = http.client.HTTPConnection(m.ip, m.exporter_port, timeout=10)
+        assert netstat(scrape) == (4, 4)
+        assert netstat(scrape) == (4, 4)  # the kept-alive scrape connection opened nothing new
+        assert [get(base + "/health")[0] for _ in range(2)] == [200, 200]  # a new connection each
+        assert wait_for(lambda: m.tcp.counts() == (4, 6))  # closed again once answered
+        assert netstat(scrape) == (4, 6)
+        assert m.snapshot().tcp_passive_opens == 6
+    finally:
+        m.stop()
+    for th in loads:
+        th.join()
+    assert statuses == [503] * 3  # a member going away answers what it still held
+    assert m.tcp.counts()[1] == 6
+    with pytest.raises((http.client.HTTPException, OSError)):
+        netstat(scrape)  # its kept-alive connection went with it, as with a destroyed VM

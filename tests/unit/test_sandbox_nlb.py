@@ -5,12 +5,15 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
+from sandbox.apps import ProcessorSharing
 from sandbox.member import Member
 from sandbox.nlb import Health, Nlb, choose, observe
+
+from .app_kit import wait_for
 
 # ---- pure core ------------------------------------------------------------------------------
 
@@ -55,15 +58,6 @@ def test_choose(strategy: str, outstanding: dict, turns: range, picks: list) -> 
 # ---- proxy over loopback ----------------------------------------------------------------------
 
 
-def wait_for(cond: Callable[[], bool], timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()
-
-
 def get(port: int, path: str = "/load") -> int:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
@@ -75,7 +69,8 @@ def get(port: int, path: str = "/load") -> int:
 
 @pytest.fixture
 def members() -> Iterator[list[Member]]:
-    ms = [Member(f"127.0.1.{111 + i}", app_port=0, exporter_port=0, work_s=0.001) for i in range(3)]
+    ms = [Member(f"127.0.1.{111 + i}", app=ProcessorSharing(work_s=0.001), app_port=0, exporter_port=0)
+          for i in range(3)]
     for m in ms:
         m.start()
     yield ms

@@ -1,4 +1,4 @@
-"""Modelled vCPUs of one simulated pool member: scheduling, CPU-time counters and load averages.
+"""The processor-sharing app: CPU-bound requests that share the member's vCPUs (the sandbox's first model).
 
 Pure: no threads, no I/O, no clock of its own. Every method takes the current time `now`
 (seconds on any monotonic scale) and the model advances event by event up to it, so tests
@@ -10,7 +10,8 @@ CPU-bound threaded server: past saturation every request slows down together, so
 smoothly with load instead of FIFO's "fast until the queue forms". Requests beyond `max_active`
 wait in a FIFO queue (the server's backlog) of at most `max_queue`; a full queue rejects at once.
 A request still unfinished `timeout_s` after it arrived is abandoned and its remaining work
-dropped, so overload turns into errors and latency, never into unbounded state.
+dropped, so overload turns into errors and latency, never into unbounded state. Every runnable
+request is a runnable thread, so node_load1 keeps growing with the queue past saturation.
 """
 
 from __future__ import annotations
@@ -19,41 +20,47 @@ import copy
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-# Linux samples the run queue every LOAD_FREQ = 5 s and folds it into exponentially decayed
-# averages with these time constants (kernel/sched/loadavg.c).
-LOAD_INTERVAL_S = 5.0
-LOAD_WINDOWS_S = (60.0, 300.0, 900.0)
+from sandbox.apps.kernel import ModelledNode, Outcome, Result
 
 # Remaining work below this is "done": event times are computed by division, so the job that
 # defines the next event lands on ~1e-17 instead of exactly zero.
 _EPS = 1e-9
 
 
-class Outcome(StrEnum):
-    DONE = "done"
-    TIMEOUT = "timeout"
-    REJECTED = "rejected"
-
-
 @dataclass(frozen=True)
-class Result:
-    outcome: Outcome
-    arrived: float
-    finished: float
+class ProcessorSharing:
+    """The app's definition: `work_s` vCPU-seconds per /load; capacity vcpus / work_s requests/s."""
 
+    work_s: float = 0.25
+    max_active: int = 16
+    max_queue: int = 64
+    timeout_s: float = 10.0
 
-@dataclass(frozen=True)
-class CpuCounters:
-    """Cumulative seconds per vCPU since the model's start (node_cpu_seconds_total)."""
+    name = "processor-sharing"
+    overload = "latency"  # the report judges it by the latency SLO
+    client_timeout_s = 10.0
+    health_body = "OK"
+    not_found_body = "not found\n"
 
-    busy: tuple[float, ...]  # per vCPU busy seconds
-    idle: tuple[float, ...]  # per vCPU idle seconds
+    def model(self, start: float, vcpus: int) -> VcpuModel:
+        return VcpuModel(start=start, vcpus=vcpus, max_active=self.max_active, max_queue=self.max_queue,
+                         timeout_s=self.timeout_s, work_s=self.work_s)
 
-    @property
-    def elapsed(self) -> float:
-        return self.busy[0] + self.idle[0]
+    def member_rps(self, vcpus: int) -> float:
+        """One member's worth of demand: what its vCPUs serve at 100 %."""
+        return vcpus / self.work_s
+
+    def answer(self, result: Result) -> tuple[int, str]:
+        if result.outcome is Outcome.DONE:
+            return 200, f"OK {result.finished - result.arrived:.3f}s\n"
+        if result.outcome is Outcome.REJECTED:
+            return 503, "busy: queue full\n"
+        return 504, "timed out waiting for CPU\n"
+
+    def describe(self) -> dict[str, object]:
+        return {"name": self.name, "work_s_per_request": self.work_s, "max_active": self.max_active,
+                "max_queue": self.max_queue, "timeout_s": self.timeout_s}
 
 
 @dataclass
@@ -64,44 +71,36 @@ class _Job:
 
 
 @dataclass
-class VcpuModel:
+class VcpuModel(ModelledNode):
     """State of one member's vCPUs. Not thread-safe: the owner holds a lock around calls."""
 
-    start: float
-    vcpus: int = 1
     max_active: int = 16
     max_queue: int = 64
     timeout_s: float = 10.0
-    t: float = field(init=False)
-    busy_s: float = field(init=False, default=0.0)  # integral of min(in_service, vcpus) dt
-    # Idle is integrated too rather than derived as elapsed - busy: two independently rounded
-    # sums could make it step back by 1e-10, and Prometheus reads any decrease as a reset.
-    idle_s: float = field(init=False, default=0.0)
-    served: int = field(init=False, default=0)
+    work_s: float = 0.25  # vCPU-seconds of a request submitted without its own figure
     timed_out: int = field(init=False, default=0)
     rejected: int = field(init=False, default=0)
-    loads: list[float] = field(init=False)
-    _next_load_tick: float = field(init=False)
     _next_id: int = field(init=False, default=0)
     _active: dict[int, _Job] = field(init=False, default_factory=dict)
     _queue: deque[tuple[int, _Job]] = field(init=False, default_factory=deque)
-    _results: dict[int, Result] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.vcpus < 1 or self.max_active < 1 or self.max_queue < 0 or self.timeout_s <= 0:
-            raise ValueError("vcpus and max_active >= 1, max_queue >= 0, timeout_s > 0")
-        self.t = self.start
-        self.loads = [0.0 for _ in LOAD_WINDOWS_S]
-        self._next_load_tick = self.start + LOAD_INTERVAL_S
+        super().__post_init__()
+        if self.max_active < 1 or self.max_queue < 0 or self.timeout_s <= 0:
+            raise ValueError("max_active >= 1, max_queue >= 0, timeout_s > 0")
 
     # ---- requests -------------------------------------------------------------------------
 
-    def submit(self, now: float, work_s: float) -> int:
-        """Admit a request needing `work_s` vCPU-seconds; returns its id (maybe already rejected)."""
+    def submit(self, now: float, work_s: float | None = None) -> int:
+        """Admit a request needing `work_s` vCPU-seconds (default: the model's); returns its id.
+
+        The request may already be rejected (queue full): see result().
+        """
         self.advance(now)
         job_id = self._next_id
         self._next_id += 1
-        job = _Job(work=max(work_s, 0.0), arrived=now, deadline=now + self.timeout_s)
+        work = self.work_s if work_s is None else work_s
+        job = _Job(work=max(work, 0.0), arrived=now, deadline=now + self.timeout_s)
         if len(self._active) < self.max_active:
             self._active[job_id] = job
         elif len(self._queue) < self.max_queue:
@@ -112,14 +111,6 @@ class VcpuModel:
         if job.work <= _EPS and job_id in self._active:
             self._finish_ready()
         return job_id
-
-    def result(self, job_id: int) -> Result | None:
-        """The request's outcome once known; None while it is queued or in service."""
-        return self._results.get(job_id)
-
-    def collect(self, job_id: int) -> Result | None:
-        """Like result(), but forgets a known outcome (the caller has taken it)."""
-        return self._results.pop(job_id, None)
 
     def predict_finish(self, now: float, job_id: int) -> float | None:
         """When the request will finish if nothing else arrives (a lower bound: arrivals only delay).
@@ -152,20 +143,14 @@ class VcpuModel:
         """What Linux would count in nr_running: in service plus waiting."""
         return len(self._active) + len(self._queue)
 
+    @property
+    def in_flight(self) -> int:
+        """Requests the member holds (in service or queued)."""
+        return self.runnable
+
     def utilisation(self) -> float:
         """Instantaneous share of vCPU capacity in use, 0..1."""
         return min(len(self._active), self.vcpus) / self.vcpus
-
-    def counters(self, now: float) -> CpuCounters:
-        """Per-vCPU busy/idle seconds, each a sum of non-negative steps so exactly monotonic.
-        Busy time is spread evenly over the vCPUs, as a balanced scheduler would."""
-        self.advance(now)
-        busy, idle = self.busy_s / self.vcpus, self.idle_s / self.vcpus
-        return CpuCounters(busy=(busy,) * self.vcpus, idle=(idle,) * self.vcpus)
-
-    def load_averages(self, now: float) -> tuple[float, float, float]:
-        self.advance(now)
-        return (self.loads[0], self.loads[1], self.loads[2])
 
     # ---- simulation -----------------------------------------------------------------------
 
@@ -186,10 +171,9 @@ class VcpuModel:
             else:
                 self._progress(t_event - self.t)
                 self.t = max(self.t, t_event)
-            if self.t >= self._next_load_tick:
-                # The run queue was constant since the last event, so every 5 s tick that
-                # fell in between saw the same count: fold them in at once.
-                self._load_tick()
+            # The run queue was constant since the last event, so every 5 s tick that fell in
+            # between saw the same count: fold them in at once.
+            self.loads.fold(self.t, self.runnable)
             self._finish_ready()
 
     def _rate(self) -> float:
@@ -217,17 +201,7 @@ class VcpuModel:
         rate = self._rate()
         for job in self._active.values():
             job.work -= rate * dt
-        used = min(len(self._active), self.vcpus)
-        self.busy_s += used * dt
-        self.idle_s += (self.vcpus - used) * dt
-
-    def _load_tick(self) -> None:
-        n = self.runnable  # load = n + (load - n) * e^ticks for a constant run queue
-        ticks = math.floor((self.t - self._next_load_tick) / LOAD_INTERVAL_S) + 1
-        for i, window in enumerate(LOAD_WINDOWS_S):
-            decay = math.exp(-LOAD_INTERVAL_S * ticks / window)
-            self.loads[i] = n + (self.loads[i] - n) * decay
-        self._next_load_tick += ticks * LOAD_INTERVAL_S
+        self._spend(dt, min(len(self._active), self.vcpus))
 
     def _finish_ready(self) -> None:
         for job_id, job in list(self._active.items()):
