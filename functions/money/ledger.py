@@ -33,18 +33,19 @@ class Ledger:
     day_s: float        # instance-seconds of `day` up to `at`
     month: str
     month_s: float
+    total_s: float = 0.0  # instance-seconds since started_at (what a run's figures are checked against)
 
     def to_json(self) -> Json:
         return {"schema": LEDGER_SCHEMA, "tz": self.tz, "started_at": self.started_at, "at": self.at,
                 "size": self.size, "day": self.day, "day_s": self.day_s, "month": self.month,
-                "month_s": self.month_s}
+                "month_s": self.month_s, "total_s": self.total_s}
 
     @classmethod
     def from_json(cls, body: Any) -> Ledger:
         if not isinstance(body, dict) or body.get("schema") != LEDGER_SCHEMA:
             raise LedgerError(f"ledger: schema must be {LEDGER_SCHEMA}")
         fields = {"tz": str, "started_at": float, "at": float, "size": int, "day": str,
-                  "day_s": float, "month": str, "month_s": float}
+                  "day_s": float, "month": str, "month_s": float, "total_s": float}
         if set(body) != {"schema", *fields}:
             raise LedgerError(f"ledger: fields must be {sorted(fields)}")
         for name, kind in fields.items():
@@ -79,7 +80,8 @@ def accrue(ledger: Ledger | None, at: float, size: int, tz: str) -> Ledger:
         return replace(ledger, size=size)
     day, day_s = _carried(ledger, at, tz, "day")
     month, month_s = _carried(ledger, at, tz, "month")
-    return replace(ledger, at=at, size=size, day=day, day_s=day_s, month=month, month_s=month_s)
+    return replace(ledger, at=at, size=size, day=day, day_s=day_s, month=month, month_s=month_s,
+                   total_s=ledger.total_s + ledger.size * (at - ledger.at))
 
 
 def _carried(ledger: Ledger, at: float, tz: str, period: tzmod.Period) -> tuple[str, float]:

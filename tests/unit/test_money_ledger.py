@@ -134,6 +134,7 @@ def test_the_ledger_equals_the_integral_of_the_size_timeline(zone: str, moves: l
         points.append((points[-1][0] + gap, size))
     ledger = steps(zone, start, *points)
     end = points[-1][0]
+    assert ledger.total_s == pytest.approx(integral(points, start, end), abs=1e-6)
     for period, total in (("day", ledger.day_s), ("month", ledger.month_s)):
         begin, _ = tzmod.period_span(end, zone, period)
         assert total == pytest.approx(integral(points, begin, end), abs=1e-6)
