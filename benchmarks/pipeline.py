@@ -6,8 +6,8 @@ saturates at 100 % per member, load per core keeps growing → per-instance Prom
 starts from 0 when a new member boots) → the alert's avg over instances of rate[window] (an
 instance counts once it has two samples in the window; `scale_members` = how many counted), with
 load1 read as demand only once CPU saturates → `for` → Alertmanager/Grafana group_wait /
-group_interval / repeat_interval deliveries → the policy. Tick-based policies run the REAL
-`functions.scaler.policy` functions (`split_expired`, `settled_at`, `decide`) on a 60 s tick and,
+group_interval / repeat_interval deliveries → the policy. Tick-based policies run the tick's REAL
+state machine (`functions.scaler.transition.step`, around the real `decide()`) on a 60 s tick and,
 as deployed, also in the second a delivery is stored (the receiver's kick starts a tick) and at
 the first 15 s discovery cycle that sees the pool's running members change (sd's kick); the
 baseline acts ±1 on every delivery. Delays, phases and boot times depend only on the seed, so
@@ -15,38 +15,38 @@ every policy faces exactly the same pipeline.
 """
 from __future__ import annotations
 
-import json
 import math
 import random
-import re
 from collections import Counter, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
-from pathlib import Path
 from typing import Protocol
 
-from functions.scaler import policy
-from functions.scaler.policy import DOWN, NONE, UP, Decision, Member, Memory, Params, Pending, PoolView
+from functions.common.config import Config
+from functions.scaler import transition
+from functions.scaler.policy import NONE, UP, Member, Outcome, Params, Pending, PoolView
 from functions.scaler.scale_request import ScaleRequest
+from functions.scaler.state import ScalerState
+from functions.scaler.transition import Called, Finished, Observed, Settings
+from sandbox import deployed, measure
 
-ALERT_SPEC = Path(__file__).resolve().parent.parent / "bootstrap" / "alerting" / "alerts.json"
 SLO_UTILISATION = 0.8   # SLO violated while demand > serving capacity × this
-SATURATED = 0.95        # avg CPU from which load per core is read as demand (alerts.json)
-FLAP_WINDOW_S = 300     # a reversal of direction within this time is a flap (ARCHITECTURE.md)
+DEPLOYED = deployed.read()  # every timer and threshold of the alerting chain, from its own file
 
 
 @dataclass(frozen=True)
 class Delays:
-    scrape_s: int = 15
-    rate_window_s: int = 60
-    eval_s: int = 20           # bootstrap/alerting/alerts.json evaluation_interval
-    for_s: int = 60
-    group_wait_s: int = 10
-    group_interval_s: int = 60
-    repeat_s: int = 30
-    tick_s: int = 60
-    sd_s: int = 15             # autoscaler-sd.timer: discovery sees member changes at this period
+    """The pipeline's delays: the deployment's by default (sandbox/deployed.py), and the model's
+    own figures for what no file holds (boot times, node_load1's kernel constants)."""
+    scrape_s: int = DEPLOYED.scrape_s
+    rate_window_s: int = DEPLOYED.rate_window_s
+    eval_s: int = DEPLOYED.eval_s
+    for_s: int = DEPLOYED.for_s
+    group_wait_s: int = DEPLOYED.group_wait_s
+    group_interval_s: int = DEPLOYED.group_interval_s
+    repeat_s: int = DEPLOYED.repeat_s
+    tick_s: int = DEPLOYED.tick_s
+    sd_s: int = DEPLOYED.sd_s  # discovery sees member changes at this period
     boot_min_s: int = 60       # create → booted → app healthy behind the NLB on Exoscale
     boot_max_s: int = 90
     destroy_s: int = 10
@@ -67,28 +67,13 @@ class Delays:
 
 @dataclass(frozen=True)
 class Thresholds:
-    up: float = 0.8
-    down: float = 0.2
+    up: float = DEPLOYED.scale_up_cpu
+    down: float = DEPLOYED.scale_down_cpu
 
 
-def _seconds(text: str) -> int:
-    match = re.fullmatch(r"(\d+)([smh])", text.strip())
-    if not match:
-        raise ValueError(f"unsupported duration {text!r}")
-    return int(match.group(1)) * {"s": 1, "m": 60, "h": 3600}[match.group(2)]
-
-
-def from_alert_spec(path: Path = ALERT_SPEC) -> tuple[Delays, Thresholds]:
+def from_alert_spec() -> tuple[Delays, Thresholds]:
     """The alerting delays and thresholds the deployment really uses (one source of truth)."""
-    spec = json.loads(path.read_text())
-    alerts = {a["name"]: a for a in spec["alerts"]}
-    note = spec["notification"]
-    delays = Delays(eval_s=_seconds(spec["evaluation_interval"]),
-                    for_s=_seconds(alerts["PoolCpuHigh"]["for"]),
-                    group_wait_s=_seconds(note["group_wait"]),
-                    group_interval_s=_seconds(note["group_interval"]),
-                    repeat_s=_seconds(note["repeat_interval"]))
-    return delays, Thresholds(spec["thresholds"]["scale_up_cpu"], spec["thresholds"]["scale_down_cpu"])
+    return Delays(), Thresholds()
 
 
 @dataclass(frozen=True)
@@ -197,21 +182,21 @@ class Controller(Protocol):
 
 
 class DecideController:
-    """The real decide() on a tick: requests accumulate between ticks and are consumed as decided.
+    """The tick's own state machine (`transition.step`, with the real decide()) on a tick: requests
+    accumulate between ticks and are consumed as the tick consumes them.
     `kicked`: each stored delivery also starts a tick at once (deployed), besides the timer;
     `sd_kicked` (default: as `kicked`): so does a discovery cycle that sees the members change."""
     uses_tick = True
 
-    def __init__(self, name: str, params: Params, bounds: tuple[int, int], ttl_s: float = 300.0,
-                 decide: Callable[..., Decision] | None = None, kicked: bool = False,
+    def __init__(self, name: str, params: Params, bounds: tuple[int, int],
+                 ttl_s: float = Config.request_ttl_s, kicked: bool = False,
                  sd_kicked: bool | None = None) -> None:
-        self.name, self.params, self.bounds, self.ttl_s = name, params, bounds, ttl_s
+        self.name = name
+        self.settings = Settings(params, bounds, ttl_s)
         self.tick_on_webhook = kicked
         self.tick_on_members = kicked if sd_kicked is None else sd_kicked
-        # The deployed decide() unless a what-if variant (benchmarks only) is given.
-        self.decide = decide or policy.decide
         self.pending: list[Pending] = []
-        self.memory = Memory()
+        self.state = ScalerState()
         self.outcomes: Counter[str] = Counter()
         # (time, pool size, reason, trigger) of ticks with requests
         self.log: list[tuple[int, int, str, str]] = []
@@ -227,29 +212,38 @@ class DecideController:
         return None  # stored only; the tick acts
 
     def tick(self, t: int, pool: SimPool, trigger: str = "timer") -> str | None:
-        view = pool.view(t)
-        live, expired = policy.split_expired(self.pending, float(t), self.ttl_s)
-        memory = policy.memory_for_decision(self.memory, view, float(t))
-        decision = self.decide(float(t), view, live, self.bounds, self.params, memory)
+        now = float(t)
+        state, effects = transition.step(self.state, Observed(pool.view(t), tuple(self.pending)),
+                                         self.settings, now)
+        decision = effects.decision
+        assert decision is not None
+        expired = sum(len(r.requests) for r in effects.history if r.action == Outcome.EXPIRED)
+        live = len(self.pending) - expired
         if live or decision.action != NONE:
             self.log.append((t, pool.size, decision.reason, trigger))
-        consumed = set(decision.consume)
-        self.pending = [p for p in live if p.key not in consumed]
-        self.memory = policy.memory_after(memory, float(t), decision)
-        self.outcomes["expired"] += len(expired)
-        if decision.action == UP:
-            self.outcomes["acted"] += len(consumed)
-            pool.scale_to(t, decision.target_size)
-            return "up"
-        if decision.action == DOWN:
-            self.outcomes["acted"] += len(consumed)
-            pool.evict(t, decision.evict)
-            return "down"
-        if consumed:
-            self.outcomes[decision.outcome] += len(consumed)
+        self.outcomes["expired"] += expired
+        gone = set(effects.delete)
+        moved = None
+        if state.intent is not None:
+            # As the tick: the call (the simulated pool never fails it), then the record.
+            if decision.action == UP:
+                pool.scale_to(t, decision.target_size)
+                moved = "up"
+            else:
+                pool.evict(t, decision.evict)
+                moved = "down"
+            state, _ = transition.step(state, Called(None), self.settings, now)
+            state, finished = transition.step(state, Finished(), self.settings, now)
+            self.outcomes["acted"] += len(finished.delete)
+            gone.update(finished.delete)
+        elif decision.consume:
+            assert decision.outcome is not None
+            self.outcomes[decision.outcome] += len(decision.consume)
         elif live:
             self.outcomes["waited (pool not running)"] += 1
-        return None
+        self.state = state
+        self.pending = [p for p in self.pending if p.key not in gone]
+        return moved
 
 
 class BaselineController:
@@ -290,7 +284,7 @@ class Reading:
     def value(self) -> float:
         # scale_value: load1 lags and reads high after a burst, so it only counts as demand
         # once CPU saturates and can no longer tell 1.2 × from 5 × overload.
-        return max(self.cpu, self.load) if self.cpu >= SATURATED else self.cpu
+        return max(self.cpu, self.load) if self.cpu >= DEPLOYED.saturated_cpu else self.cpu
 
 
 @dataclass
@@ -405,8 +399,7 @@ class Result:
 
     @property
     def flaps(self) -> int:
-        return sum(1 for (t0, d0), (t1, d1) in pairwise(self.actions)
-                   if d0 != d1 and t1 - t0 <= FLAP_WINDOW_S)
+        return measure.flaps(self.actions)
 
 
 def needed(demand: float, bounds: tuple[int, int]) -> int:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from functions.common.config import Config
 from functions.inspect.tables import table
 from functions.scaler.policy import Params
 
@@ -210,10 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"delays: {delays.describe()}  (alerting figures from bootstrap/alerting/alerts.json)")
     print(f"alert: up when avg over instances of 1m-rate CPU > {thresholds.up:.0%} for "
           f"{delays.for_s}s, down when < {thresholds.down:.0%}; scale_value = max(avg CPU, avg "
-          f"load1 per core) once avg CPU ≥ {pipeline.SATURATED:.0%}, else avg CPU; scale_members = "
+          f"load1 per core) once avg CPU ≥ {pipeline.DEPLOYED.saturated_cpu:.0%}, else avg CPU; scale_members = "
           "instances with ≥ 2 samples in the window")
     print(f"pool: {INITIAL_SIZE} members at start, bounds {BOUNDS}; decide() Params defaults "
-          f"{Params()}; request TTL 300 s")
+          f"{Params()}; request TTL {Config.request_ttl_s:.0f} s")
     print(f"SLO violated while demand > serving × {pipeline.SLO_UTILISATION:.0%}; reaction = "
           "shortfall start → serving ≥ its peak need (shortfalls the load ended itself: 'receded')")
     print(f"floor (deployed: a stored delivery starts a tick) = {fl.describe()}")

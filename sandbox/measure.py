@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+# A reversal of direction this soon after the previous action is a flap: the one definition the
+# sandbox's report and the benchmark's replay (benchmarks/pipeline.py) both count with.
 FLAP_WINDOW_S = 300.0
 
 
@@ -52,11 +54,11 @@ class Action:
         return (self.size_after > self.size_before) - (self.size_after < self.size_before)
 
 
-def flaps(actions: Sequence[Action], window_s: float = FLAP_WINDOW_S) -> int:
-    """Reversals of direction within `window_s` of the previous action."""
-    moves = [a for a in actions if a.direction]
-    return sum(1 for a, b in itertools.pairwise(moves)
-               if a.direction != b.direction and b.t - a.t < window_s)
+def flaps(moves: Sequence[tuple[float, object]], window_s: float = FLAP_WINDOW_S) -> int:
+    """Reversals: moves (time, direction) whose direction differs from the previous move's,
+    at most `window_s` after it."""
+    return sum(1 for (t0, d0), (t1, d1) in itertools.pairwise(moves)
+               if d0 != d1 and t1 - t0 <= window_s)
 
 
 def first_after(samples: Sequence[Sample], t0: float, test: Any) -> float | None:
@@ -208,7 +210,7 @@ def summary(samples: Sequence[Sample], actions: Sequence[Action], *, step_t: flo
         "scale_down_reaction_s": reaction_down(actions, drop_t),
         "overload_s": round(overload.seconds(samples), 1),
         "instance_seconds": round(instance_seconds(samples), 1),
-        "flaps": flaps(actions, flap_window_s),
+        "flaps": flaps([(a.t, a.direction) for a in actions if a.direction], flap_window_s),
         "actions": len([a for a in actions if a.direction]),
         "requests_lost": requests_lost,
     }

@@ -139,7 +139,7 @@ class Sandbox:
             "SCALER_MAX_SIZE": str(self.max_size), "SCALER_POLICY": self.policy,
             "SCALER_COOLDOWN_S": str(self.t.cooldown_s), "SCALER_SETTLE_S": str(self.t.settle_s),
             "SCALER_REQUEST_TTL_S": str(self.t.request_ttl_s),
-            "SCALER_LEASE_S": str(self.t.tick_s * 0.8),
+            "SCALER_LEASE_S": str(self.t.lease_s),
             "SD_OUTPUT": str(self.work / "file_sd" / "pool.json"),
             "TARGET_PORT": str(exporter_port), "TEXTFILE_DIR": str(self.work / "textfile"),
             # /run/autoscaler/kick on the VM: the tick timer also starts when this file changes.

@@ -1,6 +1,8 @@
 """The sandbox's clocks: real ones (as deployed) and a compressed set for `--fast`.
 
-Every delay of the loop lives here, so the report can say which were used. `--fast`
+Every delay of the loop lives here, so the report can say which were used. The real set is
+read from the deployment's own files (sandbox/deployed.py) and the handlers' defaults (Config);
+only the emulator's boot delay and the runner's sampling are the sandbox's own. `--fast`
 divides the pipeline's delays by about six; the thresholds and labels stay those of
 bootstrap/alerting/alerts.json.
 """
@@ -10,6 +12,10 @@ import copy
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from functions.common.config import Config
+from sandbox import deployed
+from sandbox.measure import FLAP_WINDOW_S
 
 
 @dataclass(frozen=True)
@@ -29,27 +35,35 @@ class Timings:
     settle_s: float
     request_ttl_s: float
     sample_s: float          # how often the runner samples figures
-    flap_window_s: float     # a reversal of direction sooner than this is a flap
+    flap_window_s: float     # a reversal of direction at most this long after the last is a flap
+    lease_s: float           # SCALER_LEASE_S: the tick's lease if it dies holding it
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-REAL = Timings("real", tick_s=60, sd_s=15, scrape_s=10, eval_s=10, rate_window="1m",
-               alert_for="1m", group_wait="10s", group_interval="1m", repeat_interval="30s",
-               boot_s=45, cooldown_s=120, settle_s=150, request_ttl_s=300, sample_s=2,
-               flap_window_s=300)
+def _real() -> Timings:
+    d = deployed.read()
+    return Timings("real", tick_s=d.tick_s, sd_s=d.sd_s, scrape_s=d.scrape_s, eval_s=d.eval_s,
+                   rate_window=f"{d.rate_window_s}s", alert_for=f"{d.for_s}s",
+                   group_wait=f"{d.group_wait_s}s", group_interval=f"{d.group_interval_s}s",
+                   repeat_interval=f"{d.repeat_s}s", boot_s=45, cooldown_s=Config.cooldown_s,
+                   settle_s=Config.settle_s, request_ttl_s=Config.request_ttl_s, sample_s=2,
+                   flap_window_s=FLAP_WINDOW_S, lease_s=Config.lease_s)
+
+
+REAL = _real()
 FAST = Timings("fast", tick_s=10, sd_s=3, scrape_s=2, eval_s=2, rate_window="10s",
                alert_for="10s", group_wait="2s", group_interval="10s", repeat_interval="5s",
                boot_s=8, cooldown_s=20, settle_s=25, request_ttl_s=60, sample_s=1,
-               flap_window_s=50)
+               flap_window_s=FLAP_WINDOW_S / 6, lease_s=8)
 
 
 def scale_spec(spec: dict[str, Any], t: Timings) -> dict[str, Any]:
     """The shared alert spec with this run's windows and durations (thresholds untouched)."""
     out = copy.deepcopy(spec)
     out["evaluation_interval"] = f"{int(t.eval_s)}s"
-    out["signals"] = {name: re.sub(r"\[1m\]", f"[{t.rate_window}]", expr)
+    out["signals"] = {name: re.sub(r"\[\d+[smh]\]", f"[{t.rate_window}]", expr)
                       for name, expr in spec["signals"].items()}
     for alert in out["alerts"]:
         if alert.get("labels", {}).get("scale"):

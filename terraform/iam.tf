@@ -11,9 +11,11 @@
 locals {
   scaler_read_operations = ["get-instance-pool", "list-instances"]
   scaler_pool_mutations  = ["scale-instance-pool", "evict-instance-pool-members"]
-  # SOS operation names as in the provider's example examples/iam-bucket-access/main.tf (get-object,
-  # list-objects); put-object and delete-object follow the same S3-action naming.
-  scaler_object_operations = ["get-object", "put-object", "delete-object", "list-objects"]
+  # Object operations only, by the shape of their names: the provider's example
+  # (examples/iam-bucket-access/main.tf) names get-object and list-objects, but no public source
+  # lists the names of PutObject, DeleteObject or DeleteObjects, and a wrong exact name would leave
+  # the receiver unable to store a request. Bucket-level operations (policies, deletion) stay denied.
+  scaler_object_rule = "operation.endsWith('-object') || operation.endsWith('-objects')"
 }
 
 resource "exoscale_iam_role" "scaler" {
@@ -52,7 +54,7 @@ resource "exoscale_iam_role" "scaler" {
             action     = "deny"
           },
           {
-            expression = "operation in ['${join("', '", local.scaler_object_operations)}']"
+            expression = local.scaler_object_rule
             action     = "allow"
           },
         ]

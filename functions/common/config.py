@@ -24,6 +24,7 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Config:
+    """Every handler setting; the defaults below are the only place defaults are declared."""
     key: str = field(repr=False)
     secret: str = field(repr=False)
     zone: str
@@ -90,8 +91,8 @@ def load(env: Mapping[str, str]) -> Config:
     bucket = _required(env, "SOS_BUCKET")
     if not BUCKET_RE.match(bucket):
         raise ConfigError(f"SOS_BUCKET must be a DNS-compatible bucket name, got {bucket!r}")
-    min_size = _parsed(env, "SCALER_MIN_SIZE", 1, int, lambda v: v >= 1, "an integer >= 1")
-    max_size = _parsed(env, "SCALER_MAX_SIZE", 10, int, lambda v: v >= min_size,
+    min_size = _parsed(env, "SCALER_MIN_SIZE", Config.min_size, int, lambda v: v >= 1, "an integer >= 1")
+    max_size = _parsed(env, "SCALER_MAX_SIZE", Config.max_size, int, lambda v: v >= min_size,
                        f"an integer >= SCALER_MIN_SIZE ({min_size})")
     textfile = env.get("TEXTFILE_DIR")
     return Config(
@@ -102,32 +103,32 @@ def load(env: Mapping[str, str]) -> Config:
         bucket=bucket,
         api_url=_url(env, "EXOSCALE_API_URL", f"https://api-{zone}.exoscale.com/v2"),
         sos_endpoint=_url(env, "SOS_ENDPOINT", f"https://sos-{zone}.exo.io"),
-        listen_addr=env.get("LISTEN_ADDR", "").strip() or "127.0.0.1",
-        listen_port=_parsed(env, "LISTEN_PORT", 8090, int, lambda v: 0 < v < 65536, "a TCP port"),
+        listen_addr=env.get("LISTEN_ADDR", "").strip() or Config.listen_addr,
+        listen_port=_parsed(env, "LISTEN_PORT", Config.listen_port, int, lambda v: 0 < v < 65536, "a TCP port"),
         token=env.get("SCALER_TOKEN", "").strip() or None,
         min_size=min_size,
         max_size=max_size,
-        policy=_parsed(env, "SCALER_POLICY", "step", str, lambda v: v in POLICIES,
+        policy=_parsed(env, "SCALER_POLICY", Config.policy, str, lambda v: v in POLICIES,
                        " or ".join(POLICIES)),
-        target_utilization=_parsed(env, "SCALER_TARGET_UTILIZATION", 0.6, float,
+        target_utilization=_parsed(env, "SCALER_TARGET_UTILIZATION", Config.target_utilization, float,
                                    lambda v: 0 < v <= 1, "a number in (0, 1]"),
-        max_step=_parsed(env, "SCALER_MAX_STEP", 4, int, lambda v: v >= 1, "an integer >= 1"),
-        cooldown_s=_parsed(env, "SCALER_COOLDOWN_S", 120.0, float, lambda v: v >= 0,
+        max_step=_parsed(env, "SCALER_MAX_STEP", Config.max_step, int, lambda v: v >= 1, "an integer >= 1"),
+        cooldown_s=_parsed(env, "SCALER_COOLDOWN_S", Config.cooldown_s, float, lambda v: v >= 0,
                            "a number of seconds >= 0"),
-        request_ttl_s=_parsed(env, "SCALER_REQUEST_TTL_S", 300.0, float, lambda v: v > 0,
+        request_ttl_s=_parsed(env, "SCALER_REQUEST_TTL_S", Config.request_ttl_s, float, lambda v: v > 0,
                               "a number of seconds > 0"),
-        history_days=_parsed(env, "SCALER_HISTORY_DAYS", 30, int, lambda v: v >= 1,
+        history_days=_parsed(env, "SCALER_HISTORY_DAYS", Config.history_days, int, lambda v: v >= 1,
                              "an integer number of days >= 1"),
-        settle_s=_parsed(env, "SCALER_SETTLE_S", 150.0, float, lambda v: v >= 0,
+        settle_s=_parsed(env, "SCALER_SETTLE_S", Config.settle_s, float, lambda v: v >= 0,
                          "a number of seconds >= 0"),
-        lease_s=_parsed(env, "SCALER_LEASE_S", 50.0, float, lambda v: v > 0,
+        lease_s=_parsed(env, "SCALER_LEASE_S", Config.lease_s, float, lambda v: v > 0,
                         "a number of seconds > 0"),
         sd_output=env.get("SD_OUTPUT", "").strip() or Config.sd_output,
-        target_port=_parsed(env, "TARGET_PORT", 9100, int, lambda v: 0 < v < 65536, "a TCP port"),
+        target_port=_parsed(env, "TARGET_PORT", Config.target_port, int, lambda v: 0 < v < 65536, "a TCP port"),
         textfile_dir=Config.textfile_dir if textfile is None else (textfile.strip() or None),
         # Absolute only: a relative path would land in the read-only working directory and the
         # kick would fail silently (the receiver and sd ignore errors touching it).
-        kick_file=_parsed(env, "SCALER_KICK_FILE", None, str, lambda v: v is not None and v.startswith("/"),
+        kick_file=_parsed(env, "SCALER_KICK_FILE", Config.kick_file, str, lambda v: v is not None and v.startswith("/"),
                           "an absolute path"),
     )
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-from exoscale.api.exceptions import (  # noqa: F401  (re-exported for callers)
+from exoscale.api.exceptions import (
     ExoscaleAPIAuthException,
     ExoscaleAPIClientException,
     ExoscaleAPIException,
-    ExoscaleAPIServerException,
 )
 from exoscale.api.v2 import Client
 from requests.adapters import HTTPAdapter

@@ -1,4 +1,4 @@
-"""Names of every object in the state bucket (the SOS key contract of ARCHITECTURE.md)."""
+"""Names of every object in the state bucket (the contract in docs/architecture.md, "The state bucket")."""
 from __future__ import annotations
 
 import time

@@ -19,6 +19,14 @@ from pathlib import Path
 KICK_MIN_INTERVAL_S = 3.0
 
 Clock = Callable[[], float]
+Schedule = Callable[[float, Callable[[], None]], None]
+
+
+def later(delay_s: float, action: Callable[[], None]) -> None:
+    """Run `action` once, `delay_s` from now, on a daemon thread."""
+    timer = threading.Timer(delay_s, action)
+    timer.daemon = True
+    timer.start()
 
 
 def touch(path: str) -> None:
@@ -34,8 +42,8 @@ class Kicker:
     within the interval while the tick service is started no more often than that."""
 
     def __init__(self, path: str, min_interval_s: float = KICK_MIN_INTERVAL_S,
-                 clock: Clock = time.monotonic) -> None:
-        self.path, self.min_interval_s, self.clock = path, min_interval_s, clock
+                 clock: Clock = time.monotonic, schedule: Schedule = later) -> None:
+        self.path, self.min_interval_s, self.clock, self.schedule = path, min_interval_s, clock, schedule
         self._lock = threading.Lock()
         self._last = -math.inf
         self._deferred = False
@@ -52,9 +60,7 @@ class Kicker:
         if wait <= 0:
             touch(self.path)
             return
-        timer = threading.Timer(wait, self._deferred_kick)
-        timer.daemon = True
-        timer.start()
+        self.schedule(wait, self._deferred_kick)
 
     def _deferred_kick(self) -> None:
         with self._lock:

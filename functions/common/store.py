@@ -1,14 +1,20 @@
 """The SOS state store: JSON objects in one bucket, with conditional writes.
 
 A thin shell over boto3. Every object carries a `schema` field; compare-and-swap
-uses ETags (IfMatch / IfNoneMatch), which SOS honours since 2025-08.
+uses ETags (IfMatch / IfNoneMatch), which SOS honours since 2025-08. Many objects are read
+by a bounded pool of threads and deleted 1000 per request (S3 DeleteObjects; SOS allows 1000
+per delete-objects operation: https://community.exoscale.com/documentation/storage/simple-object-storage-overview/),
+so a backlog costs round trips by the batch, not by the object.
 """
 from __future__ import annotations
 
+import base64
+import concurrent.futures as futures
 import contextlib
+import hashlib
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +46,23 @@ class Stored:
     error: str | None = None
 
 
+DELETE_BATCH = 1000   # the most keys one DeleteObjects request may name (S3 and SOS)
+READ_WORKERS = 16     # concurrent GETs when reading many objects
+
+
+def _content_md5(request: Any, **_: Any) -> None:
+    """Give DeleteObjects the Content-MD5 header the S3 API requires for it.
+
+    botocore >= 1.36 sends a CRC32 checksum there instead, which several S3-compatible stores
+    refuse with MissingContentMD5 (e.g. s3fs-fuse/s3fs-fuse#2639, cubefs/cubefs#3813); S3
+    accepts both. The MD5 is an integrity check here, not a security one.
+    """
+    body = request.body
+    if isinstance(body, bytes) and "Content-MD5" not in request.headers:
+        digest = hashlib.md5(body, usedforsecurity=False).digest()
+        request.headers["Content-MD5"] = base64.b64encode(digest).decode()
+
+
 def make_s3(cfg: Config, *, connect_timeout: float = 2.0, read_timeout: float = 4.0,
             attempts: int = 2, pool_connections: int = 10) -> Any:
     """boto3 S3 client for SOS: path style, SigV4, bounded retries and timeouts.
@@ -47,7 +70,7 @@ def make_s3(cfg: Config, *, connect_timeout: float = 2.0, read_timeout: float = 
     `attempts` counts every try, the first included. The defaults keep a failing write
     under ~10 s so the receiver can answer 503 well inside the senders' 30 s timeout.
     """
-    return boto3.client(
+    client = boto3.client(
         "s3",
         endpoint_url=cfg.sos_endpoint,
         region_name=cfg.zone,
@@ -66,6 +89,8 @@ def make_s3(cfg: Config, *, connect_timeout: float = 2.0, read_timeout: float = 
             response_checksum_validation="when_required",
         ),
     )
+    client.meta.events.register("before-sign.s3.DeleteObjects", _content_md5)
+    return client
 
 
 def _code(exc: ClientError) -> str:
@@ -95,8 +120,10 @@ class Store:
         self.bucket = bucket
 
     @classmethod
-    def from_config(cls, cfg: Config, **client_args: float) -> Store:
-        return cls(make_s3(cfg, **client_args), cfg.bucket)  # type: ignore[arg-type]
+    def from_config(cls, cfg: Config, *, connect_timeout: float = 2.0, read_timeout: float = 4.0,
+                    attempts: int = 2, pool_connections: int = 10) -> Store:
+        return cls(make_s3(cfg, connect_timeout=connect_timeout, read_timeout=read_timeout,
+                           attempts=attempts, pool_connections=pool_connections), cfg.bucket)
 
     def get(self, key: str) -> Stored | None:
         try:
@@ -135,16 +162,34 @@ class Store:
         except BotoCoreError as exc:
             raise StoreError(f"write {key}: {exc}") from exc
 
-    def delete(self, key: str) -> None:
-        try:
-            self.s3.delete_object(Bucket=self.bucket, Key=key)
-        except (ClientError, BotoCoreError) as exc:
-            raise StoreError(f"delete {key}: {exc}") from exc
+    def delete_many(self, keys: Sequence[str]) -> int:
+        """Delete every key, DELETE_BATCH per request; an absent key counts as deleted (S3).
+        Raises StoreError naming the first key SOS refused: the caller's next run retries."""
+        done = 0
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = keys[start:start + DELETE_BATCH]
+            try:
+                answer = self.s3.delete_objects(Bucket=self.bucket, Delete={
+                    "Objects": [{"Key": k} for k in batch], "Quiet": True})
+            except ClientError as exc:
+                raise StoreError(f"delete {len(batch)} objects: {_code(exc) or exc}") from exc
+            except BotoCoreError as exc:
+                raise StoreError(f"delete {len(batch)} objects: {exc}") from exc
+            errors = answer.get("Errors") or []
+            if errors:
+                first = errors[0]
+                raise StoreError(f"delete {first.get('Key')}: {first.get('Code')} "
+                                 f"({len(errors)} of {len(batch)} refused)")
+            done += len(batch)
+        return done
 
-    def list_keys(self, prefix: str, start_after: str = "") -> Iterator[str]:
+    def list_keys(self, prefix: str, start_after: str = "", limit: int | None = None
+                  ) -> Iterator[str]:
+        """Keys under `prefix` in order, at most `limit` (listed by the page, 1000 a page)."""
         try:
             pages = self.s3.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=prefix, StartAfter=start_after)
+                Bucket=self.bucket, Prefix=prefix, StartAfter=start_after,
+                PaginationConfig={"MaxItems": limit} if limit is not None else {})
             for page in pages:
                 for item in page.get("Contents", []):
                     yield item["Key"]
@@ -153,10 +198,20 @@ class Store:
         except BotoCoreError as exc:
             raise StoreError(f"list {prefix}: {exc}") from exc
 
-    def read_all(self, prefix: str, start_after: str = "") -> list[Stored]:
-        """Every object under `prefix` in key order; objects that vanish meanwhile are skipped."""
-        found = (self.get(key) for key in self.list_keys(prefix, start_after))
+    def read_many(self, keys: Sequence[str], workers: int = READ_WORKERS) -> list[Stored]:
+        """The objects at `keys`, in that order, read `workers` at a time; vanished ones skipped."""
+        if len(keys) <= 1:
+            found = [self.get(k) for k in keys]
+        else:
+            with futures.ThreadPoolExecutor(min(workers, len(keys)),
+                                            thread_name_prefix="sos-read") as pool:
+                found = list(pool.map(self.get, keys))
         return [item for item in found if item is not None]
+
+    def read_all(self, prefix: str, start_after: str = "", limit: int | None = None
+                 ) -> list[Stored]:
+        """Every object under `prefix` (at most `limit`) in key order; vanished ones skipped."""
+        return self.read_many(list(self.list_keys(prefix, start_after, limit)))
 
     def conditions_honoured(self, probe_key: str) -> bool:
         """True when a conditional create of an existing object is refused, as it must be."""

@@ -28,7 +28,7 @@ from functions.common import config, keys
 from functions.common.bounds import effective_bounds
 from functions.common.store import Conflict, Json, Store, StoreError
 
-from . import controls, tables, views
+from . import controls, reads, tables, views
 from . import settings as opsettings
 from .timefmt import parse_since
 
@@ -89,41 +89,6 @@ def operator_name() -> str:
 def check_bucket(store: Store, pool: str) -> None:
     """One listing first: a missing bucket reads as 'absent object' on GET, but a LIST says so."""
     next(iter(store.list_keys(f"control/{pool}/")), None)
-
-
-# --- reads ----------------------------------------------------------------------------------
-
-def read_status(store: Store, cfg: config.Config, now: float) -> Json:
-    pool = cfg.pool_id
-    return views.status_view(
-        pool, now, scaler=store.get(keys.scaler_state(pool)),
-        discovery=store.get(keys.discovery(pool)), lease=store.get(keys.lease(pool)),
-        settings=store.get(keys.settings(pool)),
-        requests=store.read_all(keys.requests_prefix(pool)),
-        hard_min=cfg.min_size, hard_max=cfg.max_size)
-
-
-def read_requests(store: Store, cfg: config.Config, now: float) -> Json:
-    pool = cfg.pool_id
-    return views.requests_view(pool, store.read_all(keys.requests_prefix(pool)),
-                               store.get(keys.scaler_state(pool)), now)
-
-
-def read_history(store: Store, cfg: config.Config, now: float, since: float | None,
-                 limit: int) -> Json:
-    pool = cfg.pool_id
-    prefix = keys.history_prefix(pool)
-    # Day folders sort by date, so listing can start at the `since` day.
-    start = keys.history_day_prefix(pool, since)[:-1] if since is not None else ""
-    problems: list[views.Problem] = []
-    chosen = views.history_selection(list(store.list_keys(prefix, start)), since, limit,
-                                     problems)
-    items = [item for item in (store.get(key) for key in chosen) if item is not None]
-    return views.history_view(pool, items, since, now, problems)
-
-
-def read_discovery(store: Store, cfg: config.Config, now: float) -> Json:
-    return views.discovery_view(cfg.pool_id, store.get(keys.discovery(cfg.pool_id)), now)
 
 
 # --- writes ---------------------------------------------------------------------------------
@@ -229,17 +194,17 @@ def _run(args: argparse.Namespace, cfg: config.Config, store: Store, now: float,
     if args.command in controls.COMMANDS:
         return _control(args, cfg, store, now, out, err, as_json)
     if args.command == "status":
-        view, render = read_status(store, cfg, now), tables.status_text
+        view, render = reads.read_status(store, cfg, now), tables.status_text
     elif args.command == "requests":
-        view, render = read_requests(store, cfg, now), tables.requests_text
+        view, render = reads.read_requests(store, cfg, now), tables.requests_text
     elif args.command == "discovery":
-        view, render = read_discovery(store, cfg, now), tables.discovery_text
+        view, render = reads.read_discovery(store, cfg, now), tables.discovery_text
     else:
         try:
             since = parse_since(args.since, now) if args.since else None
         except ValueError as exc:
             raise Failure(str(exc)) from None
-        view, render = read_history(store, cfg, now, since, args.limit), tables.history_text
+        view, render = reads.read_history(store, cfg, now, since, args.limit), tables.history_text
     print(json.dumps(view, indent=2, sort_keys=True) if as_json else render(view), file=out)
     return _emit_problems(view, err)
 
@@ -247,14 +212,13 @@ def _run(args: argparse.Namespace, cfg: config.Config, store: Store, now: float,
 def _steer(args: argparse.Namespace, cfg: config.Config, store: Store, now: float,
            out: TextIO, err: TextIO, as_json: bool) -> int:
     by = operator_name()
-    if args.command == "set-bounds":
-        if args.min is opsettings.KEEP and args.max is opsettings.KEEP:
-            raise Failure("set-bounds needs --min and/or --max")
-        change = lambda cur: opsettings.merged(cur, now=now, by=by, min_size=args.min,  # noqa: E731
-                                               max_size=args.max)
-    else:
-        paused = args.command == "pause"
-        change = lambda cur: opsettings.merged(cur, now=now, by=by, paused=paused)  # noqa: E731
+    if args.command == "set-bounds" and args.min is opsettings.KEEP and args.max is opsettings.KEEP:
+        raise Failure("set-bounds needs --min and/or --max")
+
+    def change(current: Json | None) -> Json:
+        if args.command == "set-bounds":
+            return opsettings.merged(current, now=now, by=by, min_size=args.min, max_size=args.max)
+        return opsettings.merged(current, now=now, by=by, paused=args.command == "pause")
     try:
         new, notes = update_settings(store, keys.settings(cfg.pool_id), change)
     except ValueError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .timefmt import duration
+from .timefmt import ago, duration
 
 Json = dict[str, Any]
 REASON_WIDTH = 72
@@ -28,9 +28,7 @@ def pairs(rows: Sequence[tuple[str, str]]) -> str:
 
 
 def _ago(age_s: float | None) -> str:
-    if age_s is None:
-        return "?"
-    return f"in {duration(age_s)}" if age_s < 0 else f"{duration(age_s)} ago"
+    return "?" if age_s is None else ago(age_s)
 
 
 def _at(iso: str | None, age_s: float | None) -> str:

@@ -24,14 +24,9 @@ def duration(seconds: float) -> str:
     return f"{s // 86400}d {s % 86400 // 3600}h"
 
 
-def age(ts: float, now: float) -> str:
+def ago(age_s: float) -> str:
     """'42s ago', or 'in 42s' for a time in the future (an expiry, a cooldown end)."""
-    delta = now - ts
-    return f"in {duration(delta)}" if delta < 0 else f"{duration(delta)} ago"
-
-
-def stamp(ts: float, now: float) -> str:
-    return f"{iso(ts)} ({age(ts, now)})"
+    return f"in {duration(age_s)}" if age_s < 0 else f"{duration(age_s)} ago"
 
 
 def parse_since(text: str, now: float) -> float:

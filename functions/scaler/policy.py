@@ -16,10 +16,35 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+from functions.common.config import Config
 
 from .scale_request import ScaleRequest
 
-UP, DOWN, NONE = "scale-up", "scale-down", "none"
+
+class Action(StrEnum):
+    """What one decision does to the pool."""
+    UP = "scale-up"
+    DOWN = "scale-down"
+    NONE = "none"
+
+
+UP, DOWN, NONE = Action.UP, Action.DOWN, Action.NONE
+
+
+class Outcome(StrEnum):
+    """What became of requests a tick used up: the `action` of their history record."""
+    SCALE_UP = "scale-up"
+    SCALE_DOWN = "scale-down"
+    ABSORBED = "absorbed"    # received before the last action's capacity settled
+    COVERED = "covered"      # the pool already has the size they ask for
+    COOLDOWN = "cooldown"    # scale-down within the cooldown after an action
+    AT_BOUND = "at-bound"    # the pool is at the bound they push against
+    EXPIRED = "expired"      # pending longer than the request TTL
+    REFUSED = "refused"      # the API answered the scaling call with a 4xx
+    FAILED = "failed"        # the scaling call kept failing and was given up
+    CORRUPT = "corrupt"      # the stored request could not be read
 
 
 @dataclass(frozen=True)
@@ -52,11 +77,16 @@ class Pending:
 
 @dataclass(frozen=True)
 class Params:
-    policy: str = "step"
-    target_utilization: float = 0.6
-    max_step: int = 4
-    cooldown_s: float = 120.0
-    settle_s: float = 150.0
+    """The policy's knobs; the defaults are the deployment's (declared once, in Config)."""
+    policy: str = Config.policy
+    target_utilization: float = Config.target_utilization
+    max_step: int = Config.max_step
+    cooldown_s: float = Config.cooldown_s
+    settle_s: float = Config.settle_s
+
+    @classmethod
+    def of(cls, cfg: Config) -> Params:
+        return cls(cfg.policy, cfg.target_utilization, cfg.max_step, cfg.cooldown_s, cfg.settle_s)
 
 
 @dataclass(frozen=True)
@@ -69,12 +99,12 @@ class Memory:
 
 @dataclass(frozen=True)
 class Decision:
-    action: str                       # UP, DOWN or NONE
+    action: Action
     target_size: int
     reason: str
     evict: tuple[str, ...] = ()
     consume: tuple[str, ...] = ()     # request keys this decision uses up
-    outcome: str = "acted"            # for NONE: why the consumed requests did not act
+    outcome: Outcome | None = None    # for NONE: why the consumed requests did not act
     requests: tuple[Pending, ...] = field(default=(), repr=False)
 
 
@@ -101,8 +131,9 @@ def measured(p: Pending) -> bool:
 
 def _total(requests: Sequence[Pending]) -> float | None:
     """Demand in members' worth; the largest of the requests (the safe side both ways)."""
-    totals = [p.request.value * p.request.members for p in requests  # type: ignore[operator]
-              if measured(p)]
+    totals = [value * members for p in requests
+              if (value := p.request.value) is not None
+              and (members := p.request.members) is not None]
     return max(totals) if totals else None
 
 
@@ -141,11 +172,10 @@ def decide(now: float, pool: PoolView, pending: Sequence[Pending], bounds: tuple
     if pool.state != "running":
         return Decision(NONE, pool.size, f"pool is {pool.state}; waiting for it to be running")
     if pool.size < low:
-        return Decision(UP, low, f"pool size {pool.size} below minimum {low}", consume=(),
-                        outcome="corrected")
+        return Decision(UP, low, f"pool size {pool.size} below minimum {low}")
     if pool.size > high:
         return Decision(DOWN, high, f"pool size {pool.size} above maximum {high}",
-                        evict=evict_order(pool.members, pool.size - high), outcome="corrected")
+                        evict=evict_order(pool.members, pool.size - high))
     if not pending:
         return Decision(NONE, pool.size, "no pending requests")
 
@@ -164,7 +194,7 @@ def decide(now: float, pool: PoolView, pending: Sequence[Pending], bounds: tuple
             why = ("last action's capacity not yet serving" if settled is None else
                    f"received within {params.settle_s:.0f}s of the last action settling")
             return Decision(NONE, pool.size, f"absorbed {len(stale_ones)} request(s): {why}",
-                            consume=keys, outcome="absorbed", requests=everything)
+                            consume=keys, outcome=Outcome.ABSORBED, requests=everything)
         pending = fresh
 
     ups = tuple(p for p in pending if p.request.direction == "up")
@@ -172,24 +202,24 @@ def decide(now: float, pool: PoolView, pending: Sequence[Pending], bounds: tuple
     if ups:
         if pool.size >= high:
             return Decision(NONE, pool.size, f"scale-up wanted but pool is at its maximum {high}",
-                            consume=keys, outcome="at-bound", requests=everything)
+                            consume=keys, outcome=Outcome.AT_BOUND, requests=everything)
         target, how = _target(UP, pool, ups, params, low, high)
         if target <= pool.size:
             return Decision(NONE, pool.size, f"up request(s) covered by size {pool.size}: {how}",
-                            consume=keys, outcome="covered", requests=everything)
+                            consume=keys, outcome=Outcome.COVERED, requests=everything)
         return Decision(UP, target, f"{len(ups)} up request(s); {how}", consume=keys,
                         requests=everything)
     if pool.size <= low:
         return Decision(NONE, pool.size, f"scale-down wanted but pool is at its minimum {low}",
-                        consume=keys, outcome="at-bound", requests=everything)
+                        consume=keys, outcome=Outcome.AT_BOUND, requests=everything)
     if memory.last_action_at is not None and now < memory.last_action_at + params.cooldown_s:
         left = memory.last_action_at + params.cooldown_s - now
         return Decision(NONE, pool.size, f"scale-down held by cooldown ({left:.0f}s left)",
-                        consume=keys, outcome="cooldown", requests=everything)
+                        consume=keys, outcome=Outcome.COOLDOWN, requests=everything)
     target, how = _target(DOWN, pool, downs, params, low, high)
     if target >= pool.size:
         return Decision(NONE, pool.size, f"down request(s) but size {pool.size} is needed: {how}",
-                        consume=keys, outcome="covered", requests=everything)
+                        consume=keys, outcome=Outcome.COVERED, requests=everything)
     return Decision(DOWN, target, f"{len(downs)} down request(s); {how}",
                     evict=evict_order(pool.members, pool.size - target), consume=keys,
                     requests=everything)
@@ -199,7 +229,7 @@ def split_expired(pending: Sequence[Pending], now: float, ttl_s: float
                   ) -> tuple[tuple[Pending, ...], tuple[Pending, ...]]:
     """(live, expired): a request older than the TTL is evidence of nothing any more."""
     live = tuple(p for p in pending if now - p.request.received_at <= ttl_s)
-    return live, tuple(p for p in pending if p not in live)
+    return live, tuple(p for p in pending if now - p.request.received_at > ttl_s)
 
 
 MAX_SETTLE_S = 600.0
@@ -216,15 +246,3 @@ def settled_at(memory: Memory, pool: PoolView, now: float) -> float | None:
     if now - memory.last_action_at > MAX_SETTLE_S:
         return memory.last_action_at + MAX_SETTLE_S  # a stuck member must not wedge the scaler
     return None
-
-
-def memory_for_decision(stored: Memory, pool: PoolView, now: float) -> Memory:
-    """What decide() is given: the stored memory with settling brought up to date."""
-    return Memory(stored.last_action_at, settled_at(stored, pool, now))
-
-
-def memory_after(decided: Memory, now: float, decision: Decision) -> Memory:
-    """What a tick leaves for the next one: its own time, and after an action an unsettled clock."""
-    if decision.action != NONE:
-        return Memory(last_action_at=now, settled_at=None, last_tick_at=now)
-    return Memory(decided.last_action_at, decided.settled_at, last_tick_at=now)

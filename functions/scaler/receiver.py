@@ -1,8 +1,9 @@
 """The webhook receiver: HTTP in, durable scale requests in SOS out (`python -m functions.scaler.receiver`).
 
-Owns the receiver's HTTP contract (ARCHITECTURE.md, "Receiver HTTP"): POST /webhook, GET|POST /up
-and /down, GET /healthz, GET /status; bearer-token auth; body limits; JSON answers for every status;
-one log line per delivery. A 2xx is sent only once every request of the delivery is stored in SOS
+Owns the receiver's HTTP contract (docs/architecture.md, "The receiver"): POST /webhook,
+GET|POST /up and /down, GET /healthz, GET /status (the `inspect status` view); JSON answers for
+every status; one log line per delivery. The checks before any write (token, body limits,
+content type) live in intake.py. A 2xx is sent only once every request of the delivery is stored in SOS
 (conditional create); SOS trouble past the write deadline is a 503 so the sender re-delivers.
 With SCALER_KICK_FILE set, a delivery that stored requests touches that file, and a watcher
 (systemd's autoscaler-tick.path, the sandbox's tick timer) starts a tick at once.
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as futures
 import contextlib
-import hmac
 import json
 import logging
 import os
@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import bottle
@@ -30,99 +30,30 @@ import bottle
 from functions.common import config, keys
 from functions.common.kick import Kicker
 from functions.common.store import Conflict, Store, StoreError
+from functions.inspect import reads
+from functions.inspect.status import receiver_status
 
 from . import payload
-from .scale_request import DIRECTIONS, ScaleRequest, from_json
+from .intake import (
+    BODY_LIMIT,
+    Refused,
+    answer,
+    authorized,
+    check_content_type,
+    declared_length,
+    read_body,
+)
+from .scale_request import ScaleRequest
 
 log = logging.getLogger("receiver")
 
-BODY_LIMIT = 256 * 1024
 STOP_GRACE_S = 5.0         # SIGTERM → exit within this, even if a worker hangs
 WRITE_DEADLINE_S = 8.0     # whole delivery; leaves room to answer inside the promised 10 s on a busy host
 WRITE_WORKERS = 10         # = botocore's default connection pool, so no connection is thrown away
 SERVER_THREADS = 32        # each slow client holds one; the rest keep serving
 SOCKET_TIMEOUT_S = 5       # a client silent this long between two packets is dropped
-READ_CHUNK = 64 * 1024
-JSON_TYPES = ("application/json", "text/json")
 
 Clock = Callable[[], float]
-
-
-class Refused(Exception):
-    """An answer other than success, decided before any write."""
-
-    def __init__(self, status: int, error: str) -> None:
-        super().__init__(error)
-        self.status = status
-        self.error = error
-
-
-def answer(status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
-           ) -> bottle.HTTPResponse:
-    return bottle.HTTPResponse(json.dumps(body, sort_keys=True) + "\n", status,
-                               headers={"Content-Type": "application/json", **(headers or {})})
-
-
-# ---------------------------------------------------------------------------- request checks
-
-
-def authorized(header: str | None, token: str | None) -> bool:
-    """Constant-time check of `Authorization: Bearer <token>`; no token configured = open."""
-    if token is None:
-        return True
-    if not header:
-        return False
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    # WSGI hands header values over as latin-1 text; compare the raw bytes.
-    return hmac.compare_digest(given.strip().encode("latin-1", "replace"), token.encode("utf-8"))
-
-
-def declared_length(environ: Mapping[str, Any]) -> int | None:
-    raw = str(environ.get("CONTENT_LENGTH") or "").strip()
-    if not raw:
-        return None
-    # isdigit() alone admits '¹' and other digits int() refuses.
-    if not (raw.isascii() and raw.isdigit()):
-        raise Refused(400, "malformed Content-Length")
-    digits = raw.lstrip("0") or "0"
-    # int() refuses very long digit strings; anything this long is over every limit anyway.
-    return int(digits) if len(digits) <= 18 else 10**18
-
-
-def read_body(environ: Mapping[str, Any], limit: int = BODY_LIMIT) -> bytes:
-    """The request body, never more than `limit` bytes read (413 past it, declared or not)."""
-    length = declared_length(environ)
-    if length is not None and length > limit:
-        raise Refused(413, f"body over {limit} bytes")
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    chunked = "chunked" in str(environ.get("HTTP_TRANSFER_ENCODING", "")).lower()
-    if length is None and not chunked:
-        return b""  # WSGI: no length and no chunking means no body
-    want = limit + 1 if length is None else length
-    parts: list[bytes] = []
-    got = 0
-    while got < want:
-        part = stream.read(min(READ_CHUNK, want - got))
-        if not part:
-            break
-        parts.append(part)
-        got += len(part)
-    if got > limit:
-        raise Refused(413, f"body over {limit} bytes")
-    if length is not None and got < length:
-        raise Refused(400, "body shorter than Content-Length")
-    return b"".join(parts)
-
-
-def check_content_type(environ: Mapping[str, Any]) -> None:
-    # Grafana and Alertmanager both send application/json; an absent type is tolerated for curl.
-    ctype = str(environ.get("CONTENT_TYPE") or "").split(";")[0].strip().lower()
-    if ctype and ctype not in JSON_TYPES and not ctype.endswith("+json"):
-        raise Refused(415, f"content type {ctype[:64]!r} is not JSON")
 
 
 # ---------------------------------------------------------------------------- SOS writes
@@ -146,45 +77,6 @@ def store_requests(store: Store, pool: str, requests: Iterable[ScaleRequest],
         raise TimeoutError(f"SOS did not confirm {len(late)} of {len(jobs)} writes "
                            f"within {deadline_s:.0f} s")
     return [job.result() for job in jobs]  # re-raises the first StoreError
-
-
-def pending_summary(bodies: Iterable[Mapping[str, Any] | None], now: float) -> dict[str, Any]:
-    """Pure: pending requests by direction with the age of the oldest."""
-    out: dict[str, Any] = {d: {"count": 0, "oldest_age_s": None} for d in DIRECTIONS}
-    unreadable = 0
-    for body in bodies:
-        try:
-            req = from_json(dict(body or {}))
-        except ValueError:
-            unreadable += 1
-            continue
-        entry = out[req.direction]
-        entry["count"] += 1
-        age = round(max(0.0, now - req.received_at), 1)
-        if entry["oldest_age_s"] is None or age > entry["oldest_age_s"]:
-            entry["oldest_age_s"] = age
-    out["unreadable"] = unreadable
-    return out
-
-
-def status_view(cfg: config.Config, state: Mapping[str, Any] | None,
-                pending: dict[str, Any]) -> dict[str, Any]:
-    """Pure: the /status document from the tick's state object and the pending requests."""
-    state = state or {}
-    return {
-        "pool_id": cfg.pool_id,
-        "pending": pending,
-        "state_found": bool(state),
-        "pool": state.get("pool"),
-        "last_tick_at": state.get("last_tick_at"),
-        "last_action": state.get("last_action"),
-        "last_decision": state.get("last_decision"),
-        "refusal": state.get("refusal"),
-        "paused": state.get("paused"),
-        "cooldown_until": state.get("cooldown_until"),
-        "intent": state.get("intent"),
-        "bounds": state.get("bounds") or {"min": cfg.min_size, "max": cfg.max_size},
-    }
 
 
 # ---------------------------------------------------------------------------- the app
@@ -288,19 +180,14 @@ def make_app(cfg: config.Config, store: Store, clock: Clock = time.time, *,
 
     @guard
     def status(started: float) -> bottle.HTTPResponse:
-        def gather() -> tuple[Any, list[Any]]:
-            state = store.get(keys.scaler_state(cfg.pool_id))
-            pending = store.read_all(keys.requests_prefix(cfg.pool_id))
-            return (state.body if state else None), [item.body for item in pending]
-
-        job = pool_exec.submit(gather)
+        # The same view as `inspect status`, read within the write deadline.
+        job = pool_exec.submit(reads.read_status, store, cfg, clock())
         try:
-            state, bodies = job.result(timeout=write_deadline_s)
+            view = job.result(timeout=write_deadline_s)
         except futures.TimeoutError:
             job.cancel()
             raise TimeoutError("SOS did not answer the status reads in time") from None
-        view = status_view(cfg, state, pending_summary(bodies, clock()))
-        return done(200, view, started, "status")
+        return done(200, receiver_status(view), started, "status")
 
     def healthz() -> bottle.HTTPResponse:
         return answer(200, {"ok": True})

@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from functions.common.store import Store
 from sandbox import procs
 from tests.conftest import free_port, handler_env
 from tests.httpjson import request
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -29,17 +29,16 @@ def start(env: dict[str, str], *args: str) -> subprocess.Popen[bytes]:
                             env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def wait_healthy(proc: subprocess.Popen[bytes], port: int, timeout: float = 15) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
+def wait_healthy(proc: subprocess.Popen[bytes], port: int) -> None:
+    def healthy() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"receiver exited {proc.returncode}: {proc.stderr.read()!r}")
         try:
-            if request(port, "GET", "/healthz")[0] == 200:
-                return
+            return request(port, "GET", "/healthz")[0] == 200
         except OSError:
-            time.sleep(0.05)
-    raise AssertionError("receiver did not become healthy")
+            return False
+
+    wait_for("the receiver to answer /healthz", healthy)
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def test_sigint_tears_everything_down(tmp_path: Path) -> None:
     while "load=" not in seen and time.monotonic() < deadline:  # the load has started
         seen += proc.stdout.readline()
     assert "load=" in seen, seen
-    workdir = re.search(r"work files in (\S+)\)", seen).group(1)  # type: ignore[union-attr]
+    workdir = re.search(r"work files in (\S+)\)", seen).group(1)
     ports = [int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", seen)]
     assert len(ports) >= 5 and Path(workdir).is_dir()
     proc.send_signal(signal.SIGINT)

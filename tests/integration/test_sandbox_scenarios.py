@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.scenarios import SCENARIOS
+
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
@@ -41,9 +43,16 @@ def test_smoke_scales_up_from_one_and_back_down(tmp_path: Path) -> None:
     # CPU saturates on this app, so CPU-only sizing grows the pool by one round's 1/0.6 at a time.
     assert s["max_pool_size"] >= 2, report["actions"]
     assert s["final_pool_size"] == 1, report["actions"]
-    assert s["scale_up_reaction_s"] is not None and s["scale_up_reaction_s"] < 60
-    assert s["scale_down_reaction_s"] is not None
-    assert s["requests_lost"] == 0 and s["flaps"] == 0
+    assert s["scale_up_reaction_s"] is not None and s["scale_down_reaction_s"] is not None
+    assert s["requests_lost"] == 0
+    # No reversal the load does not explain: every scale-up before the first scale-down, and no
+    # scale-down before the load dropped. How soon each came (the report's reactions and its
+    # flap count, a reversal within a time window) depends on this machine's speed: benchmarks.
+    moves = [(a["t"], a["size_after"] - a["size_before"]) for a in report["actions"]]
+    ups = [t for t, change in moves if change > 0]
+    downs = [t for t, change in moves if change < 0]
+    assert ups and downs and max(ups) < min(downs), report["actions"]
+    assert min(downs) >= SCENARIOS["smoke"].drop_t, report["actions"]
     assert report["deliveries"]["delivered"] >= 2
     ops = {a["operation"] for a in report["actions"]}
     assert ops == {"scale-instance-pool", "evict-instance-pool-members"}

@@ -13,15 +13,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from functions.common.store import Store
 from tests.integration.tickkit import (
     add_request,
-    cfg_for,
-    env_for,
     history,
     pending_keys,
     scaling_calls,
-    start_emulator,
+    tick_world,
 )
 
 STEPS = ["lease", "probe", "state-read", "requests-read", "pool-read", "decided",
@@ -40,10 +37,8 @@ def run(env: dict[str, str], *args: str, crash_at: str | None = None) -> subproc
 
 @pytest.fixture
 def world(moto_endpoint: str, bucket: str) -> Iterator[dict]:
-    emu, pool_id = start_emulator(2)
-    env = env_for(moto_endpoint, bucket, emu, pool_id, SCALER_LEASE_S="1")
-    yield {"emu": emu, "pool": pool_id, "env": env, "store": Store.from_config(cfg_for(env))}
-    emu.stop()
+    with tick_world(moto_endpoint, bucket, SCALER_LEASE_S="1") as w:
+        yield vars(w)
 
 
 def assert_exactly_once(world: dict, requests: list[str]) -> None:

@@ -1,14 +1,22 @@
-"""Helpers shared by the tick and discovery tests: an emulator with one pool, requests, history."""
+"""Helpers shared by the tick tests (integration and reliability): one pool in the emulator,
+its bucket on moto, requests as the receiver stores them, the history, the scaling calls."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from functions.common import config, keys
+from functions.common.exo import PoolApi, make_client
 from functions.common.store import Store
 from functions.scaler.scale_request import ScaleRequest
+from functions.scaler.state import ScalerState
+from functions.scaler.tick import Tick
 from sandbox.emulator.server import EmulatorServer
 from tests.conftest import KEY, SECRET, handler_env
+from tests.waiting import wait_for
 
 
 def start_emulator(size: int, **kwargs: Any) -> tuple[EmulatorServer, str]:
@@ -24,6 +32,43 @@ def env_for(endpoint: str, bucket: str, emu: EmulatorServer, pool_id: str, **ext
     return handler_env(endpoint, bucket, **{"INSTANCEPOOL_ID": pool_id,
                                             "EXOSCALE_API_URL": emu.url, "SCALER_LEASE_S": "30",
                                             **extra})
+
+
+@dataclass
+class World:
+    """One pool in the emulator, its bucket on moto, and the handler environment."""
+    emu: EmulatorServer
+    pool: str
+    env: dict[str, str]
+    cfg: config.Config
+    store: Store
+
+    def tick(self, timeout: tuple[float, float] | None = None, **over: Any) -> Tick:
+        """A Tick as main() builds it, optionally with a short-timeout API client."""
+        cfg = self.cfg if not over else config.load(
+            {**self.env, **{k: str(v) for k, v in over.items()}})
+        client = make_client(cfg) if timeout is None else make_client(cfg, timeout=timeout)
+        return Tick(cfg, self.store, PoolApi(client, cfg.pool_id))
+
+    def size(self) -> int:
+        return self.emu.model.get_pool(self.pool).size
+
+    def state(self) -> ScalerState:
+        stored = self.store.get(keys.scaler_state(self.pool))
+        assert stored is not None and stored.body is not None
+        return ScalerState.from_json(stored.body)
+
+
+@contextmanager
+def tick_world(endpoint: str, bucket: str, size: int = 2, emulator: dict[str, Any] | None = None,
+               **env: str) -> Iterator[World]:
+    emu, pool_id = start_emulator(size, **(emulator or {}))
+    try:
+        full = env_for(endpoint, bucket, emu, pool_id, **env)
+        cfg = config.load(full)
+        yield World(emu, pool_id, full, cfg, Store.from_config(cfg))
+    finally:
+        emu.stop()
 
 
 def add_request(store: Store, pool_id: str, direction: str, *, value: float | None = None,
@@ -48,15 +93,9 @@ def scaling_calls(emu: EmulatorServer) -> list[Any]:
             if op.operation in ("scale-instance-pool", "evict-instance-pool-members")]
 
 
-def wait_running(emu: EmulatorServer, pool_id: str, timeout: float = 10.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        pool = emu.model.get_pool(pool_id) if hasattr(emu.model, "get_pool") else None
-        state = pool.state if pool is not None else None
-        if state == "running":
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"pool {pool_id} not running after {timeout}s")
+def wait_running(emu: EmulatorServer, pool_id: str) -> None:
+    """Until the pool is running again (after the emulator's boot delay)."""
+    wait_for(f"pool {pool_id} running", lambda: emu.model.get_pool(pool_id).state == "running")
 
 
 def cfg_for(env: dict[str, str]) -> config.Config:

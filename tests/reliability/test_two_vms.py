@@ -15,18 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from functions.common.store import Store
 from tests.integration.tickkit import (
+    World,
     add_request,
-    cfg_for,
-    env_for,
     history,
     pending_keys,
     scaling_calls,
-    start_emulator,
+    tick_world,
     wait_running,
 )
-from tests.reliability.kit import World
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = 5
@@ -35,12 +32,9 @@ ACTIONS = ("scale-up", "scale-down")
 
 @pytest.fixture
 def world(moto_endpoint: str, bucket: str) -> Iterator[World]:
-    emu, pool_id = start_emulator(2, boot_delay_s=0.2)
-    env = env_for(moto_endpoint, bucket, emu, pool_id, SCALER_COOLDOWN_S="0",
-                  SCALER_SETTLE_S="0", SCALER_LEASE_S="30", SCALER_MAX_SIZE="10")
-    cfg = cfg_for(env)
-    yield World(emu, pool_id, env, cfg, Store.from_config(cfg))
-    emu.stop()
+    with tick_world(moto_endpoint, bucket, SCALER_COOLDOWN_S="0", SCALER_SETTLE_S="0",
+                    SCALER_LEASE_S="30", SCALER_MAX_SIZE="10") as w:
+        yield w
 
 
 class Feeder:

@@ -4,8 +4,7 @@ node exporter would, and waiting for an event over real sockets."""
 from __future__ import annotations
 
 import random
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from sandbox.apps import AppModel
 from sandbox.apps.kernel import CpuCounters
@@ -47,11 +46,3 @@ def busy_share(before: CpuCounters, after: CpuCounters) -> float:
     return 1 - idle / (len(after.idle) * (after.elapsed - before.elapsed))
 
 
-def wait_for(cond: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll `cond` until it holds (True) or `timeout` passes (its last value): an event, not a delay."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()

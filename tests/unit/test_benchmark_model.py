@@ -9,6 +9,7 @@ import pytest
 from benchmarks import pipeline, traces
 from benchmarks.pipeline import BaselineController, DecideController, Delays, Result, SimPool
 from functions.scaler.policy import Params
+from sandbox import deployed
 
 BOUNDS = (1, 10)
 
@@ -62,11 +63,15 @@ def test_sd_kick_decides_a_waiting_request_at_the_first_sd_cycle_after_the_boot(
     assert runs[True] <= runs[False]
 
 
-def test_alert_spec_delays_are_read_from_the_deployment() -> None:
+def test_the_models_delays_and_thresholds_are_the_deployments() -> None:
     delays, thresholds = pipeline.from_alert_spec()
-    assert (delays.eval_s, delays.for_s, delays.group_wait_s) == (20, 60, 10)
-    assert (delays.group_interval_s, delays.repeat_s) == (60, 30)
-    assert (thresholds.up, thresholds.down) == (0.8, 0.2)
+    d = deployed.read()
+    assert (delays.scrape_s, delays.rate_window_s, delays.eval_s, delays.for_s) == (
+        d.scrape_s, d.rate_window_s, d.eval_s, d.for_s)
+    assert (delays.group_wait_s, delays.group_interval_s, delays.repeat_s) == (
+        d.group_wait_s, d.group_interval_s, d.repeat_s)
+    assert (delays.tick_s, delays.sd_s) == (d.tick_s, d.sd_s)
+    assert (thresholds.up, thresholds.down) == (d.scale_up_cpu, d.scale_down_cpu)
 
 
 def test_needed_capacity_keeps_demand_within_80_percent() -> None:
@@ -97,7 +102,7 @@ def test_baseline_acts_on_every_delivery_in_the_pipeline() -> None:
     lambda: DecideController("step", Params(policy="step"), BOUNDS),
     lambda: DecideController("proportional", Params(policy="proportional"), BOUNDS),
     lambda: BaselineController(BOUNDS)])
-def test_flat_load_gives_no_alert_and_no_action(make) -> None:  # type: ignore[no-untyped-def]
+def test_flat_load_gives_no_alert_and_no_action(make) -> None:
     result = pipeline.simulate(traces.flat().demand, make(), seed=0)
     assert result.deliveries == [] and result.actions == []
     assert result.violation_s == 0 and result.instance_s == 2 * traces.flat().duration_s

@@ -26,7 +26,7 @@ from .emulator_kit import KEY, SECRET, FakeClock, admin
 SCALE = "scale-instance-pool"
 
 
-def one(rule: FaultRule, op: str | None = SCALE, now: float = 0.0, seed: int = 0):  # type: ignore[no-untyped-def]
+def one(rule: FaultRule, op: str | None = SCALE, now: float = 0.0, seed: int = 0):
     return decide(FaultConfig(rules=(rule,)), op, now, random.Random(seed), [0])
 
 

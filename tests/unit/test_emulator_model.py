@@ -12,7 +12,7 @@ BOOT, OP, DESTROY = 30.0, 2.0, 5.0
 
 
 def make(clock: FakeClock, **kw: object) -> Model:
-    return Model(clock=clock, boot_delay_s=BOOT, op_delay_s=OP, destroy_delay_s=DESTROY, seed=1, **kw)  # type: ignore[arg-type]
+    return Model(clock=clock, boot_delay_s=BOOT, op_delay_s=OP, destroy_delay_s=DESTROY, seed=1, **kw)
 
 
 def states(model: Model, pool_id: str) -> list[str]:
@@ -127,7 +127,7 @@ def test_scale_rejects_bad_sizes(size: object) -> None:
     model = make(FakeClock())
     pool = model.create_pool(1)
     with pytest.raises(ModelError):
-        model.scale(pool.id, size)  # type: ignore[arg-type]
+        model.scale(pool.id, size)
 
 
 def test_public_ips_are_distinct_and_reused_only_after_destruction() -> None:

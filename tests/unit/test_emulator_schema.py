@@ -10,7 +10,7 @@ from sandbox.emulator import EmulatorServer, spec
 from .emulator_kit import FakeClock
 
 
-def errors(validator, value) -> list[str]:  # type: ignore[no-untyped-def]
+def errors(validator, value) -> list[str]:
     return [e.message for e in validator.iter_errors(value)]
 
 

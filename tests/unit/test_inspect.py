@@ -15,7 +15,17 @@ import pytest
 from functions.common import config, keys, lease
 from functions.common.store import Store
 from functions.inspect import cli
+from functions.scaler.policy import Action, Outcome, Pending
 from functions.scaler.scale_request import ScaleRequest
+from functions.scaler.state import (
+    Bounds,
+    Decided,
+    HistoryRecord,
+    Intent,
+    LastAction,
+    PoolSeen,
+    ScalerState,
+)
 from tests.conftest import free_port, handler_env
 
 NOW = float(int(time.time()))
@@ -47,21 +57,15 @@ def fill_busy(store: Store) -> dict[str, Any]:
         key = keys.request(POOL, req.received_ms, req.unique())
         store.put(key, req.to_json(), if_none_match=True)
         req_keys.append(key)
-    store.put(keys.scaler_state(POOL), {
-        "revision": 17, "last_tick_at": NOW - 42, "last_tick_by": "mon-1/812/ab12cd34",
-        "last_action": {"at": NOW - 300, "action": "scale-up", "from_size": 2, "to_size": 3,
-                        "reason": "2 up requests, avg demand 0.91", "evicted": [],
-                        "operation_id": "op-1", "requests": 2},
-        "last_decision": {"at": NOW - 42, "action": "scale-up",
-                          "reason": "up requests pending"},
-        "cooldown_until": NOW + 45,
-        "pool": {"size": 3, "state": "running", "serving": 3, "observed_at": NOW - 42},
-        "intent": {"id": "i-9", "action": "scale-up", "from_size": 3, "target_size": 4,
-                   "evict": [], "phase": "decided",
-                   # the tick stores request bodies with their key (schema: keys; both read)
-                   "requests": [{"key": req_keys[0], **reqs[0].to_json()}],
-                   "operation_id": None, "decided_at": NOW - 42, "reason": "up requests pending"},
-        "refusal": None, "bounds": {"min": 2, "max": 6}, "paused": False}, if_none_match=True)
+    store.put(keys.scaler_state(POOL), ScalerState(
+        revision=17, last_tick_at=NOW - 42, last_tick_by="mon-1/812/ab12cd34",
+        last_action=LastAction(NOW - 300, Action.UP, 2, 3, "2 up requests, avg demand 0.91",
+                               operation_id="op-1", requests=2),
+        last_decision=Decided(NOW - 42, Action.UP, "up requests pending"),
+        cooldown_until=NOW + 45, pool=PoolSeen(3, "running", 3, NOW - 42),
+        intent=Intent("i-9", Action.UP, 3, 4, NOW - 42, "up requests pending",
+                      requests=(Pending(req_keys[0], reqs[0]),)),
+        bounds=Bounds(2, 6)).to_json(), if_none_match=True)
     store.put(keys.discovery(POOL), {
         "pool_id": POOL, "changed_at": NOW - 600, "checked_at": NOW - 12,
         "targets": [{"instance_id": f"inst-{n}", "ip": f"192.0.2.{n}"} for n in (1, 2, 3)]})
@@ -69,10 +73,9 @@ def fill_busy(store: Store) -> dict[str, Any]:
                (NOW - DAY - 5, "refused", 2, 3), (NOW - 7200, "scale-down", 3, 2),
                (NOW - 1800, "failed", 2, 3), (NOW - 300, "scale-up", 2, 3)]
     for n, (at, action, a, b) in enumerate(history):
-        store.put(keys.history(POOL, at, action, f"u{n}"), {
-            "at": at, "action": action, "from_size": a, "to_size": b,
-            "reason": f"reason {n}", "requests": [f"r{n}"], "evicted": [],
-            "operation_id": None})
+        record = HistoryRecord(at, Outcome(action), f"reason {n}",
+                               (Pending(f"requests/{POOL}/r{n}.json", reqs[2]),), a, b, id=f"u{n}")
+        store.put(record.key(POOL), record.to_json())
     store.put(keys.settings(POOL), {"paused": False, "min_size": 2, "max_size": 6,
                                     "updated_at": NOW - 900, "updated_by": "inspect:ops@laptop"})
     assert lease.acquire(store, keys.lease(POOL), "mon-1/812/ab12cd34", NOW - 10, 50.0)
@@ -105,7 +108,9 @@ def test_json_shapes_on_fresh_bucket(env: dict[str, str]) -> None:
     status = run_json(env, "status")
     assert status["tick"] is None and status["discovery"] is None and status["lease"] is None
     assert status["pending"] == {"total": 0, "up": 0, "down": 0, "oldest_at": None,
-                                 "oldest_age_s": None}
+                                 "oldest_age_s": None, "unreadable": 0, "by_direction": {
+                                     "up": {"count": 0, "oldest_age_s": None},
+                                     "down": {"count": 0, "oldest_age_s": None}}}
     assert status["bounds"] == {"min": 1, "max": 10, "source": "computed"}
     assert run_json(env, "requests")["requests"] == []
     assert run_json(env, "history")["records"] == []
@@ -218,7 +223,7 @@ def test_pause_repairs_a_corrupt_settings_object(env: dict[str, str], store: Sto
     store.s3.put_object(Bucket=store.bucket, Key=keys.settings(POOL), Body=b"nope")
     rc, out, err = run(env, "pause")
     assert rc == 0 and "was unreadable" in err and "paused     yes" in out
-    assert store.get(keys.settings(POOL)).body["paused"] is True  # type: ignore[union-attr]
+    assert store.get(keys.settings(POOL)).body["paused"] is True
 
 
 # --- pause / resume / set-bounds ------------------------------------------------------------
@@ -226,7 +231,7 @@ def test_pause_repairs_a_corrupt_settings_object(env: dict[str, str], store: Sto
 def test_pause_resume_round_trip_shown_by_status(env: dict[str, str], store: Store) -> None:
     rc, out, _ = run(env, "pause")
     assert rc == 0 and out.startswith("paused:")
-    body = store.get(keys.settings(POOL)).body  # type: ignore[union-attr]
+    body = store.get(keys.settings(POOL)).body
     assert body["paused"] is True and body["schema"] == 1 and body["updated_at"] == NOW
     assert body["updated_by"].startswith("inspect:")
     assert run_json(env, "status")["paused"] is True
@@ -269,7 +274,7 @@ def test_set_bounds_table(env: dict[str, str], store: Store, capsys: pytest.Capt
     view = json.loads(out)
     assert (view["settings"]["min_size"], view["settings"]["max_size"]) == stored
     assert (view["effective_bounds"]["min"], view["effective_bounds"]["max"]) == effective
-    assert (got.body["min_size"], got.body["max_size"]) == stored  # type: ignore[union-attr]
+    assert (got.body["min_size"], got.body["max_size"]) == stored
     assert (message in err) if message else err == ""
     status = run_json(env, "status")["bounds"]
     assert (status["min"], status["max"], status["source"]) == (*effective, "computed")
@@ -279,10 +284,10 @@ def test_set_bounds_keeps_omitted_and_clears_none(env: dict[str, str], store: St
     run(env, "pause")
     run(env, "set-bounds", "--min", "2", "--max", "6")
     run(env, "set-bounds", "--max", "8")
-    body = store.get(keys.settings(POOL)).body  # type: ignore[union-attr]
+    body = store.get(keys.settings(POOL)).body
     assert (body["paused"], body["min_size"], body["max_size"]) == (True, 2, 8)
     run(env, "set-bounds", "--min", "none")
-    body = store.get(keys.settings(POOL)).body  # type: ignore[union-attr]
+    body = store.get(keys.settings(POOL)).body
     assert (body["min_size"], body["max_size"]) == (None, 8)
     rc, _, err = run(env, "set-bounds", "--min", "9")  # against the stored max 8
     assert rc == 1 and "min 9 is greater than max 8" in err
@@ -311,12 +316,11 @@ def test_pause_under_a_concurrent_writer_retries_and_keeps_both(
         env: dict[str, str], store: Store) -> None:
     run(env, "set-bounds", "--min", "2")
     bumps = iter(range(3, 10))
-    rival = lambda: cli.main(["set-bounds", "--max", str(next(bumps))], env,  # noqa: E731
-                             out=io.StringIO(), err=io.StringIO())
-    racing = RacingStore(store, races=2, rival=rival)
+    racing = RacingStore(store, races=2, rival=lambda: cli.main(
+        ["set-bounds", "--max", str(next(bumps))], env, out=io.StringIO(), err=io.StringIO()))
     rc, _out, err = run(env, "pause", make_store=lambda cfg: racing)
     assert rc == 0 and err == "" and racing.puts == 3  # two lost races, then the CAS wins
-    body = store.get(keys.settings(POOL)).body  # type: ignore[union-attr]
+    body = store.get(keys.settings(POOL)).body
     assert (body["paused"], body["min_size"], body["max_size"]) == (True, 2, 4)
 
 
@@ -324,19 +328,18 @@ def test_cas_gives_up_with_one_line_after_repeated_races(env: dict[str, str],
                                                          store: Store) -> None:
     # Each rival write differs: an identical body would keep the ETag (a content hash) valid.
     counter = iter(range(100))
-    rival = lambda: store.put(keys.settings(POOL), {"paused": False,  # noqa: E731
-                                                    "updated_at": next(counter)})
-    racing = RacingStore(store, races=99, rival=rival)
+    racing = RacingStore(store, races=99, rival=lambda: store.put(
+        keys.settings(POOL), {"paused": False, "updated_at": next(counter)}))
     rc, out, err = run(env, "pause", make_store=lambda cfg: racing)
     assert rc == 1 and out == "" and "kept changing under us (5 attempts)" in err
-    assert store.get(keys.settings(POOL)).body["paused"] is False  # type: ignore[union-attr]
+    assert store.get(keys.settings(POOL)).body["paused"] is False
 
 
 def test_first_create_races_too(env: dict[str, str], store: Store) -> None:
-    rival = lambda: store.put(keys.settings(POOL), {"paused": False, "max_size": 5})  # noqa: E731
-    racing = RacingStore(store, races=1, rival=rival)
+    racing = RacingStore(store, races=1, rival=lambda: store.put(
+        keys.settings(POOL), {"paused": False, "max_size": 5}))
     assert run(env, "pause", make_store=lambda cfg: racing)[0] == 0
-    body = store.get(keys.settings(POOL)).body  # type: ignore[union-attr]
+    body = store.get(keys.settings(POOL)).body
     assert (body["paused"], body["max_size"]) == (True, 5)
 
 
@@ -350,13 +353,13 @@ def test_wrong_bucket(moto_endpoint: str, command: str) -> None:
         "(check SOS_BUCKET and SOS_ENDPOINT/EXOSCALE_ZONE)\n")
 
 
-def test_unreachable_endpoint_fails_fast(bucket: str) -> None:
+def test_unreachable_endpoint_is_one_line(bucket: str) -> None:
     dead = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    started = time.monotonic()
     rc, out, err = run(handler_env(dead, bucket), "status")
     assert rc == 1 and out == ""
     assert err == f"inspect: error: cannot reach SOS endpoint {dead} (EndpointConnectionError)\n"
-    assert time.monotonic() - started < 5
+    # An operator waits at a terminal: a few seconds of tries at most, never botocore's minute.
+    assert cli.ATTEMPTS * (cli.CONNECT_TIMEOUT_S + cli.READ_TIMEOUT_S) <= 15
 
 
 def _moto_auth(endpoint: str, count: str) -> None:

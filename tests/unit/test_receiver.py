@@ -20,6 +20,7 @@ from wsgiref.util import setup_testing_defaults
 import pytest
 
 from functions.common import config, keys
+from functions.common import kick as kick_mod
 from functions.common.kick import Kicker
 from functions.common.store import Store
 from functions.scaler import receiver
@@ -40,7 +41,7 @@ def fixture(name: str) -> bytes:
 class NoRead(io.RawIOBase):
     """A request stream that must never be read (the answer comes from the headers)."""
 
-    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+    def read(self, size: int = -1) -> bytes:
         raise AssertionError("body was read")
 
 
@@ -389,20 +390,24 @@ def test_real_server_oversized_and_chunked(served: Served) -> None:
 # -- slow clients
 
 
-def slow_client(port: int, stop: threading.Event, interval: float, headers_too: bool) -> None:
+def slow_client(port: int, stop: threading.Event, interval: float, headers_too: bool,
+                started: threading.Semaphore) -> None:
     """Slowloris: the body (and with headers_too, the headers as well) one byte at a time."""
     head = (b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b"Content-Length: 100000\r\n\r\n")
     try:
         sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         if headers_too:
-            for i in range(len(head)):
+            sock.sendall(head[:1])
+            started.release()
+            for i in range(1, len(head)):
                 if stop.is_set():
                     break
                 sock.sendall(head[i:i + 1])
                 stop.wait(interval)
         else:
             sock.sendall(head)
+            started.release()
         while not stop.is_set():
             sock.sendall(b" ")
             stop.wait(interval)
@@ -411,25 +416,30 @@ def slow_client(port: int, stop: threading.Event, interval: float, headers_too: 
         pass
 
 
-def test_slow_clients_do_not_block_others(served: Served) -> None:
+def test_slow_clients_do_not_block_others(app: Any) -> None:
+    # The server never drops a slow client here (socket timeout 120 s), so the requests below
+    # can only be answered if the 20 slow ones, all in flight, do not hold every worker.
+    srv = Served(app, timeout=120)
     stop = threading.Event()
-    slow = [threading.Thread(target=slow_client, args=(served.port, stop, 0.2, i % 2 == 0),
+    started = threading.Semaphore(0)
+    slow = [threading.Thread(target=slow_client, args=(srv.port, stop, 0.2, i % 2 == 0, started),
                              daemon=True) for i in range(20)]
     for thread in slow:
         thread.start()
-    time.sleep(0.5)
     try:
+        for _ in slow:
+            assert started.acquire(timeout=60)
         for _ in range(10):
-            started = time.monotonic()
-            status, _ = served.request("POST", "/webhook", fixture("grafana_firing_up"), bearer(),
-                                       timeout=5)
+            status, _ = srv.request("POST", "/webhook", fixture("grafana_firing_up"), bearer(),
+                                    timeout=60)
             assert status == 202
-            assert time.monotonic() - started < 2.0
-            assert served.request("GET", "/healthz", timeout=5)[0] == 200
+            assert srv.request("GET", "/healthz", timeout=60)[0] == 200
+        assert all(thread.is_alive() for thread in slow)  # still sending: none was answered
     finally:
         stop.set()
         for thread in slow:
             thread.join(5)
+        srv.stop()
 
 
 def test_a_stalled_client_is_dropped_after_the_socket_timeout(app: Any) -> None:
@@ -437,10 +447,9 @@ def test_a_stalled_client_is_dropped_after_the_socket_timeout(app: Any) -> None:
     try:
         sock = socket.create_connection(("127.0.0.1", srv.port), timeout=5)
         sock.sendall(b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
-        started = time.monotonic()
-        # The only worker is held by the stalled client until its socket times out.
-        assert srv.request("GET", "/healthz", timeout=10)[0] == 200
-        assert time.monotonic() - started < 5
+        # The only worker is held by the stalled client, which never sends the rest: this is
+        # answered only once the server drops it after its 1 s socket timeout.
+        assert srv.request("GET", "/healthz", timeout=60)[0] == 200
         sock.close()
     finally:
         srv.stop()
@@ -459,11 +468,12 @@ def test_sos_outage_is_503_within_10_s_then_redelivery_is_stored(
         try:
             assert srv.request("POST", "/up", b"", bearer())[0] == 202  # warm connections
             proxy.blackhole = True
-            started = time.monotonic()
-            status, body = srv.request("POST", "/webhook", fixture("grafana_firing_up"), bearer())
-            elapsed = time.monotonic() - started
+            # Answered by the write deadline (within the promised 10 s; how fast is measured by
+            # benchmarks, not asserted here), long before the sender's own 30 s timeout.
+            assert receiver.WRITE_DEADLINE_S < 10
+            status, body = srv.request("POST", "/webhook", fixture("grafana_firing_up"), bearer(),
+                                       timeout=120)
             assert status == 503 and "unavailable" in body["error"]
-            assert elapsed < 10.0
             proxy.blackhole = False
             status, body = srv.request("POST", "/webhook", fixture("grafana_firing_up"), bearer())
             assert status == 202
@@ -476,18 +486,22 @@ def test_sos_outage_is_503_within_10_s_then_redelivery_is_stored(
 
 
 def test_write_deadline_answers_503_even_when_the_client_would_wait_longer(
-        moto_endpoint: str, bucket: str) -> None:
+        moto_endpoint: str, bucket: str, caplog: pytest.LogCaptureFixture) -> None:
     proxy = TcpProxy(moto_endpoint)
     proxy.blackhole = True
     try:
         cfg = config.load(handler_env(proxy.endpoint, bucket))
-        slow_store = Store.from_config(cfg, connect_timeout=30, read_timeout=30, attempts=1)
+        slow_store = Store.from_config(cfg, connect_timeout=300, read_timeout=300, attempts=1)
         app = receiver.make_app(cfg, slow_store, time.time, write_deadline_s=0.5)
-        started = time.monotonic()
-        status, _, _body = call(app, "POST", "/webhook", fixture("alertmanager_mixed"))
-        assert status == 503 and time.monotonic() - started < 2.0
-        status, _, _ = call(app, "GET", "/status")
-        assert status == 503
+        with caplog.at_level(logging.WARNING, logger="receiver"):
+            status, _, _body = call(app, "POST", "/webhook", fixture("alertmanager_mixed"))
+            assert status == 503
+            status, _, _ = call(app, "GET", "/status")
+            assert status == 503
+        # Both ended by the deadline, not by the store's (300 s) timeouts.
+        reasons = [r.getMessage() for r in caplog.records if "SOS unavailable" in r.getMessage()]
+        assert len(reasons) == 2 and "did not confirm" in reasons[0]
+        assert "did not answer the status reads in time" in reasons[1]
     finally:
         proxy.close()
 
@@ -496,10 +510,8 @@ def test_sos_refusing_connections_is_503(bucket: str) -> None:
     from tests.conftest import free_port
     cfg = config.load(handler_env(f"http://127.0.0.1:{free_port()}", bucket))
     app = receiver.make_app(cfg, receiver.receiver_store(cfg), time.time)
-    started = time.monotonic()
     assert call(app, "POST", "/down", b"")[0] == 503
     assert call(app, "GET", "/status")[0] == 503
-    assert time.monotonic() - started < 10.0
 
 
 def test_missing_bucket_is_503(moto_endpoint: str) -> None:
@@ -574,18 +586,29 @@ def test_an_unwritable_kick_file_never_fails_the_answer(env: dict[str, str], sto
     assert len(stored_bodies(store, cfg)) == 1
 
 
-def test_kicks_within_the_interval_collapse_into_one_deferred_kick(tmp_path: Path) -> None:
-    kick = tmp_path / "kick"
-    kicker = Kicker(str(kick), min_interval_s=0.3)
+def test_kicks_within_the_interval_collapse_into_one_deferred_kick(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    touched: list[float] = []
+    scheduled: list[tuple[float, Any]] = []
+    now = [100.0]
+    monkeypatch.setattr(kick_mod, "touch", lambda path: touched.append(now[0]))
+    kicker = Kicker("/run/kick", min_interval_s=3.0, clock=lambda: now[0],
+                    schedule=lambda delay, action: scheduled.append((delay, action)))
     kicker()
-    first = kick.stat().st_mtime_ns
-    started = time.monotonic()
+    assert touched == [100.0] and scheduled == []
+    now[0] = 101.0
     kicker()
+    now[0] = 102.5
     kicker()  # covered by the deferred kick already waiting
-    assert kick.stat().st_mtime_ns == first
-    while kick.stat().st_mtime_ns == first and time.monotonic() - started < 5:
-        time.sleep(0.02)
-    assert 0.2 < time.monotonic() - started < 2.0  # once the interval ended, not at once
-    second = kick.stat().st_mtime_ns
-    time.sleep(0.5)
-    assert kick.stat().st_mtime_ns == second  # one deferred kick for both calls
+    assert touched == [100.0] and [delay for delay, _ in scheduled] == [2.0]
+    now[0] = 103.0
+    scheduled.pop()[1]()  # the interval has ended: the one deferred kick for both calls
+    assert touched == [100.0, 103.0]
+    now[0] = 104.0
+    kicker()  # within the interval of the deferred kick: deferred again
+    assert touched == [100.0, 103.0] and [delay for delay, _ in scheduled] == [2.0]
+    now[0] = 106.0
+    scheduled.pop()[1]()
+    now[0] = 120.0
+    kicker()  # long after the last kick: at once
+    assert touched == [100.0, 103.0, 106.0, 120.0] and scheduled == []

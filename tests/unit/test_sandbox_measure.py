@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from sandbox import measure
 from sandbox.measure import (
+    FLAP_WINDOW_S,
     Action,
     CpuOverload,
     LatencySlo,
@@ -19,6 +21,7 @@ from sandbox.measure import (
     trailing_mean,
 )
 from sandbox.recorder import Delivery, scale_alerts
+from sandbox.timings import FAST, REAL
 
 
 def s(t: float, size: int = 1, serving: int = 1, p95: float | None = 0.3, errors: int = 0,
@@ -31,11 +34,21 @@ def s(t: float, size: int = 1, serving: int = 1, p95: float | None = 0.3, errors
     ([(0, 1, 2), (100, 2, 3)], 0),
     ([(0, 1, 2), (100, 2, 1)], 1),
     ([(0, 1, 2), (400, 2, 1)], 0),
+    ([(0, 1, 2), (300, 2, 1)], 1),  # the window's end is inside it
+    ([(0, 1, 2), (300.5, 2, 1)], 0),
     ([(0, 1, 2), (100, 2, 1), (200, 1, 2)], 2),
     ([(0, 1, 2), (50, 2, 2), (100, 2, 1)], 1),  # a no-op call is not a move
 ])
-def test_flaps(moves: list[tuple[float, int, int]], expected: int) -> None:
-    assert flaps([Action(t, "scale", a, b) for t, a, b in moves]) == expected
+def test_flaps_in_the_report(moves: list[tuple[float, int, int]], expected: int) -> None:
+    actions = [Action(t, "scale", a, b) for t, a, b in moves]
+    summary = measure.summary([], actions, step_t=None, drop_t=None, overload=LatencySlo(2, 0.01),
+                              requests_lost=0)
+    assert summary["flaps"] == expected
+
+
+def test_one_flap_window_for_the_sandbox_and_the_benchmark() -> None:
+    assert flaps([(0, "up"), (300, "down"), (601, "up")]) == 1
+    assert FAST.flap_window_s < REAL.flap_window_s == FLAP_WINDOW_S == 300
 
 
 def test_reactions() -> None:

@@ -16,8 +16,7 @@ import pytest
 from sandbox.apps import App, HttpLoadGenerator, ProcessorSharing
 from sandbox.apps.kernel import CpuCounters
 from sandbox.member import CPU_MODES, Member, Netstat, render_metrics
-
-from .app_kit import wait_for
+from tests.waiting import wait_for
 
 # ---- metrics rendering ---------------------------------------------------------------------------
 
@@ -250,12 +249,12 @@ def test_netstat_counts_the_members_real_connections(app: App) -> None:
     try:
         for th in loads:
             th.start()
-        assert wait_for(lambda: m.snapshot().in_flight == 3)
+        wait_for("three requests in flight", lambda: m.snapshot().in_flight == 3)
         scrape = http.client.HTTPConnection(m.ip, m.exporter_port, timeout=10)
         assert netstat(scrape) == (4, 4)
         assert netstat(scrape) == (4, 4)  # the kept-alive scrape connection opened nothing new
         assert [get(base + "/health")[0] for _ in range(2)] == [200, 200]  # a new connection each
-        assert wait_for(lambda: m.tcp.counts() == (4, 6))  # closed again once answered
+        wait_for("the health checks' connections closed", lambda: m.tcp.counts() == (4, 6))
         assert netstat(scrape) == (4, 6)
         assert m.snapshot().tcp_passive_opens == 6
     finally:

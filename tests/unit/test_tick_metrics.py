@@ -4,11 +4,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from functions.scaler.tick import metrics
+from functions.scaler.policy import Action
+from functions.scaler.state import Bounds, Decided, LastAction, PoolSeen, ScalerState
+from functions.scaler.tick_metrics import metrics
 
-STATE = {"last_action": {"at": 100.0, "action": "scale-up", "reason": 'said "go"\nnow'},
-         "last_decision": {"at": 160.0, "action": "none", "reason": "cooldown (12s left)"},
-         "pool": {"size": 3, "serving": 2}, "bounds": {"min": 1, "max": 6}, "paused": True}
+STATE = ScalerState(last_action=LastAction(100.0, Action.UP, 2, 3, 'said "go"\nnow'),
+                    last_decision=Decided(160.0, Action.NONE, "cooldown (12s left)"),
+                    pool=PoolSeen(3, "running", 2, 160.0), bounds=Bounds(1, 6), paused=True)
 
 
 def test_metrics_are_valid_and_complete() -> None:

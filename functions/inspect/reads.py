@@ -1,0 +1,40 @@
+"""The reads behind `inspect`'s views and the receiver's GET /status: the shell around views.py
+and status.py (SOS in, views out)."""
+from __future__ import annotations
+
+from functions.common import config, keys
+from functions.common.store import Json, Store
+
+from . import status, views
+
+
+def read_status(store: Store, cfg: config.Config, now: float) -> Json:
+    pool = cfg.pool_id
+    return status.status_view(
+        pool, now, scaler=store.get(keys.scaler_state(pool)),
+        discovery=store.get(keys.discovery(pool)), lease=store.get(keys.lease(pool)),
+        settings=store.get(keys.settings(pool)),
+        requests=store.read_all(keys.requests_prefix(pool)),
+        hard_min=cfg.min_size, hard_max=cfg.max_size)
+
+
+def read_requests(store: Store, cfg: config.Config, now: float) -> Json:
+    pool = cfg.pool_id
+    return views.requests_view(pool, store.read_all(keys.requests_prefix(pool)),
+                               store.get(keys.scaler_state(pool)), now)
+
+
+def read_history(store: Store, cfg: config.Config, now: float, since: float | None,
+                 limit: int) -> Json:
+    pool = cfg.pool_id
+    prefix = keys.history_prefix(pool)
+    # Day folders sort by date, so listing can start at the `since` day.
+    start = keys.history_day_prefix(pool, since)[:-1] if since is not None else ""
+    problems: list[views.Problem] = []
+    chosen = views.history_selection(list(store.list_keys(prefix, start)), since, limit,
+                                     problems)
+    return views.history_view(pool, store.read_many(chosen), since, now, problems)
+
+
+def read_discovery(store: Store, cfg: config.Config, now: float) -> Json:
+    return views.discovery_view(cfg.pool_id, store.get(keys.discovery(cfg.pool_id)), now)

@@ -1,0 +1,128 @@
+"""Strict readers for JSON objects stored in the bucket: one clear error per wrong field.
+
+Shared by the typed shapes (state.py): a field of the wrong type, a missing required field or
+a field nobody knows is a `ShapeError` naming where it is, never a silently guessed value.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class ShapeError(ValueError):
+    """A stored object is not of the shape this code reads."""
+
+
+class SchemaError(ShapeError):
+    """A stored object has a schema version this code does not know (a newer writer's)."""
+
+
+class Fields:
+    """Reads the fields of one JSON object; `done()` refuses the fields nobody read."""
+
+    def __init__(self, body: Any, where: str) -> None:
+        if not isinstance(body, dict):
+            raise ShapeError(f"{where}: not a JSON object")
+        self.body, self.where, self.seen = body, where, {"schema"}
+
+    def _get(self, name: str, required: bool) -> Any:
+        self.seen.add(name)
+        if name not in self.body or self.body[name] is None:
+            if required:
+                raise ShapeError(f"{self.where}: missing {name!r}")
+            return None
+        return self.body[name]
+
+    def _bad(self, name: str, expect: str) -> ShapeError:
+        return ShapeError(f"{self.where}: {name!r} must be {expect}, got {self.body[name]!r:.60}")
+
+    def number(self, name: str) -> float:
+        value = self.opt_number(name)
+        if value is None:
+            raise ShapeError(f"{self.where}: missing {name!r}")
+        return value
+
+    def opt_number(self, name: str) -> float | None:
+        value = self._get(name, False)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self._bad(name, "a finite number")
+        return float(value)
+
+    def integer(self, name: str, default: int | None = None) -> int:
+        value = self.opt_integer(name)
+        if value is None:
+            if default is None:
+                raise ShapeError(f"{self.where}: missing {name!r}")
+            return default
+        return value
+
+    def opt_integer(self, name: str) -> int | None:
+        value = self._get(name, False)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._bad(name, "an integer")
+        return value
+
+    def text(self, name: str) -> str:
+        value = self.opt_text(name)
+        if value is None:
+            raise ShapeError(f"{self.where}: missing {name!r}")
+        return value
+
+    def opt_text(self, name: str) -> str | None:
+        value = self._get(name, False)
+        if value is not None and not isinstance(value, str):
+            raise self._bad(name, "a string")
+        return value
+
+    def flag(self, name: str, default: bool = False) -> bool:
+        value = self._get(name, False)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self._bad(name, "true or false")
+        return value
+
+    def choice(self, name: str, parse: Callable[[str], T]) -> T:
+        raw = self.text(name)
+        try:
+            return parse(raw)
+        except ValueError:
+            raise self._bad(name, "a known value") from None
+
+    def strs(self, name: str) -> tuple[str, ...]:
+        value = self._get(name, False)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._bad(name, "a list of strings")
+        return tuple(value)
+
+    def items(self, name: str) -> list[Any]:
+        value = self._get(name, False)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self._bad(name, "a list")
+        return value
+
+    def obj(self, name: str, parse: Callable[[Fields], T], strict: bool = True) -> T | None:
+        value = self._get(name, False)
+        if value is None:
+            return None
+        inner = Fields(value, f"{self.where}.{name}")
+        result = parse(inner)
+        if strict:
+            inner.done()
+        return result
+
+    def done(self) -> None:
+        unknown = sorted(set(self.body) - self.seen)
+        if unknown:
+            raise ShapeError(f"{self.where}: unknown field(s) {', '.join(map(repr, unknown))}")

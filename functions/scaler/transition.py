@@ -1,0 +1,213 @@
+"""The tick as one pure state machine: `step(state, event, settings, now)` → (new state, effects).
+
+Events, in the order one tick meets them:
+- `Observed`: what the tick read (pending requests, unreadable ones, the pool). Expires stale
+  requests, runs `decide()`, and either records why the requests it used up did nothing, or
+  leaves an `Intent` in the state: the scaling call the tick is to make.
+- `Called`: that call went out, or the pool showed it already applied (phase → acted).
+- `CallFailed`: the API refused it (4xx: dropped) or failed (retried by later ticks, then dropped).
+- `Finished`: the acted intent becomes the last action and a history record.
+
+`Effects` are what the shell (tick.py) carries out, in this order: history records, then
+request deletions, then the new state. The benchmark (benchmarks/pipeline.py) drives the same
+function, so what it measures is what is deployed. See docs/architecture.md ("The tick").
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from functions.common.bounds import effective_bounds
+from functions.common.config import Config
+
+from . import policy
+from .policy import Action, Decision, Outcome, Params, Pending, PoolView
+from .state import (
+    Bounds,
+    Corrupt,
+    Decided,
+    Entry,
+    HistoryRecord,
+    Intent,
+    LastAction,
+    Phase,
+    PoolSeen,
+    Refusal,
+    ScalerState,
+    digest,
+)
+
+MAX_ATTEMPTS = 3  # ticks that may send a failing scaling call before it is given up
+REFUSAL_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the tick is told: its configuration and the operator's settings of this moment."""
+    params: Params = field(default_factory=Params)
+    bounds: tuple[int, int] = (Config.min_size, Config.max_size)
+    request_ttl_s: float = Config.request_ttl_s
+    paused: bool = False
+
+    @classmethod
+    def of(cls, cfg: Config, operator: Mapping[str, Any] | None) -> Settings:
+        """From the configuration and control/<pool>/settings.json (None: absent or unreadable)."""
+        # Only a real `true` pauses: a hand-edited "no" must not stop scaling.
+        paused = operator is not None and operator.get("paused") is True
+        return cls(Params.of(cfg), effective_bounds(cfg.min_size, cfg.max_size, operator),
+                   cfg.request_ttl_s, paused)
+
+
+@dataclass(frozen=True)
+class Observed:
+    pool: PoolView
+    pending: tuple[Pending, ...] = ()     # readable requests, oldest first
+    corrupt: tuple[Corrupt, ...] = ()
+    by: str = ""                          # who ticks (the lease holder)
+
+
+@dataclass(frozen=True)
+class Called:
+    operation_id: str | None   # None: the pool showed the action already applied
+
+
+@dataclass(frozen=True)
+class CallFailed:
+    message: str
+    refused: bool   # a 4xx answer: never retried
+
+
+@dataclass(frozen=True)
+class Finished:
+    by: str = ""
+
+
+Event = Observed | Called | CallFailed | Finished
+
+
+@dataclass(frozen=True)
+class Effects:
+    history: tuple[HistoryRecord, ...] = ()
+    delete: tuple[str, ...] = ()          # request keys, deleted once the history is written
+    decision: Decision | None = None      # what decide() said (logs, dry run, the benchmark)
+    retry: str | None = None              # the call failed and stays for the next tick
+
+
+def step(state: ScalerState, event: Event, settings: Settings, now: float
+         ) -> tuple[ScalerState, Effects]:
+    if isinstance(event, Observed):
+        return _observed(state, event, settings, now)
+    intent = state.intent
+    if intent is None:
+        raise ValueError(f"{type(event).__name__} without an intent")
+    if isinstance(event, Called):
+        acted = replace(intent, phase=Phase.ACTED,
+                        operation_id=event.operation_id or intent.operation_id)
+        return replace(state, intent=acted), Effects()
+    if isinstance(event, Finished):
+        return _finished(state, intent, settings, now, event.by)
+    if event.refused:
+        return _dropped(state, intent, now, Outcome.REFUSED, event.message)
+    attempts = intent.attempts + 1
+    if attempts >= MAX_ATTEMPTS or now - intent.decided_at > settings.request_ttl_s:
+        return _dropped(state, intent, now, Outcome.FAILED, event.message)
+    return (replace(state, intent=replace(intent, attempts=attempts)),
+            Effects(retry=f"scaling call failed (attempt {attempts}), will retry next tick: "
+                          f"{event.message}"))
+
+
+def _observed(state: ScalerState, obs: Observed, settings: Settings, now: float
+              ) -> tuple[ScalerState, Effects]:
+    if state.intent is not None:
+        raise ValueError("a new decision while an intent is unfinished")
+    live, expired = policy.split_expired(obs.pending, now, settings.request_ttl_s)
+    stored = state.memory()
+    memory = policy.Memory(stored.last_action_at, policy.settled_at(stored, obs.pool, now))
+    decision = policy.decide(now, obs.pool, live, settings.bounds, settings.params, memory,
+                             settings.paused)
+    pool = obs.pool
+    history: list[HistoryRecord] = []
+    if expired:
+        history.append(HistoryRecord(now, Outcome.EXPIRED,
+                                     f"pending longer than {settings.request_ttl_s:.0f}s", expired))
+    if obs.corrupt:
+        history.append(HistoryRecord(now, Outcome.CORRUPT, "unreadable request(s)", obs.corrupt))
+    gone = [p.key for p in expired] + [c.key for c in obs.corrupt]
+    new = replace(state, last_tick_at=now, last_tick_by=obs.by, paused=settings.paused,
+                  bounds=Bounds(*settings.bounds), settled_at=memory.settled_at,
+                  pool=PoolSeen(pool.size, pool.state, pool.serving, now),
+                  last_decision=Decided(now, decision.action, decision.reason))
+    if decision.action == Action.NONE:
+        if decision.consume:
+            assert decision.outcome is not None
+            history.append(HistoryRecord(now, decision.outcome, decision.reason,
+                                         decision.requests, pool.size, pool.size))
+            gone += decision.consume
+        return new, Effects(tuple(history), tuple(gone), decision)
+    intent = Intent(digest(now, decision.action, decision.target_size, *decision.consume),
+                    decision.action, pool.size, decision.target_size, now, decision.reason,
+                    decision.evict, decision.requests)
+    return replace(new, intent=intent), Effects(tuple(history), tuple(gone), decision)
+
+
+def _finished(state: ScalerState, intent: Intent, settings: Settings, now: float, by: str
+              ) -> tuple[ScalerState, Effects]:
+    if intent.phase != Phase.ACTED:
+        raise ValueError("Finished before the intent's call")
+    outcome = Outcome.SCALE_UP if intent.action == Action.UP else Outcome.SCALE_DOWN
+    record = HistoryRecord(intent.decided_at, outcome, intent.reason, intent.requests,
+                           intent.from_size, intent.target_size, intent.evict,
+                           intent.operation_id, id=intent.id)
+    last = LastAction(intent.decided_at, intent.action, intent.from_size, intent.target_size,
+                      intent.reason, intent.evict, intent.operation_id, len(intent.requests))
+    # The tick that finished it is the earliest moment its capacity can have settled from.
+    new = replace(state, intent=None, settled_at=None, refusal=None, last_action=last,
+                  cooldown_until=intent.decided_at + settings.params.cooldown_s,
+                  last_tick_at=now, last_tick_by=by or state.last_tick_by)
+    return new, Effects((record,), tuple(p.key for p in intent.requests))
+
+
+def _dropped(state: ScalerState, intent: Intent, now: float, outcome: Outcome, message: str
+             ) -> tuple[ScalerState, Effects]:
+    """End an intent without its action: its requests go to the history, the state says why."""
+    requests: tuple[Entry, ...] = intent.requests
+    record = HistoryRecord(now, outcome, f"{intent.reason}; {outcome}: {message}", requests,
+                           intent.from_size, intent.target_size, id=intent.id)
+    shown = (message[:REFUSAL_CHARS] if outcome == Outcome.REFUSED
+             else f"failed: {message[:REFUSAL_CHARS - 20]}")
+    return (replace(state, intent=None, refusal=Refusal(now, shown)),
+            Effects((record,), tuple(p.key for p in intent.requests)))
+
+
+@dataclass(frozen=True)
+class ScaleTo:
+    size: int
+
+
+@dataclass(frozen=True)
+class Evict:
+    instance_ids: tuple[str, ...]
+
+
+def call_for(intent: Intent, pool: PoolView) -> ScaleTo | Evict | None:
+    """The API call that carries out `intent`, or None when the pool shows it already applied
+    (an earlier tick's call went out before that tick was killed)."""
+    if intent.action == Action.UP:
+        if pool.size >= intent.target_size or pool.state == "scaling-up":
+            return None
+        return ScaleTo(intent.target_size)
+    members = {m.id for m in pool.members}
+    remaining = tuple(i for i in intent.evict if i in members)
+    if pool.size <= intent.target_size or pool.state == "scaling-down" or not remaining:
+        return None
+    return Evict(remaining)
+
+
+def pending_left(obs: Observed, state: ScalerState, effects: Effects) -> dict[str, int]:
+    """Requests still pending after this tick, by direction (for the self-monitoring gauge)."""
+    used = set(effects.delete)
+    if state.intent is not None:
+        used.update(p.key for p in state.intent.requests)
+    left = [p.request.direction for p in obs.pending if p.key not in used]
+    return {d: left.count(d) for d in ("up", "down")}

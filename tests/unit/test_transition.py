@@ -1,0 +1,251 @@
+"""The tick's pure state machine: its invariants over generated states, pools and requests
+(hypothesis), and the typed state's JSON round trip and strictness."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from functions.scaler.policy import Action, Member, Outcome, Params, Pending, PoolView
+from functions.scaler.scale_request import ScaleRequest
+from functions.scaler.state import (
+    Corrupt,
+    Intent,
+    LastAction,
+    Phase,
+    ScalerState,
+    SchemaError,
+    ShapeError,
+)
+from functions.scaler.transition import (
+    Called,
+    CallFailed,
+    Evict,
+    Finished,
+    Observed,
+    ScaleTo,
+    Settings,
+    call_for,
+    step,
+)
+
+NOW = 1_760_000_000.0
+
+
+@st.composite
+def pools(draw: st.DrawFn) -> PoolView:
+    size = draw(st.integers(0, 9))
+    members = tuple(Member(f"m{i:02d}", draw(st.sampled_from(["running"] * 3 + ["starting"])),
+                           f"2025-10-09T08:{i:02d}:00Z") for i in range(size))
+    return PoolView(size, draw(st.sampled_from(["running", "running", "scaling-up"])), members)
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> tuple[Pending, ...]:
+    found = []
+    directions = draw(st.sampled_from([["up"], ["down"], ["up", "down"]]))
+    for i in range(draw(st.integers(0, 8))):
+        age = draw(st.floats(0, 400))  # some past the 300 s TTL
+        measured = draw(st.booleans())
+        found.append(Pending(f"requests/p/{int((NOW - age) * 1000):013d}-{i}.json", ScaleRequest(
+            draw(st.sampled_from(directions)), "alertmanager", NOW - age, "A", f"f{i}",
+            draw(st.floats(0, 3)) if measured else None,
+            draw(st.integers(1, 12)) if measured else None)))
+    return tuple(sorted(found, key=lambda p: p.key))
+
+
+@st.composite
+def settings_(draw: st.DrawFn) -> Settings:
+    low = draw(st.integers(1, 3))
+    high = draw(st.integers(low, 10))
+    params = Params(draw(st.sampled_from(["step", "proportional"])),
+                    draw(st.sampled_from([0.5, 0.6, 0.8])), draw(st.integers(1, 4)),
+                    draw(st.sampled_from([0.0, 120.0])), draw(st.sampled_from([0.0, 150.0])))
+    return Settings(params, (low, high), 300.0, draw(st.booleans()))
+
+
+@st.composite
+def states(draw: st.DrawFn) -> ScalerState:
+    if not draw(st.booleans()):
+        return ScalerState()
+    at = NOW - draw(st.floats(1, 900))  # the last action, before or after its cooldown
+    return ScalerState(revision=draw(st.integers(0, 50)), last_tick_at=at,
+                       last_action=LastAction(at, Action.UP, 1, 2, "r"),
+                       settled_at=draw(st.none() | st.just(at - 500) | st.just(at + 1)))
+
+
+def keys_of(entries: tuple) -> list[str]:
+    return [e.key for e in entries]
+
+
+@settings(max_examples=600, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(states(), pools(), requests(), settings_(), st.integers(0, 2), st.booleans())
+def test_invariants_of_one_tick(state: ScalerState, pool: PoolView, pending: tuple[Pending, ...],
+                                cfg: Settings, corrupt_n: int, call_fails: bool) -> None:
+    corrupt = tuple(Corrupt(f"requests/p/bad{i}.json", "oops") for i in range(corrupt_n))
+    low, high = cfg.bounds
+    new, effects = step(state, Observed(pool, pending, corrupt, "t"), cfg, NOW)
+    records = list(effects.history)
+    gone = list(effects.delete)
+    intent = new.intent
+    # Consumed requests are a subset of what was pending (or unreadable).
+    claimed = keys_of(intent.requests) if intent else []
+    assert set(gone) | set(claimed) <= set(keys_of(pending)) | set(keys_of(corrupt))
+    assert not set(gone) & set(claimed)
+    if intent is not None:
+        target = intent.target_size
+        assert low <= target <= high
+        correcting = not low <= pool.size <= high
+        assert correcting or abs(target - pool.size) <= cfg.params.max_step
+        if correcting:
+            assert target == (low if pool.size < low else high)
+        if intent.action == Action.DOWN:
+            assert len(intent.evict) == pool.size - target  # the pools here list every member
+        else:
+            assert intent.evict == () and target > pool.size
+        # Then the call, as the tick makes it: it goes out, or it is refused for good.
+        if call_fails:
+            new, done = step(new, CallFailed("quota", refused=True), cfg, NOW)
+        else:
+            new, _ = step(new, Called("op-1"), cfg, NOW)
+            new, done = step(new, Finished("t"), cfg, NOW)
+        records += done.history
+        gone += done.delete
+        assert new.intent is None
+    # Every consumed request is in exactly one history record, and only those are.
+    recorded = Counter(e.key for r in records for e in r.requests)
+    assert set(recorded.values()) <= {1} and set(recorded) == set(gone)
+    assert len(gone) == len(set(gone))
+    # What the tick writes reads back as it was.
+    assert ScalerState.from_json(new.to_json()) == new
+    for record in records:
+        assert type(record).from_json(record.to_json()) == record
+
+
+def test_paused_consumes_nothing_and_records_nothing() -> None:
+    pending = (Pending("requests/p/1.json", ScaleRequest("up", "manual", NOW - 1)),)
+    new, effects = step(ScalerState(), Observed(PoolView(2, "running"), pending), Settings(
+        paused=True), NOW)
+    assert effects.history == () and effects.delete == () and new.intent is None
+    assert new.paused is True and new.last_decision is not None
+
+
+def test_expired_and_corrupt_requests_get_one_record_each() -> None:
+    old = Pending("requests/p/1.json", ScaleRequest("up", "manual", NOW - 400))
+    bad = Corrupt("requests/p/2.json", "bad direction 'x'")
+    _, effects = step(ScalerState(), Observed(PoolView(2, "running"), (old,), (bad,)),
+                      Settings(), NOW)
+    assert [(r.action, keys_of(r.requests)) for r in effects.history] == [
+        (Outcome.EXPIRED, [old.key]), (Outcome.CORRUPT, [bad.key])]
+    assert effects.delete == (old.key, bad.key)
+
+
+def test_a_failing_call_is_retried_then_given_up() -> None:
+    pending = (Pending("requests/p/1.json", ScaleRequest("up", "manual", NOW - 1)),)
+    state, _ = step(ScalerState(), Observed(PoolView(2, "running"), pending), Settings(), NOW)
+    for attempt in (1, 2):
+        state, effects = step(state, CallFailed("503", refused=False), Settings(), NOW + attempt)
+        assert state.intent is not None and state.intent.attempts == attempt
+        assert effects.retry and effects.history == ()
+    state, effects = step(state, CallFailed("503", refused=False), Settings(), NOW + 3)
+    assert state.intent is None and state.refusal is not None
+    assert state.refusal.message == "failed: 503"
+    assert [r.action for r in effects.history] == [Outcome.FAILED]
+    assert effects.delete == ("requests/p/1.json",)
+
+
+def test_finishing_records_the_action_and_the_cooldown() -> None:
+    pending = (Pending("requests/p/1.json", ScaleRequest("down", "manual", NOW - 1)),)
+    pool = PoolView(3, "running", tuple(Member(f"m{i}", "running", f"t{i}") for i in range(3)))
+    state, _ = step(ScalerState(), Observed(pool, pending, by="a"), Settings(), NOW)
+    state, _ = step(state, Called("op"), Settings(), NOW + 1)
+    assert state.intent is not None and state.intent.phase == Phase.ACTED
+    state, effects = step(state, Finished("b"), Settings(), NOW + 2)
+    assert state.last_action == LastAction(NOW, Action.DOWN, 3, 2, state.last_action.reason,
+                                           ("m2",), "op", 1)
+    assert state.cooldown_until == NOW + Params().cooldown_s
+    assert (state.last_tick_at, state.last_tick_by, state.settled_at) == (NOW + 2, "b", None)
+    [record] = effects.history
+    assert (record.action, record.name(), record.evicted) == (Outcome.SCALE_DOWN, record.id,
+                                                              ("m2",))
+
+
+@pytest.mark.parametrize("event", [Called("x"), Finished(), CallFailed("x", True)])
+def test_intent_events_need_an_intent(event: object) -> None:
+    with pytest.raises(ValueError):
+        step(ScalerState(), event, Settings(), NOW)
+
+
+INTENT = Intent("i", Action.DOWN, 3, 1, NOW, "r", evict=("a", "b"))
+
+
+@pytest.mark.parametrize("intent, pool, expected", [
+    (replace(INTENT, action=Action.UP, target_size=4, evict=()), PoolView(3, "running"), ScaleTo(4)),
+    (replace(INTENT, action=Action.UP, target_size=4, evict=()), PoolView(4, "running"), None),
+    (replace(INTENT, action=Action.UP, target_size=4, evict=()), PoolView(3, "scaling-up"), None),
+    (INTENT, PoolView(3, "running", (Member("a", "running"), Member("b", "running"),
+                                     Member("c", "running"))), Evict(("a", "b"))),
+    (INTENT, PoolView(3, "running", (Member("b", "running"), Member("c", "running"))),
+     Evict(("b",))),
+    (INTENT, PoolView(1, "running", (Member("c", "running"),)), None),
+    (INTENT, PoolView(3, "scaling-down", (Member("a", "running"),)), None),
+])
+def test_call_for_skips_what_the_pool_shows_applied(intent: Intent, pool: PoolView,
+                                                    expected: object) -> None:
+    assert call_for(intent, pool) == expected
+
+
+# --- the typed state: strict, versioned ----------------------------------------------------
+
+OLD_SHAPE = {  # schema 1, as the tick wrote it before the typed state
+    "schema": 1, "revision": 4, "last_tick_at": NOW, "last_tick_by": "vm", "paused": False,
+    "bounds": {"min": 1, "max": 6}, "settled_at": None,
+    "pool": {"size": 2, "state": "running", "serving": 2, "observed_at": NOW},
+    "last_decision": {"at": NOW, "action": "scale-up", "reason": "1 up request(s)"},
+    "history_pruned_on": "2025-10-09", "refusal": None, "cooldown_until": NOW - 10,
+    "last_action": {"at": NOW - 130, "action": "scale-up", "from_size": 1, "to_size": 2,
+                    "reason": "r", "evicted": [], "operation_id": "op", "requests": 1},
+    "intent": {"id": "abc", "action": "scale-up", "from_size": 2, "target_size": 3, "evict": [],
+               "requests": [{"key": "requests/p/1.json", "direction": "up", "source": "manual",
+                             "received_at": NOW - 2, "alertname": None, "fingerprint": None,
+                             "value": None, "members": None}],
+               "phase": "decided", "operation_id": None, "decided_at": NOW,
+               "reason": "1 up request(s)", "outcome": "acted"},
+}
+
+
+def test_the_older_shape_is_read_and_written_back_as_schema_2() -> None:
+    state = ScalerState.from_json(OLD_SHAPE)
+    assert state.migrated_from == 1 and state.intent is not None
+    assert state.intent.requests[0].request.direction == "up" and state.intent.attempts == 0
+    again = state.to_json()
+    assert again["schema"] == 2 and "outcome" not in again["intent"]
+    assert ScalerState.from_json(again) == state and ScalerState.from_json(again).migrated_from is None
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"schema": 3}, "unsupported schema 3"),
+    ({"schema": 2, "surprise": 1}, "unknown field(s) 'surprise'"),
+    ({"schema": 2, "revision": "4"}, "'revision' must be an integer"),
+    ({"schema": 2, "pool": {"size": 2}}, "scaler state.pool: missing 'state'"),
+    ({"schema": 2, "bounds": {"min": 5, "max": 2}}, "needs 1 <= min <= max"),
+    ({"schema": 2, "last_decision": {"at": NOW, "action": "grow", "reason": ""}},
+     "'action' must be a known value"),
+    ({"schema": 2, "intent": {**OLD_SHAPE["intent"], "outcome": None, "phase": "done"}},
+     "'phase' must be a known value"),
+])
+def test_strictness_names_the_first_wrong_field(change: dict, message: str) -> None:
+    body = {**OLD_SHAPE, **change}
+    if change.get("schema") == 2:
+        body.pop("intent") if "intent" not in change else body["intent"].pop("outcome")
+    with pytest.raises(ShapeError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        ScalerState.from_json(body)
+
+
+def test_a_newer_schema_is_its_own_error() -> None:
+    with pytest.raises(SchemaError):
+        ScalerState.from_json({"schema": 3})
