@@ -12,8 +12,7 @@ from typing import Any
 import yaml
 
 from bootstrap.render import render_prometheus_rules, signal
-from functions.scaler import control_metrics
-from functions.scaler import tick as tick_mod
+from functions.scaler import control_metrics, tick_metrics
 from tests.infra.conftest import tool
 
 STEP = "1m"   # what Grafana substitutes for $__interval at the annotations' 60 s step
@@ -131,7 +130,7 @@ def test_every_autoscaler_metric_the_dashboard_reads_is_exported(rendered: dict)
     # the tick's metrics (discovery and the boot scripts export their own autoscaler_sd_/_boot_ ones)
     used = {m for e in exprs for m in re.findall(r"\b(autoscaler_[a-z_]+)", e)
             if not m.startswith(("autoscaler_sd_", "autoscaler_boot_"))}
-    exported = set(control_metrics.HELP) | set(tick_mod.HELP)
+    exported = set(control_metrics.HELP) | set(tick_metrics.HELP)
     assert used <= exported, used - exported
     titles = " ".join(p["title"] for p in dashboard["panels"])
     for words in ("Cost per hour", "Budget: spent, projected", "Budget state", "Outcomes"):

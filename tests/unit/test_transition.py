@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from functions.scaler.accounts import Accounts
 from functions.scaler.policy import Action, Member, Outcome, Params, Pending, PoolView
 from functions.scaler.scale_request import ScaleRequest
 from functions.scaler.state import (
@@ -218,18 +219,30 @@ OLD_SHAPE = {  # schema 1, as the tick wrote it before the typed state
 }
 
 
-def test_the_older_shape_is_read_and_written_back_as_schema_2() -> None:
+def test_the_older_shape_is_read_and_written_back_as_schema_3() -> None:
     state = ScalerState.from_json(OLD_SHAPE)
     assert state.migrated_from == 1 and state.intent is not None
     assert state.intent.requests[0].request.direction == "up" and state.intent.attempts == 0
     again = state.to_json()
-    assert again["schema"] == 2 and "outcome" not in again["intent"]
+    assert again["schema"] == 3 and "outcome" not in again["intent"]
+    assert again["accounts"] == {"ledger": None, "outcomes": {}, "budget_held": 0, "held": None}
     assert ScalerState.from_json(again) == state and ScalerState.from_json(again).migrated_from is None
 
 
+def test_schema_2_without_accounts_is_read_and_rewritten() -> None:
+    two = {k: v for k, v in ScalerState.from_json(OLD_SHAPE).to_json().items() if k != "accounts"}
+    state = ScalerState.from_json({**two, "schema": 2})
+    assert state.migrated_from == 2 and state.accounts == Accounts()
+    assert state.to_json()["schema"] == 3
+
+
 @pytest.mark.parametrize("change, message", [
-    ({"schema": 3}, "unsupported schema 3"),
+    ({"schema": 4}, "unsupported schema 4"),
     ({"schema": 2, "surprise": 1}, "unknown field(s) 'surprise'"),
+    ({"schema": 3, "accounts": {"outcomes": {"scale-up": -1}}}, "'outcomes' must map outcomes to counts"),
+    ({"schema": 3, "accounts": {"ledger": {"schema": 1}}}, "scaler state.accounts.ledger: fields must be"),
+    ({"schema": 3, "accounts": {"held": {"at": NOW}}}, "scaler state.accounts.held: missing 'message'"),
+    ({"schema": 3, "accounts": {"spent": 3}}, "unknown field(s) 'spent'"),
     ({"schema": 2, "revision": "4"}, "'revision' must be an integer"),
     ({"schema": 2, "pool": {"size": 2}}, "scaler state.pool: missing 'state'"),
     ({"schema": 2, "bounds": {"min": 5, "max": 2}}, "needs 1 <= min <= max"),
@@ -240,7 +253,7 @@ def test_the_older_shape_is_read_and_written_back_as_schema_2() -> None:
 ])
 def test_strictness_names_the_first_wrong_field(change: dict, message: str) -> None:
     body = {**OLD_SHAPE, **change}
-    if change.get("schema") == 2:
+    if change.get("schema") in (2, 3):
         body.pop("intent") if "intent" not in change else body["intent"].pop("outcome")
     with pytest.raises(ShapeError, match=message.replace("(", r"\(").replace(")", r"\)")):
         ScalerState.from_json(body)
@@ -248,4 +261,4 @@ def test_strictness_names_the_first_wrong_field(change: dict, message: str) -> N
 
 def test_a_newer_schema_is_its_own_error() -> None:
     with pytest.raises(SchemaError):
-        ScalerState.from_json({"schema": 3})
+        ScalerState.from_json({"schema": 4})
