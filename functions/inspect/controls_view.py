@@ -12,8 +12,8 @@ from functions.money.ledger import Ledger, Spend
 from functions.schedule import rules as rules_mod
 from functions.schedule.in_force import InForce, bounds_at, next_change
 
-from .tables import pairs, table
-from .timefmt import duration, iso
+from .tables import in_force_text, pairs, table
+from .timefmt import iso
 
 Json = dict[str, Any]
 
@@ -81,46 +81,6 @@ def money_view(settings: Mapping[str, Any] | None, ledger: Ledger | None, *, pri
 
 
 # --- text -----------------------------------------------------------------------------------
-
-def money_rows(view: Json) -> list[tuple[str, str]]:
-    """`inspect status` lines: cost, spend, budget (always shown; `unknown` before a recorded size)."""
-    cur = view["currency"]
-    if view["cost_per_hour"] is None:
-        cost = spend = "unknown (no tick has recorded the pool's size yet)"
-    else:
-        cost = (f"{view['cost_per_hour']:.4f} {cur}/h now ({view['size']} × {view['instance_type']} at "
-                f"{view['price_hourly']:.4f}/h)")
-        spend = (f"today {view['spend_day']:.2f} {cur}, this month {view['spend_month']:.2f} {cur} "
-                 f"({view['tz']}; since {view['since']})")
-    budget = view["budget"]
-    if budget["error"]:
-        state = f"ignored by the tick: {budget['error']}"
-    elif budget["daily"] is None and budget["monthly"] is None:
-        state = "no cap"
-    elif not view["caps"]:
-        state = "; ".join(f"{word} cap {budget[key]:.2f} {cur}" for word, key in (("daily", "daily"),
-                          ("monthly", "monthly")) if budget[key] is not None) + ", projection unknown"
-    else:
-        state = "; ".join(
-            f"{'daily' if c['period'] == 'day' else 'monthly'} cap {c['cap']:.2f} {cur}: projected "
-            f"{c['projected']:.2f} at size {c['size']}, {'within' if c['within'] else 'over: no scale-up'}"
-            for c in view["caps"])
-    if view["held"]:
-        state += f"; held a scale-up back at {view['held']['at']}: {view['held']['message']}"
-    return [("cost", cost), ("spend", spend), ("budget", state)]
-
-
-
-def in_force_text(view: Json) -> str:
-    here, upcoming = view["in_force"], view["next_change"]
-    rules = ", ".join(here["rules"])
-    line = f"{here['min']}..{here['max']} " + (f"(rule {rules})" if rules else "(no rule in force)")
-    if upcoming is None:
-        return line + "; no change scheduled"
-    then = ", ".join(upcoming["rules"]) or "no rule"
-    return (line + f"; next change {upcoming['at']} (in {duration(upcoming['in_s'])}): "
-                   f"{upcoming['min']}..{upcoming['max']} ({then})")
-
 
 def schedule_text(view: Json) -> str:
     lines = []

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from functions.inspect.controls_view import money_rows, money_view
+from functions.inspect.controls_view import money_view
+from functions.inspect.tables import money_rows
 from functions.money import ledger as lg
 
 PRICE = 0.0153   # standard.tiny

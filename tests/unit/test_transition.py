@@ -9,6 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from functions.money import ledger as ledger_mod
+from functions.money.budget import Budget
 from functions.scaler.accounts import Accounts
 from functions.scaler.policy import Action, Member, Outcome, Params, Pending, PoolView
 from functions.scaler.scale_request import ScaleRequest
@@ -65,7 +67,8 @@ def settings_(draw: st.DrawFn) -> Settings:
     params = Params(draw(st.sampled_from(["step", "proportional"])),
                     draw(st.sampled_from([0.5, 0.6, 0.8])), draw(st.integers(1, 4)),
                     draw(st.sampled_from([0.0, 120.0])), draw(st.sampled_from([0.0, 150.0])))
-    return Settings(params, (low, high), 300.0, draw(st.booleans()))
+    caps = Budget(draw(st.none() | st.floats(0, 5)), draw(st.none() | st.floats(0, 60)))
+    return Settings(params, (low, high), 300.0, draw(st.booleans()), caps, draw(st.sampled_from([0.0, 0.0153, 0.5])))
 
 
 @st.composite
@@ -73,9 +76,12 @@ def states(draw: st.DrawFn) -> ScalerState:
     if not draw(st.booleans()):
         return ScalerState()
     at = NOW - draw(st.floats(1, 900))  # the last action, before or after its cooldown
+    ledger = draw(st.none() | st.builds(ledger_mod.start, st.floats(NOW - 86400, NOW), st.integers(0, 9),
+                                        st.just("UTC")))
     return ScalerState(revision=draw(st.integers(0, 50)), last_tick_at=at,
                        last_action=LastAction(at, Action.UP, 1, 2, "r"),
-                       settled_at=draw(st.none() | st.just(at - 500) | st.just(at + 1)))
+                       settled_at=draw(st.none() | st.just(at - 500) | st.just(at + 1)),
+                       accounts=Accounts(ledger, {"covered": draw(st.integers(0, 3))}))
 
 
 def keys_of(entries: tuple) -> list[str]:
@@ -121,6 +127,15 @@ def test_invariants_of_one_tick(state: ScalerState, pool: PoolView, pending: tup
     recorded = Counter(e.key for r in records for e in r.requests)
     assert set(recorded.values()) <= {1} and set(recorded) == set(gone)
     assert len(gone) == len(set(gone))
+    # Each record counts once under its outcome; the ledger bills the pool from now on.
+    counts = Counter(str(r.action) for r in records) + Counter(state.accounts.outcomes)
+    assert {k: v for k, v in new.accounts.outcomes.items() if v} == dict(counts)
+    ledger = new.accounts.ledger
+    assert ledger is not None and ledger.at == NOW
+    assert ledger.size == (intent.target_size if intent is not None and not call_fails else pool.size)
+    held = any(r.action == Outcome.BUDGET for r in records) or (intent is not None and "budget trims" in
+                                                                 intent.reason)
+    assert new.accounts.budget_held == state.accounts.budget_held + held
     # What the tick writes reads back as it was.
     assert ScalerState.from_json(new.to_json()) == new
     for record in records:
