@@ -25,6 +25,10 @@ from sandbox.monitoring import ALERTMANAGER
 from tests.conftest import free_port
 
 GROUP_INTERVAL_S = 2.0
+# Each answer takes this long, as a real delivery does: Alertmanager stamps its notification log when
+# the send ends, so the negative control then depends on the flush timer's jitter being below 0.5 s
+# (not below a loopback round trip of a millisecond, which a loaded machine exceeds).
+DELIVERY_S = 0.5
 
 
 def seconds(text: str) -> float:
@@ -45,6 +49,7 @@ class Deliveries:
                 with outer.cond:
                     outer.times.setdefault(self.path, []).append(time.monotonic())
                     outer.cond.notify_all()
+                time.sleep(DELIVERY_S)  # the delivery's own duration, not a synchronisation
                 self.send_response(200)
                 self.end_headers()
 
