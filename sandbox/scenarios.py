@@ -21,6 +21,11 @@ class Scenario:
     drop_t: float
     replace_at: float | None = None  # replace-vm: when the handlers are killed and wiped
     replace_gap_s: float = 5.0        # how long the "VM" is gone
+    # budget: the operator's controls, set with `inspect` before the load starts (sandbox/money.py)
+    budget_members: int | None = None   # a daily cap that fits this many members for the rest of the day
+    schedule_min: int | None = None     # a schedule rule raising the minimum to this ...
+    schedule_after_s: float = 0.0       # ... from the first whole minute this long after the load starts
+    schedule_for: str = "3m"            # ... for this long
 
     def rps_profile(self, member_rps: float) -> tuple[tuple[float, float], ...]:
         """The profile in requests/s for an app whose member's worth is `member_rps`."""
@@ -46,4 +51,10 @@ SCENARIOS = {
         fast=True, duration_s=150, tail_s=15,
         profile=((0, 0.25), (10, 2.5), (90, 0.25)), step_t=10, drop_t=90,
         replace_at=25),
+    "budget": Scenario(
+        "budget", "fast timers: a schedule raises the minimum to 2 at a whole minute, then a step to "
+        "5 members' worth of load meets a daily spend cap that fits 3 members",
+        fast=True, duration_s=240, tail_s=15,
+        profile=((0, 0.25), (100, 5.0), (200, 0.25)), step_t=100, drop_t=200,
+        budget_members=3, schedule_min=2, schedule_after_s=15, schedule_for="3m"),
 }

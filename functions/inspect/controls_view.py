@@ -98,7 +98,7 @@ def schedule_text(view: Json) -> str:
 
 def budget_text(view: Json, currency: str) -> str:
     def amount(value: float | None) -> str:
-        return "none" if value is None else f"{value:.2f} {currency}"
+        return "none" if value is None else f"{budget_mod.amount(value)} {currency}"
     rows = [("daily cap", amount(view["daily"])), ("monthly cap", amount(view["monthly"])),
             ("periods", f"days and months in {view['tz']}")]
     if view["error"]:

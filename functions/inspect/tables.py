@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from functions.money.budget import amount
+
 from .timefmt import ago, duration
 
 Json = dict[str, Any]
@@ -176,7 +178,7 @@ def money_rows(view: Json) -> list[tuple[str, str]]:
     else:
         cost = (f"{view['cost_per_hour']:.4f} {cur}/h now ({view['size']} × {view['instance_type']} at "
                 f"{view['price_hourly']:.4f}/h)")
-        spend = (f"today {view['spend_day']:.2f} {cur}, this month {view['spend_month']:.2f} {cur} "
+        spend = (f"today {amount(view['spend_day'])} {cur}, this month {amount(view['spend_month'])} {cur} "
                  f"({view['tz']}; since {view['since']})")
     budget = view["budget"]
     if budget["error"]:
@@ -184,12 +186,12 @@ def money_rows(view: Json) -> list[tuple[str, str]]:
     elif budget["daily"] is None and budget["monthly"] is None:
         state = "no cap"
     elif not view["caps"]:
-        state = "; ".join(f"{word} cap {budget[key]:.2f} {cur}" for word, key in (("daily", "daily"),
+        state = "; ".join(f"{word} cap {amount(budget[key])} {cur}" for word, key in (("daily", "daily"),
                           ("monthly", "monthly")) if budget[key] is not None) + ", projection unknown"
     else:
         state = "; ".join(
-            f"{'daily' if c['period'] == 'day' else 'monthly'} cap {c['cap']:.2f} {cur}: projected "
-            f"{c['projected']:.2f} at size {c['size']}, {'within' if c['within'] else 'over: no scale-up'}"
+            f"{'daily' if c['period'] == 'day' else 'monthly'} cap {amount(c['cap'])} {cur}: projected "
+            f"{amount(c['projected'])} at size {c['size']}, {'within' if c['within'] else 'over: no scale-up'}"
             for c in view["caps"])
     if view["held"]:
         state += f"; held a scale-up back at {view['held']['at']}: {view['held']['message']}"

@@ -61,6 +61,11 @@ def cap(value: Any, name: str) -> float | None:
     return float(value)
 
 
+def amount(value: float) -> str:
+    """Money for people: cents, and four decimals below one unit (a short run spends fractions of a cent)."""
+    return f"{value:.2f}" if abs(value) >= 1 or value == 0 else f"{value:.4f}"
+
+
 def projected(spent: float, size: int, price_hourly: float, hours_left: float) -> float:
     return spent + size * price_hourly * hours_left
 
@@ -86,8 +91,8 @@ class PeriodCheck:
     def describe(self, currency: str, price_hourly: float) -> str:
         word = "daily" if self.period == "day" else "monthly"
         relation = "within" if self.within else "over"
-        return (f"{word} cap {self.cap:.2f} {currency}: spent {self.spent:.2f} + {self.size} × "
-                f"{price_hourly:.4f}/h × {self.hours_left:.1f} h left = {self.projected:.2f}, {relation}")
+        return (f"{word} cap {amount(self.cap)} {currency}: spent {amount(self.spent)} + {self.size} × "
+                f"{price_hourly:.4f}/h × {self.hours_left:.1f} h left = {amount(self.projected)}, {relation}")
 
 
 def checks(budget: Budget, spend: Spend, size: int, price_hourly: float, now: float

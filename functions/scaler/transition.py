@@ -141,8 +141,10 @@ def _step(state: ScalerState, event: Event, settings: Settings, now: float
     if isinstance(event, Called):
         acted = replace(intent, phase=Phase.ACTED,
                         operation_id=event.operation_id or intent.operation_id)
-        return replace(state, intent=acted, accounts=_billed(state, event.at or now, intent.target_size,
-                                                             settings)), Effects()
+        # Billed from the call; when the pool already showed it applied (an earlier tick's call,
+        # killed before it was recorded), from the decision, which came just before that call.
+        at = intent.decided_at if event.operation_id is None else (event.at or now)
+        return replace(state, intent=acted, accounts=_billed(state, at, intent.target_size, settings)), Effects()
     if isinstance(event, Finished):
         return _finished(state, intent, settings, now, event.by)
     if event.refused:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from functions.inspect import cli
+from functions.money import budget
 from functions.scaler import tick_metrics
 from sandbox.money import budget_cap, budget_zone
 from tests.integration.tickkit import World, add_request, history, pending_keys, tick_world, wait_running
@@ -49,7 +50,8 @@ def test_a_cap_trims_then_refuses_and_says_so_everywhere(world: World) -> None:
     state = tick.run()
     assert world.size() == 3 and pending_keys(world.store, world.pool) == []
     refused = next(r for r in history(world.store, world.pool) if r["action"] == "budget")
-    assert refused["reason"].startswith("budget refuses 3 -> ") and f"daily cap {cap:.2f} EUR" in refused["reason"]
+    assert refused["reason"].startswith("budget refuses 3 -> ")
+    assert f"daily cap {budget.amount(cap)} EUR" in refused["reason"]
     assert (refused["from_size"], refused["to_size"]) == (3, 3) and len(refused["requests"]) == 1
     assert state.accounts.budget_held == 2 and state.accounts.outcomes == {"scale-up": 1, "budget": 1}
     # the operator sees it ...

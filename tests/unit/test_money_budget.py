@@ -120,12 +120,18 @@ def test_verdict_figures_and_text_name_the_cap() -> None:
     assert check.to_json() == {"period": "day", "cap": 1.7, "spent": 0.6672, "hours_left": 12.0, "size": 5,
                                "projected": pytest.approx(0.6672 + 5 * 12 * PRICE), "within": False}
     assert result.describe("EUR", PRICE) == (
-        "budget trims 2 -> 5 to 3 (daily cap 1.70 EUR: spent 0.67 + 5 × 0.0278/h × 12.0 h left = 2.34, over)")
+        "budget trims 2 -> 5 to 3 (daily cap 1.70 EUR: spent 0.6672 + 5 × 0.0278/h × 12.0 h left = 2.34, over)")
 
 
 def test_without_a_recorded_size_only_the_new_size_is_projected() -> None:
     result = bm.verdict(Budget(daily=0.5), None, NOON, PRICE, current=1, wanted=3, minimum=1)
     assert result.checks[0].spent == 0 and result.allowed == 1     # 12 h × 0.0278 = 0.33 a member
+
+
+@pytest.mark.parametrize("value, text", [(0, "0.00"), (0.0022, "0.0022"), (0.94, "0.9400"), (1, "1.00"),
+                                         (12.345, "12.35"), (-0.5, "-0.5000")])
+def test_amounts_keep_small_spend_visible(value: float, text: str) -> None:
+    assert bm.amount(value) == text
 
 
 def test_a_free_price_never_binds() -> None:

@@ -27,15 +27,15 @@ def rows(settings: dict | None, ledger: lg.Ledger | None, held: dict | None = No
     ({"budget": {"daily": 1.0, "monthly": None, "tz": "UTC"}}, None, "unknown", "unknown",
      "daily cap 1.00 EUR, projection unknown"),
     (None, lg.start(MIDNIGHT, 2, "UTC"), "0.0306 EUR/h now (2 × standard.tiny at 0.0153/h)",
-     "today 0.37 EUR, this month 0.37 EUR (UTC; since 2026-11-28T00:00:00Z)", "no cap"),
+     "today 0.3672 EUR, this month 0.3672 EUR (UTC; since 2026-11-28T00:00:00Z)", "no cap"),
     ({"budget": {"daily": 1.0, "monthly": 0.5, "tz": "UTC"}}, lg.start(MIDNIGHT, 2, "UTC"), "0.0306 EUR/h",
-     "today 0.37 EUR",
-     "daily cap 1.00 EUR: projected 0.73 at size 2, within; monthly cap 0.50 EUR: projected 2.20 at size 2, "
+     "today 0.3672 EUR",
+     "daily cap 1.00 EUR: projected 0.7344 at size 2, within; monthly cap 0.5000 EUR: projected 2.20 at size 2, "
      "over: no scale-up"),
-    ({"budget": {"daily": -3}}, lg.start(MIDNIGHT, 1, "UTC"), "0.0153 EUR/h", "today 0.18 EUR",
+    ({"budget": {"daily": -3}}, lg.start(MIDNIGHT, 1, "UTC"), "0.0153 EUR/h", "today 0.1836 EUR",
      "ignored by the tick: the daily cap must be a number >= 0, got -3"),
     ({"budget": {"daily": None, "monthly": None, "tz": "Pacific/Kiritimati"}}, lg.start(MIDNIGHT, 1, "UTC"),
-     "0.0153", "today 0.03 EUR, this month 0.18 EUR (Pacific/Kiritimati;", "no cap"),   # its day began at 10:00 UTC
+     "0.0153", "today 0.0306 EUR, this month 0.1836 EUR (Pacific/Kiritimati;", "no cap"),   # its day began at 10:00 UTC
 ])
 def test_status_money_rows(settings: dict | None, ledger: lg.Ledger | None, cost: str, spend: str,
                            budget: str) -> None:

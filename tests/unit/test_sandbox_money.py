@@ -9,7 +9,16 @@ import pytest
 from functions.common import tz as tzmod
 from functions.money import budget as bm
 from functions.money import ledger as lg
-from sandbox.money import SizeChange, budget_cap, budget_zone, cost_check, instance_seconds, schedule_start
+from sandbox.money import (
+    SizeChange,
+    apply_controls,
+    budget_cap,
+    budget_zone,
+    cost_check,
+    instance_seconds,
+    schedule_start,
+    schedule_window,
+)
 
 OPS = [SizeChange(100.0, 0, 1), SizeChange(200.0, 1, 4), SizeChange(260.0, 4, 2)]
 
@@ -71,3 +80,19 @@ def test_schedule_start_is_a_whole_minute_far_enough_ahead() -> None:
     now = datetime(2026, 12, 31, 23, 59, 50, tzinfo=UTC).timestamp()
     cron, start = schedule_start(now, 20)
     assert cron == "1 0 1 1 *" and start == datetime(2027, 1, 1, 0, 1, tzinfo=UTC).timestamp()
+
+
+def test_apply_controls_types_what_an_operator_would_and_stops_on_a_refusal() -> None:
+    typed: list[tuple[str, ...]] = []
+
+    def inspect(*argv: str) -> str:
+        typed.append(argv)
+        return "budget stored; ..." if argv[0] == "set-budget" else "schedule rule r1 stored: ..."
+    now = datetime(2026, 11, 28, 21, 0, 10, tzinfo=UTC).timestamp()
+    done = apply_controls(3, 2, 15, "3m", now, 0.0153, inspect)
+    assert typed[0][:3] == ("set-budget", "--daily", str(done["budget"]["daily"]))
+    assert typed[1] == ("schedule", "add", "1 21 28 11 *", "--min", "2", "--duration", "3m")
+    assert done["schedule"]["starts_at"] == now + 50
+    assert schedule_window(done, now) == (50, 50 + 180)
+    with pytest.raises(RuntimeError, match=r"inspect set-budget .*: inspect: error: refused"):
+        apply_controls(3, None, 0, "1m", now, 0.0153, lambda *a: "inspect: error: refused: ...\n")

@@ -123,3 +123,13 @@ def test_the_price_comes_from_the_configured_table(tmp_path: object) -> None:
     cfg = config.load(handler_env("http://127.0.0.1:1", "bucket", SCALER_INSTANCE_TYPE="standard.small"))
     got = Settings.of(cfg, None, NOON)
     assert (got.price_hourly, got.currency) == (0.0278, "EUR")
+
+
+def test_a_call_found_applied_by_a_later_tick_is_billed_from_its_decision() -> None:
+    cfg = settings()
+    state, _ = step(ScalerState(), Observed(pool(2), up(3.0)), cfg, NOON)       # killed after its call
+    state, _ = step(state, Called(None, at=NOON + 70), cfg, NOON + 70)          # the next tick finds it applied
+    state, _ = step(state, Finished("t"), cfg, NOON + 70)
+    state, _ = step(state, Observed(pool(6), ()), cfg, NOON + 70)
+    ledger = state.accounts.ledger
+    assert ledger is not None and ledger.total_s == 6 * 70
