@@ -48,14 +48,15 @@ def add_commands(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 
 def _whole(raw: str | None, name: str) -> int | None:
+    """--min/--max of a schedule rule: a whole number >= 1; `none` only for --max (no maximum)."""
     if raw is None:
         return None
     try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"--{name} must be a whole number >= 1, got {raw!r}") from None
-    if value < 1:
-        raise ValueError(f"--{name} must be a whole number >= 1, got {value}")
+        value = opsettings.parse_size(raw)
+    except ValueError as exc:
+        raise ValueError(f"--{name}: {exc}") from None
+    if value is None and name == "min":
+        raise ValueError(f"--min must be a whole number >= 1, got {raw!r}")
     return value
 
 
