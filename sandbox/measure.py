@@ -199,6 +199,31 @@ def lost_requests(deliveries: Iterable[Any], recorded: Iterable[tuple[str, float
     return lost
 
 
+def lost_moves(deliveries: Iterable[Any], actions: Sequence[Action], *, t0: float, low: int, high: int,
+               initial_size: int, slack_s: float = 5.0) -> int:
+    """The classic scaler's lost requests: scale alerts in deliveries answered 2xx with no action in
+    their direction within `slack_s` before them (matched one-to-one, earliest first), unless the
+    pool was already at that bound. A delivery's time is when its answer came back (the recorder
+    notes it then, and the classic scaler answers after its calls); delivery times are wall clock,
+    `t0` the actions' zero."""
+    free = list(actions)
+    lost = 0
+    for d in sorted(deliveries, key=lambda d: d.at):
+        if not d.delivered:
+            continue
+        at = d.at - t0
+        for _fp, direction in d.alerts:
+            sign = 1 if direction == "up" else -1
+            hit = next((a for a in free if a.direction == sign and at - slack_s <= a.t <= at + 1.0), None)
+            if hit is not None:
+                free.remove(hit)
+                continue
+            size = next((a.size_after for a in reversed(actions) if a.t <= at), initial_size)
+            if not (size >= high if sign > 0 else size <= low):
+                lost += 1
+    return lost
+
+
 def checker(actions: Sequence[Action], *, reach: int, within_s: float, drop_t: float, minimum: int,
             final_size: int) -> dict[str, Any]:
     """The course checker's verdict from the operation log (times since the load's start): the pool

@@ -44,6 +44,7 @@ ZONE = "at-vie-1"
 MIN_SIZE = 1
 SLO_P95_S = 2.0
 MAX_ERROR_RATIO = 0.01
+BASELINE = "baseline"  # the classic ±1 scaler in place of the receiver and the tick
 
 
 def free_port() -> int:
@@ -147,7 +148,7 @@ class Sandbox:
             "SOS_BUCKET": self.bucket, "SOS_ENDPOINT": endpoint,
             "LISTEN_ADDR": "127.0.0.1", "LISTEN_PORT": str(receiver_port),
             "SCALER_TOKEN": self.token, "SCALER_MIN_SIZE": str(MIN_SIZE),
-            "SCALER_MAX_SIZE": str(self.max_size), "SCALER_POLICY": self.policy,
+            "SCALER_MAX_SIZE": str(self.max_size),
             "SCALER_COOLDOWN_S": str(self.t.cooldown_s), "SCALER_SETTLE_S": str(self.t.settle_s),
             "SCALER_REQUEST_TTL_S": str(self.t.request_ttl_s),
             "SCALER_LEASE_S": str(self.t.lease_s),
@@ -156,13 +157,17 @@ class Sandbox:
             # /run/autoscaler/kick on the VM: the tick timer also starts when this file changes.
             "SCALER_KICK_FILE": str(self.work / "kick"),
         }
+        if self.policy != BASELINE:
+            self.env["SCALER_POLICY"] = self.policy
         cfg = config.load(self.env)
         self.store = Store.from_config(cfg)
         self.price_hourly, self.currency = cfg.price_hourly, cfg.currency
-        self.handlers = Handlers(self.env, self.work, self.t.tick_s, self.t.sd_s)
+        self.handlers = Handlers(self.env, self.work, self.t.tick_s, self.t.sd_s,
+                                 classic=self.policy == BASELINE)
         self.handlers.start()
         self._stack.append(self.handlers.stop)
-        say(f"receiver on 127.0.0.1:{receiver_port} (behind a recording proxy on "
+        scaler = "the classic scaler (sandbox/baseline.py)" if self.policy == BASELINE else "receiver"
+        say(f"{scaler} on 127.0.0.1:{receiver_port} (behind a recording proxy on "
             f"{self.recorder.port}); tick every {self.t.tick_s:.0f} s, discovery every "
             f"{self.t.sd_s:.0f} s")
         self.mon = Monitoring(self.work, self.t, self.env["SD_OUTPUT"],
@@ -300,7 +305,11 @@ class Sandbox:
                               o.size_after) for o in self.emu.operations()
                if o.time >= self.wall0]
         deliveries = self.recorder.deliveries()
-        lost = measure.lost_requests(deliveries, self._recorded_requests())
+        if self.policy == BASELINE:  # it stores nothing: its steps are in the operation log
+            lost = measure.lost_moves(deliveries, ops, t0=self.wall0, low=MIN_SIZE, high=self.max_size,
+                                      initial_size=self.samples[0].pool_size if self.samples else MIN_SIZE)
+        else:
+            lost = measure.lost_requests(deliveries, self._recorded_requests())
         sc = self.scenario
         counters = self.mon.alertmanager_counters()
         inspect = {name: self._inspect(*args) for name, args in (
@@ -314,7 +323,7 @@ class Sandbox:
             "timings": self.t.as_dict(),
             "nlb_healthcheck": asdict(self.healthcheck),
             "overload": {"figure": overload.figure, "definition": overload.definition()},
-            "profile_members": [list(p) for p in sc.profile],
+            "profile_members": [list(p) for p in sc.profile], "step_t": sc.step_t, "drop_t": sc.drop_t,
             "profile_rps": [list(p) for p in sc.rps_profile(member_rps)],
             "summary": {"app": self.app.name, **measure.summary(
                 self.samples, ops, step_t=sc.step_t, drop_t=sc.drop_t, overload=overload,
