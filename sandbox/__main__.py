@@ -12,7 +12,7 @@ from typing import Any
 from sandbox.apps import APPS, DEFAULT_APP
 from sandbox.scenarios import SCENARIOS
 
-# The names --policy and --compare take (sandbox/runner.py's BASELINE is the last); kept here
+# The names --policy and --compare take (sandbox/parts.py's BASELINE is the last); kept here
 # so that a bad name is refused before anything heavy is imported.
 POLICIES = ("step", "proportional", "baseline")
 
