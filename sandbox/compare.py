@@ -51,6 +51,10 @@ def _moves(report: Report) -> str:
 ROWS: tuple[tuple[str, Callable[[Report], str]], ...] = (
     ("scale-up reaction: load step → first new member serving",
      lambda r: _fmt(r["summary"]["scale_up_reaction_s"], " s")),
+    ("… of which load step → first scale-up alert delivered (the alerting pipeline)",
+     lambda r: _fmt(r["summary"].get("step_to_first_up_delivery_s"), " s")),
+    ("… and that delivery → first scale-up call (the scaler)",
+     lambda r: _fmt(r["summary"].get("first_up_delivery_to_action_s"), " s")),
     ("scale-down reaction: load drop → first member removed",
      lambda r: _fmt(r["summary"]["scale_down_reaction_s"], " s")),
     ("overload / SLO-violation seconds (definition below)", lambda r: _fmt(r["summary"]["overload_s"], " s")),

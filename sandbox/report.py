@@ -76,6 +76,10 @@ def write_markdown(out: Path, report: dict[str, Any]) -> None:
         f"| max pool size | {s['max_pool_size']} |",
         f"| final pool size | {s['final_pool_size']} |",
         f"| scale-up reaction (load step → first new member serving) | {_fmt(s['scale_up_reaction_s'], ' s')} |",
+        f"| … load step → first scale-up alert delivered (the alerting pipeline) | "
+        f"{_fmt(s.get('step_to_first_up_delivery_s'), ' s')} |",
+        f"| … that delivery → first scale-up call (the scaler) | "
+        f"{_fmt(s.get('first_up_delivery_to_action_s'), ' s')} |",
         f"| scale-down reaction (load drop → first member removed) | {_fmt(s['scale_down_reaction_s'], ' s')} |",
         f"| overload: {report['overload']['definition']} | {_fmt(s['overload_s'], ' s')} |",
         f"| instance-seconds | {_fmt(s['instance_seconds'])} |",

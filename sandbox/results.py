@@ -61,6 +61,7 @@ def collect(box: Sandbox) -> dict[str, Any]:
         "summary": {"app": box.app.name, **measure.summary(
             box.samples, ops, step_t=sc.step_t, drop_t=sc.drop_t, overload=overload,
             requests_lost=lost, flap_window_s=box.t.flap_window_s),
+            **measure.pipeline_split(deliveries, ops, t0=box.wall0, step_t=sc.step_t),
             "load_errors": sum(load.errors.values()), **checker(box, ops)},
         "actions": [asdict(a) for a in ops],
         "deliveries": {

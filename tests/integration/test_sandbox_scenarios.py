@@ -73,6 +73,9 @@ def test_checker_sizes_the_pool_in_one_round_and_returns_to_one(tmp_path: Path) 
     assert base["summary"]["max_pool_size"] >= 2 and base["summary"]["requests_lost"] == 0
     assert base["summary"]["actions"] <= base["deliveries"]["scale_alerts_delivered"]
     assert base["tick_runs"] == [] and "no history" in base["inspect"]["history"]
+    for run in (report, base):  # the reaction split into the alert's part and the scaler's, both seen
+        assert run["summary"]["step_to_first_up_delivery_s"] is not None, run["summary"]
+        assert run["summary"]["first_up_delivery_to_action_s"] is not None, run["summary"]
     side = json.loads((tmp_path / "compare.json").read_text())
     assert side["policies"] == ["proportional", "baseline"]
     assert side["runs"]["baseline"]["summary"] == base["summary"]

@@ -173,3 +173,20 @@ def up(at: float, status: int = 200, n: int = 1, scale: str = "up") -> Delivery:
 def test_lost_moves_are_deliveries_without_their_step(deliveries: list[Delivery], actions: list[Action],
                                                       expected: int) -> None:
     assert measure.lost_moves(deliveries, actions, t0=1000.0, low=1, high=3, initial_size=1) == expected
+
+
+@pytest.mark.parametrize(("deliveries", "actions", "step_t", "expected"), [
+    ([up(40), up(100)], [Action(40.5, "scale-instance-pool", 1, 2)], 10, (30.0, 0.5)),
+    ([up(5), up(40)], [Action(41.0, "scale-instance-pool", 1, 2)], 10, (30.0, 1.0)),  # before the step: not it
+    ([up(40, status=503), up(60)], [Action(60.2, "scale-instance-pool", 1, 3)], 10, (50.0, 0.2)),
+    ([up(40, scale="down"), up(70)], [Action(70.0, "scale-instance-pool", 1, 2)], 10, (60.0, 0.0)),
+    ([up(40)], [Action(39.8, "scale-instance-pool", 1, 2)], 10, (30.0, -0.2)),  # noted after the answer
+    ([up(40)], [Action(50.0, "evict-instance-pool-members", 2, 1)], 10, (30.0, None)),
+    ([], [], 10, (None, None)),
+    ([up(40)], [], None, (None, None)),
+])
+def test_pipeline_split_times_the_alert_and_the_scaler(deliveries: list[Delivery], actions: list[Action],
+                                                       step_t: float | None,
+                                                       expected: tuple[float | None, float | None]) -> None:
+    split = measure.pipeline_split(deliveries, actions, t0=1000.0, step_t=step_t)
+    assert (split["step_to_first_up_delivery_s"], split["first_up_delivery_to_action_s"]) == expected
