@@ -3,14 +3,42 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from sandbox.apps import APPS, DEFAULT_APP
 from sandbox.scenarios import SCENARIOS
 
+# The names --policy and --compare take (sandbox/parts.py's BASELINE is the last); kept here
+# so that a bad name is refused before anything heavy is imported.
+POLICIES = ("step", "proportional", "baseline")
+
 SETUP_HINT = "run ./dev sandbox (it installs them), or: apt-get install prometheus prometheus-alertmanager"
+
+
+def run_one(scenario: str, out: Path, policy: str, fast: bool, app: str) -> dict[str, Any]:
+    """One whole run into `out`: start every part, drive the load, write the report."""
+    from sandbox.runner import Sandbox
+    box = Sandbox(SCENARIOS[scenario], out, policy, fast, app=app)
+    if box.t.name == "fast":
+        print("sandbox: --fast timers: every delay of the loop is compressed about six times "
+              "(tick 10 s, alert `for` 10 s, boot 8 s), and so are a real-timer scenario's times and "
+              "limits; thresholds are unchanged")
+    print(f"sandbox: app {box.app.name}, policy {policy}: "
+          + ", ".join(f"{k}={v}" for k, v in box.app.describe().items() if k != "name"))
+    try:
+        box.start()
+        box.run()
+        results = box.results()
+        box.write(results)
+    finally:
+        box.close()
+    print(json.dumps(results["summary"], indent=2))
+    print(f"sandbox: report in {out / 'report.md'} and report.png")
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -18,13 +46,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="default")
     parser.add_argument("--fast", action="store_true",
                         help="compress every timer, the boot delay and the scenario's times about six times")
-    parser.add_argument("--policy", choices=("step", "proportional"), default="proportional")
+    parser.add_argument("--policy", choices=POLICIES, default="proportional",
+                        help="step or proportional: the real handlers with SCALER_POLICY set so; "
+                             "baseline: the classic ±1-per-alert scaler (sandbox/baseline.py) in "
+                             "their place (default: proportional, the deployed policy)")
+    parser.add_argument("--compare", metavar="POLICY,POLICY,...",
+                        help="run the scenario once per policy, one after the other, each into "
+                             "OUT/<policy>/, then OUT/compare.md, compare.json and compare.png "
+                             "side by side")
     parser.add_argument("--app", choices=APPS, default=DEFAULT_APP,
                         help="what the members run: http-load-generator (the course's app: every /load "
                              "takes 10 s and holds all cores; the default) or processor-sharing "
                              "(CPU-bound requests sharing the vCPUs, latency growing with the queue)")
     parser.add_argument("--out", default="sandbox-out", help="report folder (default sandbox-out/)")
     args = parser.parse_args(argv)
+    policies = [args.policy]
+    if args.compare is not None:
+        from sandbox.compare import CompareError, parse_policies
+        try:
+            policies = parse_policies(args.compare, POLICIES)
+        except CompareError as exc:
+            print(f"sandbox: {exc}", file=sys.stderr)
+            return 2
 
     from sandbox.monitoring import missing_binaries
     missing = missing_binaries()
@@ -32,28 +75,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sandbox: missing {', '.join(missing)}: {SETUP_HINT}", file=sys.stderr)
         return 2
 
-    from sandbox.runner import Sandbox
-    scenario = SCENARIOS[args.scenario]
-    box = Sandbox(scenario, Path(args.out), args.policy, args.fast, app=args.app)
-    if box.t.name == "fast":
-        print("sandbox: --fast timers: every delay of the loop is compressed about six times "
-              "(tick 10 s, alert `for` 10 s, boot 8 s), and so are a real-timer scenario's times and "
-              "limits; thresholds are unchanged")
-    print(f"sandbox: app {box.app.name}: " + ", ".join(f"{k}={v}" for k, v in box.app.describe().items()
-                                                       if k != "name"))
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    out = Path(args.out)
+    runs: dict[str, dict[str, Any]] = {}
     try:
-        box.start()
-        box.run()
-        results = box.results()
-        box.write(results)
+        for policy in policies:
+            folder = out / policy if args.compare is not None else out
+            if args.compare is not None:
+                print(f"sandbox: compare: policy {policy} ({len(runs) + 1} of {len(policies)}) into {folder}")
+            runs[policy] = run_one(args.scenario, folder, policy, args.fast, args.app)
     except KeyboardInterrupt:
         print("sandbox: interrupted; stopping every part", file=sys.stderr)
         return 130
-    finally:
-        box.close()
-    print(json.dumps(results["summary"], indent=2))
-    print(f"sandbox: report in {Path(args.out) / 'report.md'} and report.png")
+    if args.compare is not None:
+        from sandbox import compare
+        compare.write(out, runs, "python -m sandbox " + shlex.join(sys.argv[1:] if argv is None else argv))
+        print("\n".join(compare.table(runs)))
+        print(f"sandbox: side by side in {out / 'compare.md'} and compare.png")
     return 0
 
 

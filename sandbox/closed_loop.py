@@ -11,7 +11,7 @@ import threading
 import time
 
 from acceptance.load import Get, LoadDriver, http_get
-from sandbox.loadgen import Figures, Record, Summary, summarise, window_figures
+from sandbox.load_figures import Figures, Record, Summary, summarise, window_figures
 from sandbox.loopback_http import require_loopback
 
 

@@ -2,7 +2,8 @@
 the tick and discovery as one-shot processes on fixed-rate timers, the tick also started at once
 when the receiver (stored request) or discovery (members changed) touches the kick file
 (SCALER_KICK_FILE, in the env both get; autoscaler-tick.path on the VM). Also
-kills them all (SIGKILL) to rehearse a VM replacement.
+kills them all (SIGKILL) to rehearse a VM replacement. With `classic`, the sandbox's classic
+scaler (sandbox/baseline.py) takes the receiver's place and there is no tick.
 """
 from __future__ import annotations
 
@@ -98,7 +99,9 @@ class Timer(threading.Thread):
 
 
 class Handlers:
-    def __init__(self, env: dict[str, str], workdir: Path, tick_s: float, sd_s: float) -> None:
+    def __init__(self, env: dict[str, str], workdir: Path, tick_s: float, sd_s: float,
+                 classic: bool = False) -> None:
+        self.classic = classic
         self.env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
         self.workdir = workdir
         self.tick_s, self.sd_s = tick_s, sd_s
@@ -118,15 +121,16 @@ class Handlers:
         """Boot order of the VM: sd --restore, then the receiver and both timers."""
         self.one_shot("functions.sd", "--restore")
         with open(self.workdir / "receiver.log", "ab") as out:
-            self.receiver = subprocess.Popen([sys.executable, "-m", "functions.scaler.receiver"],
+            module = "sandbox.baseline" if self.classic else "functions.scaler.receiver"
+            self.receiver = subprocess.Popen([sys.executable, "-m", module],
                                              env=self.env, cwd=ROOT, stdout=out, stderr=out)
         self.timers = [
             Timer("sd", "functions.sd", self.sd_s, self.env, self.workdir / "sd.log", self.runs,
-                  self.lock),
-            Timer("tick", "functions.scaler.tick", self.tick_s, self.env,
-                  self.workdir / "tick.log", self.runs, self.lock, offset_s=self.tick_s / 2,
-                  kick_file=self.kick_file),
-        ]
+                  self.lock)]
+        if not self.classic:
+            self.timers.append(Timer("tick", "functions.scaler.tick", self.tick_s, self.env,
+                                     self.workdir / "tick.log", self.runs, self.lock,
+                                     offset_s=self.tick_s / 2, kick_file=self.kick_file))
         for t in self.timers:
             t.start()
 

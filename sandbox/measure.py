@@ -175,6 +175,21 @@ def instance_seconds(samples: Sequence[Sample]) -> float:
     return sum((cur.t - prev.t) * prev.pool_size for prev, cur in itertools.pairwise(samples))
 
 
+def pipeline_split(deliveries: Iterable[Any], actions: Sequence[Action], *, t0: float,
+                   step_t: float | None) -> dict[str, float | None]:
+    """Where the scale-up reaction went: load step → the first 2xx delivery of a firing scale-up
+    alert (the alerting pipeline: scrape, rate window, evaluation, `for`, group wait), and that
+    delivery → the first scale-up action (the scaler). Delivery times are wall clock, noted when
+    the answer came back; `t0` is the actions' zero."""
+    if step_t is None:
+        return {"step_to_first_up_delivery_s": None, "first_up_delivery_to_action_s": None}
+    at = min((d.at - t0 for d in deliveries if d.delivered and d.at - t0 >= step_t
+              and any(direction == "up" for _fp, direction in d.alerts)), default=None)
+    act = None if at is None else next((a.t for a in actions if a.direction > 0 and a.t >= at - 5.0), None)
+    return {"step_to_first_up_delivery_s": None if at is None else round(at - step_t, 1),
+            "first_up_delivery_to_action_s": None if act is None or at is None else round(act - at, 1)}
+
+
 def lost_requests(deliveries: Iterable[Any], recorded: Iterable[tuple[str, float]],
                   slack_s: float = 5.0) -> int:
     """Scale alerts in deliveries answered 2xx that have no stored request near that time.
@@ -195,6 +210,31 @@ def lost_requests(deliveries: Iterable[Any], recorded: Iterable[tuple[str, float
             if near:
                 times.remove(min(near, key=lambda t: abs(t - d.at)))
             else:
+                lost += 1
+    return lost
+
+
+def lost_moves(deliveries: Iterable[Any], actions: Sequence[Action], *, t0: float, low: int, high: int,
+               initial_size: int, slack_s: float = 5.0) -> int:
+    """The classic scaler's lost requests: scale alerts in deliveries answered 2xx with no action in
+    their direction within `slack_s` before them (matched one-to-one, earliest first), unless the
+    pool was already at that bound. A delivery's time is when its answer came back (the recorder
+    notes it then, and the classic scaler answers after its calls); delivery times are wall clock,
+    `t0` the actions' zero."""
+    free = list(actions)
+    lost = 0
+    for d in sorted(deliveries, key=lambda d: d.at):
+        if not d.delivered:
+            continue
+        at = d.at - t0
+        for _fp, direction in d.alerts:
+            sign = 1 if direction == "up" else -1
+            hit = next((a for a in free if a.direction == sign and at - slack_s <= a.t <= at + 1.0), None)
+            if hit is not None:
+                free.remove(hit)
+                continue
+            size = next((a.size_after for a in reversed(actions) if a.t <= at), initial_size)
+            if not (size >= high if sign > 0 else size <= low):
                 lost += 1
     return lost
 

@@ -3,9 +3,10 @@
 Public entry points: `EmulatorServer` (HTTP shell), `Model` (platform state), fault and log types.
 """
 
+from .entities import Instance, ModelError, Operation, Pool
 from .faults import FaultConfig, FaultRule, Outage
 from .logs import OperationRecord, RequestRecord
-from .model import Instance, Model, ModelError, Operation, Pool
+from .model import Model
 from .server import EmulatorServer
 
 __all__ = [

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import faults
+from .entities import ModelError
 from .logs import EventLog
-from .model import Model, ModelError
+from .model import Model
 
 PREFIX = "/_emulator/"
 ZONES = ("at-vie-1", "at-vie-2", "bg-sof-1", "ch-dk-2", "ch-gva-2", "de-fra-1", "de-muc-1", "hr-zag-1")

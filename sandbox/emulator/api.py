@@ -14,7 +14,8 @@ from urllib.parse import parse_qs, unquote
 import jsonschema
 
 from . import render, spec
-from .model import Model, ModelError
+from .entities import ModelError
+from .model import Model
 
 API_PREFIX = "/v2"
 

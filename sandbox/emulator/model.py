@@ -11,82 +11,12 @@ import itertools
 import random
 import threading
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
+from .entities import Callbacks, Clock, Instance, ModelError, Operation, Pool, copy_pool, ip_for_index
 from .inventory import Inventory
 from .logs import EventLog, OperationRecord
-
-Clock = Callable[[], float]
-Callback = Callable[["Instance"], None]
-
-
-class ModelError(Exception):
-    """A request the platform refuses; `status` is the HTTP status it maps to."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-@dataclass
-class Instance:
-    id: str
-    name: str
-    pool_id: str
-    public_ip: str  # "" = none (see detach_public_ip)
-    created_at: float
-    running_at: float
-    state: str = "starting"
-    destroyed_at: float | None = None  # when a destroying instance disappears
-    serial: int = 0  # creation order, which "oldest first" relies on
-
-
-@dataclass
-class Pool:
-    id: str
-    name: str
-    zone: str
-    instance_prefix: str
-    created_at: float
-    members: list[str] = field(default_factory=list)  # oldest first; destroying ones excluded
-    description: str = ""
-    state: str = "running"
-
-    @property
-    def size(self) -> int:
-        return len(self.members)
-
-
-@dataclass
-class Operation:
-    id: str
-    command: str
-    pool_id: str
-    created_at: float
-    complete_at: float | None  # None: stays pending forever (fault injection)
-
-    def state(self, now: float) -> str:
-        return "success" if self.complete_at is not None and now >= self.complete_at else "pending"
-
-
-def _copy_pool(pool: Pool) -> Pool:
-    # Callers get copies so rendering never races with a concurrent mutation.
-    return replace(pool, members=list(pool.members))
-
-
-def ip_for_index(index: int) -> str:
-    """127.0.1.1 … 127.0.1.254, then 127.0.2.1 …: always loopback, never .0 or .255."""
-    return f"127.0.{1 + index // 254}.{1 + index % 254}"
-
-
-@dataclass
-class Callbacks:
-    on_member_added: Callback | None = None
-    on_member_running: Callback | None = None
-    on_member_removed: Callback | None = None
 
 
 class Model:
@@ -158,12 +88,12 @@ class Model:
         with self._lock:
             if pool_id not in self._pools:
                 raise ModelError(404, f"instance pool {pool_id} not found")
-            return _copy_pool(self._pools[pool_id])
+            return copy_pool(self._pools[pool_id])
 
     def list_pools(self) -> list[Pool]:
         self.advance()
         with self._lock:
-            return [_copy_pool(p) for p in self._pools.values()]
+            return [copy_pool(p) for p in self._pools.values()]
 
     def delete_pool(self, pool_id: str) -> None:
         """The pool and its members vanish at once (the acceptance tests' stand-in for a destroy)."""
@@ -252,7 +182,7 @@ class Model:
                 inst = self._add_member(pool, now, 0.0 if running else self.boot_delay_s)
                 events.append(("added", replace(inst)))
             events += self._advance_locked(now)
-            result = _copy_pool(pool)
+            result = copy_pool(pool)
         self._fire(events)
         return result
 

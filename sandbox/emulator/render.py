@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .model import Instance, Operation, Pool
+from .entities import Instance, Operation, Pool
 
 # Fixed ids: the emulator has one instance type and one template, like a pool built by terraform.
 INSTANCE_TYPE = {"id": "b6cd1ff5-3a2f-4e9d-a4d1-8988c1191fe8", "family": "standard", "size": "small",

@@ -13,8 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from . import admin, api, faults, signature
+from .entities import Callback, Callbacks, Clock, Instance
 from .logs import EventLog, OperationRecord, RequestRecord
-from .model import Callback, Callbacks, Clock, Instance, Model
+from .model import Model
 
 MAX_BODY = 1 << 20
 REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large",

@@ -1,4 +1,5 @@
-"""The main job end to end: `python -m sandbox` runs the checker (compressed) and replace-vm scenarios.
+"""The main job end to end: `python -m sandbox` runs the checker (compressed, with the deployed policy
+and the classic baseline side by side) and replace-vm scenarios.
 
 Real processes throughout (moto server, emulator, Prometheus, Alertmanager, receiver, tick,
 discovery); the figures are read back from report.json, measured outside the scaler.
@@ -20,15 +21,31 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def run_sandbox(scenario: str, out: Path, *options: str) -> dict:
+def sandbox(scenario: str, out: Path, *options: str, timeout_s: float = 330) -> str:
     proc = subprocess.run([sys.executable, "-m", "sandbox", "--scenario", scenario, "--out",
                            str(out), *options], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
-                          capture_output=True, text=True, timeout=330)
+                          capture_output=True, text=True, timeout=timeout_s)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "load=" in proc.stdout and "serving=" in proc.stdout  # the live progress line
+    return proc.stdout
+
+
+def read_report(out: Path) -> dict:
     report = json.loads((out / "report.json").read_text())
     assert (out / "report.png").stat().st_size > 20_000
     assert "| max pool size |" in (out / "report.md").read_text()
+    return report
+
+
+def run_sandbox(scenario: str, out: Path, *options: str) -> dict:
+    sandbox(scenario, out, *options)
+    report = read_report(out)
+    check_tick_run(report)
+    return report
+
+
+def check_tick_run(report: dict) -> None:
+    """What every run of the real handlers shows, whatever its scenario."""
     # The default app, its 10 s compressed with the fast timers, judged by CPU, not latency.
     assert report["app"]["name"] == report["summary"]["app"] == "http-load-generator"
     assert report["app"]["request_s"] * report["app"]["compressed_by"] == pytest.approx(10.0)
@@ -37,13 +54,36 @@ def run_sandbox(scenario: str, out: Path, *options: str) -> dict:
     # The tick's own cost ledger agrees with the pool's size over time as the emulator performed it.
     cost = report["cost"]
     assert cost["measured_instance_s"] > 0 and abs(cost["difference_pct"]) <= 1.0, cost
-    return report
 
 
 def test_checker_sizes_the_pool_in_one_round_and_returns_to_one(tmp_path: Path) -> None:
     """The course checker's scenario (its limits compressed with the timers): steady /load from the
-    acceptance run's closed-loop clients through the NLB stand-in."""
-    report = run_sandbox("checker", tmp_path, "--fast")
+    acceptance run's closed-loop clients through the NLB stand-in; then the same with the classic
+    ±1-per-alert baseline in the scaler's place, and the two side by side."""
+    printed = sandbox("checker", tmp_path, "--fast", "--compare", "proportional,baseline", timeout_s=600)
+    report = read_report(tmp_path / "proportional")
+    check_tick_run(report)
+    check_deployed_run(report, tmp_path / "proportional")
+    base = read_report(tmp_path / "baseline")
+    # The classic scaler: one step per delivered firing alert, every call a scale (no eviction),
+    # nothing stored in the bucket; each 2xx delivery's step is found in the operation log.
+    steps = [(a["size_before"], a["size_after"]) for a in base["actions"]]
+    assert steps and all(abs(after - before) == 1 for before, after in steps), steps
+    assert {a["operation"] for a in base["actions"]} == {"scale-instance-pool"}
+    assert base["summary"]["max_pool_size"] >= 2 and base["summary"]["requests_lost"] == 0
+    assert base["summary"]["actions"] <= base["deliveries"]["scale_alerts_delivered"]
+    assert base["tick_runs"] == [] and "no history" in base["inspect"]["history"]
+    for run in (report, base):  # the reaction split into the alert's part and the scaler's, both seen
+        assert run["summary"]["step_to_first_up_delivery_s"] is not None, run["summary"]
+        assert run["summary"]["first_up_delivery_to_action_s"] is not None, run["summary"]
+    side = json.loads((tmp_path / "compare.json").read_text())
+    assert side["policies"] == ["proportional", "baseline"]
+    assert side["runs"]["baseline"]["summary"] == base["summary"]
+    assert "| figure (measured from outside the scaler) | proportional | baseline |" in printed
+    assert (tmp_path / "compare.png").stat().st_size > 20_000
+
+
+def check_deployed_run(report: dict, out: Path) -> None:
     s = report["summary"]
     # Two requests always in flight are two members' worth: requests in flight, not the saturated
     # CPU, size the pool, so one round reaches ceil(2 / 0.6) = 4 (CPU alone would need 1 → 2 → 4),
@@ -64,7 +104,7 @@ def test_checker_sizes_the_pool_in_one_round_and_returns_to_one(tmp_path: Path) 
     assert ops == {"scale-instance-pool", "evict-instance-pool-members"}
     assert "last action" in report["inspect"]["status"]
     assert "scale-up" in report["inspect"]["history"]
-    assert "| **checker: " in (tmp_path / "report.md").read_text()
+    assert "| **checker: " in (out / "report.md").read_text()
 
 
 def test_replace_vm_loses_no_request_and_no_snapshot(tmp_path: Path) -> None:

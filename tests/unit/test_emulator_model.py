@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.emulator.model import Callbacks, Model, ModelError, ip_for_index
+from sandbox.emulator.entities import Callbacks, ModelError, ip_for_index
+from sandbox.emulator.model import Model
 
 from .emulator_kit import FakeClock
 

@@ -9,16 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox.apps import ProcessorSharing
-from sandbox.loadgen import (
-    LoadGen,
-    Profile,
-    Record,
-    arrival_offsets,
-    format_figures,
-    percentile,
-    summarise,
-    window_figures,
-)
+from sandbox.load_figures import Record, format_figures, percentile, summarise, window_figures
+from sandbox.loadgen import LoadGen, Profile, arrival_offsets
 from sandbox.member import Member
 from tests.waiting import wait_for
 

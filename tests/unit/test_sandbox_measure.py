@@ -152,3 +152,41 @@ def test_checker_verdict_from_the_operation_log(actions: list[Action], final: in
                                                 expected: tuple[bool, float | None, float | None]) -> None:
     verdict = checker(actions, reach=2, within_s=300, drop_t=360, minimum=1, final_size=final)
     assert (verdict["checker_passed"], verdict["checker_reached_2_s"], verdict["checker_back_to_min_s"]) == expected
+
+
+def up(at: float, status: int = 200, n: int = 1, scale: str = "up") -> Delivery:
+    return Delivery(1000.0 + at, status, tuple((f"f{i}", scale) for i in range(n)))
+
+
+@pytest.mark.parametrize(("deliveries", "actions", "expected"), [
+    ([up(10)], [Action(9.5, "scale-instance-pool", 1, 2)], 0),         # acted just before the answer
+    ([up(10)], [], 1),                                                  # answered 2xx, nothing done
+    ([up(10, status=503)], [], 0),                                      # not delivered: not lost
+    ([up(10)], [Action(2.0, "scale-instance-pool", 1, 2)], 1),          # too early to be this one's
+    ([up(10, n=2)], [Action(9.5, "scale-instance-pool", 1, 2)], 1),     # one action for two alerts
+    ([up(10, scale="down")], [Action(2.0, "scale-instance-pool", 2, 1)], 0),  # at the minimum (1)
+    ([up(10, scale="down")], [Action(9.5, "scale-instance-pool", 1, 2)], 1),  # an up is no down
+    ([up(10, scale="down")], [], 0),                                    # at the minimum from the start
+    ([up(30)], [Action(9.5, "scale-instance-pool", 2, 3)], 0),          # at the maximum (3)
+    ([up(10, n=2)], [Action(9.0, "scale-instance-pool", 2, 3)], 0),     # second alert at the maximum
+])
+def test_lost_moves_are_deliveries_without_their_step(deliveries: list[Delivery], actions: list[Action],
+                                                      expected: int) -> None:
+    assert measure.lost_moves(deliveries, actions, t0=1000.0, low=1, high=3, initial_size=1) == expected
+
+
+@pytest.mark.parametrize(("deliveries", "actions", "step_t", "expected"), [
+    ([up(40), up(100)], [Action(40.5, "scale-instance-pool", 1, 2)], 10, (30.0, 0.5)),
+    ([up(5), up(40)], [Action(41.0, "scale-instance-pool", 1, 2)], 10, (30.0, 1.0)),  # before the step: not it
+    ([up(40, status=503), up(60)], [Action(60.2, "scale-instance-pool", 1, 3)], 10, (50.0, 0.2)),
+    ([up(40, scale="down"), up(70)], [Action(70.0, "scale-instance-pool", 1, 2)], 10, (60.0, 0.0)),
+    ([up(40)], [Action(39.8, "scale-instance-pool", 1, 2)], 10, (30.0, -0.2)),  # noted after the answer
+    ([up(40)], [Action(50.0, "evict-instance-pool-members", 2, 1)], 10, (30.0, None)),
+    ([], [], 10, (None, None)),
+    ([up(40)], [], None, (None, None)),
+])
+def test_pipeline_split_times_the_alert_and_the_scaler(deliveries: list[Delivery], actions: list[Action],
+                                                       step_t: float | None,
+                                                       expected: tuple[float | None, float | None]) -> None:
+    split = measure.pipeline_split(deliveries, actions, t0=1000.0, step_t=step_t)
+    assert (split["step_to_first_up_delivery_s"], split["first_up_delivery_to_action_s"]) == expected

@@ -84,3 +84,14 @@ def test_report_gives_the_checker_verdict_only_for_the_checker(tmp_path: Path, p
     md = (tmp_path / "report.md").read_text()
     assert f"| **{verdict}** (2 clients; pool at 2 within 300 s" in md
     assert f"| checker: load start → pool of 2 (operation log) | {'130.5 s' if reached else '—'} |" in md
+
+
+@pytest.mark.parametrize(("policy", "says"), [
+    ("proportional", "| requests lost (2xx deliveries missing from the bucket) | 0 |"),
+    ("baseline", "| requests lost (2xx-delivered alerts without their ±1 step in the operation log, "
+                 "the pool not at a bound) | 0 |"),
+])
+def test_requests_lost_says_what_it_counts_for_the_policy(tmp_path: Path, policy: str, says: str) -> None:
+    doc = {**results(for_run("http-load-generator", speedup=6.0), CpuOverload(0.8, 10)), "policy": policy}
+    report.write_markdown(tmp_path, doc)
+    assert says in (tmp_path / "report.md").read_text()
