@@ -22,7 +22,7 @@ Decisions:
   not measured, i.e. as before the annotation existed.
 - The `scale_trend` annotation (how fast the pool's total demand grows, members' worth per
   second, from deriv() over the alert's window; negative when falling) is read into `trend`:
-  any finite number. Missing → None; anything else → None, counted in `bad_trends`, and the
+  any finite number. Missing or blank → None; anything else → None, counted in `bad_trends`, and the
   alert still scales: without a trend decide() sizes for the measured demand alone.
 """
 from __future__ import annotations
@@ -249,7 +249,8 @@ def parse(body: bytes, received_at: float) -> Parsed:
         members = scale_members(raw_members)
         if raw_members is not None and members is None:
             bad_members += 1
-        raw_trend = notes.get("scale_trend")
+        # Blank: the trend query had no result (no netstat figure yet), the same as no annotation.
+        raw_trend = notes.get("scale_trend", "").strip() or None
         trend = scale_trend(raw_trend)
         if raw_trend is not None and trend is None:
             bad_trends += 1

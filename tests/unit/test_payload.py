@@ -217,7 +217,8 @@ def test_scale_trend(raw: str | None, trend: float | None) -> None:
 
 
 @pytest.mark.parametrize("raw,trend,bad", [("0.002", 0.002, 0), ("-0.002", -0.002, 0),
-                                           ("NaN", None, 1), ("soon", None, 1), (None, None, 0)])
+                                           ("NaN", None, 1), ("soon", None, 1), (None, None, 0),
+                                           (" ", None, 0)])
 def test_a_bad_trend_never_blocks_the_scale_and_is_counted(raw: str | None, trend: float | None,
                                                            bad: int) -> None:
     notes = {"scale_value": "0.85", "scale_members": "2"} | ({} if raw is None else {"scale_trend": raw})
