@@ -15,6 +15,8 @@ class Delays:
     own figures for what no file holds (boot times, node_load1's kernel constants)."""
     scrape_s: int = DEPLOYED.scrape_s
     rate_window_s: int = DEPLOYED.rate_window_s
+    trend_window_s: int = DEPLOYED.trend_window_s
+    trend_step_s: int = DEPLOYED.trend_step_s
     eval_s: int = DEPLOYED.eval_s
     for_s: int = DEPLOYED.for_s
     group_wait_s: int = DEPLOYED.group_wait_s
@@ -33,7 +35,8 @@ class Delays:
         return (self.boot_min_s + self.boot_max_s) / 2
 
     def describe(self) -> str:
-        return (f"scrape {self.scrape_s}s, rate window {self.rate_window_s}s, eval {self.eval_s}s, "
+        return (f"scrape {self.scrape_s}s, rate window {self.rate_window_s}s, trend "
+                f"deriv[{self.trend_window_s}s:{self.trend_step_s}s], eval {self.eval_s}s, "
                 f"for {self.for_s}s, group_wait {self.group_wait_s}s, group_interval "
                 f"{self.group_interval_s}s, repeat {self.repeat_s}s, tick {self.tick_s}s, "
                 f"sd {self.sd_s}s, boot {self.boot_min_s}–{self.boot_max_s}s, "

@@ -40,6 +40,7 @@ class _Alert:
     firing: bool = False
     value: float | None = None
     members: int | None = None  # members the average was taken over (scale_members)
+    trend: float | None = None  # scale_trend: the scale-up alert's only
     next_flush: int | None = None
     last_sent: int | None = None
 
@@ -84,7 +85,7 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
     sd_phase = rng.randrange(delays.sd_s)
     pool = SimPool(initial_size, boots, delays.destroy_s)
     exporters = Exporters(delays.rate_window_s, demand[0] / max(initial_size, 1), app, delays.load_tau_s,
-                          delays.load_every_s)
+                          delays.load_every_s, (delays.trend_window_s, delays.trend_step_s))
     alerts = {"up": _Alert(), "down": _Alert()}
     result = Result(controller.name)
     under_since: int | None = None
@@ -127,6 +128,7 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
                 if t - alert.active_since >= delays.for_s:
                     alert.firing = True
                 alert.value, alert.members = reading.value, reading.members
+                alert.trend = reading.trend if direction == "up" else None
 
         for direction, alert in alerts.items():
             if alert.firing and alert.next_flush is None:
@@ -140,7 +142,8 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
                 alert.last_sent = t
                 result.deliveries.append((t, direction, alert.value))
                 result.delivered_members.append(alert.members)
-                record(t, controller.webhook(t, direction, alert.value, alert.members, pool))
+                record(t, controller.webhook(t, direction, alert.value, alert.members, pool,
+                                             alert.trend))
                 if controller.tick_on_webhook:
                     # The receiver's kick: the tick runs within a second of the stored request
                     # (a real tick takes ≈0.35 s); the timer's ticks go on as before.

@@ -97,7 +97,7 @@ def double_step(low: float = 1.0, mid: float = 3.0, high: float = 6.0, first_min
                  f"{low:g} → {mid:g} at {first_min} min → {high:g} {gap_s} s later, then steady")
 
 
-def sawtooth(low: float = 1.0, high: float = 4.0, period_s: int = 200, minutes: int = 40) -> Trace:
+def sawtooth(low: float = 2.0, high: float = 6.0, period_s: int = 200, minutes: int = 40) -> Trace:
     """Linear rise from `low` to `high` over one period, then an instant fall, again and again:
     a period near the pipeline's delay, so every action arrives about when the load has moved on."""
     values = [low + (high - low) * (i % period_s) / period_s for i in range(minutes * 60)]

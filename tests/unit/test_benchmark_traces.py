@@ -67,7 +67,7 @@ def test_every_example_csv_is_a_valid_trace() -> None:
 def test_hard_traces_have_their_shapes() -> None:
     double = traces.double_step()
     assert (double.demand[599], double.demand[600], double.demand[749], double.demand[750]) == (1, 3, 3, 6)
-    saw = traces.sawtooth(period_s=200)
+    saw = traces.sawtooth(1.0, 4.0, period_s=200)
     assert saw.demand[0] == 1 and saw.demand[199] == pytest.approx(1 + 3 * 199 / 200)
     assert saw.demand[200] == 1
     plateau = traces.noisy_plateau(3.0, noise=0.1, every_s=10)
