@@ -6,6 +6,10 @@ last action's capacity settled are absorbed (like a warm-up: one alert episode, 
 up beats down; no scale-down within the cooldown; `step` moves ±1, `proportional` aims at
 ceil(total demand / target), both capped by the bounds and `max_step`.
 
+A scale-up looks ahead: a measured request with a rising `trend` (members' worth per second) is
+sized for total + trend × (`lookahead_s` + its age), at most MAX_AHEAD more; a falling trend is
+never used, so it cannot deepen a scale-down nor bring one before the cooldown ends.
+
 A request that says how many members its demand was averaged over (`members`) gives the
 total demand in members' worth, independent of later changes to the pool: `proportional`
 then acts only when that total needs a different size, and needs no settle window, so a

@@ -87,3 +87,16 @@ def test_json_has_every_cell_in_the_documented_shape(capsys: pytest.CaptureFixtu
         assert set(figures) >= {"reaction_s", "slo_violation_s", "instance_s", "actions", "flaps"}
     assert cell["policies"]["baseline"]["actions"] >= 1
     assert isinstance(cell["policies"]["proportional"]["reaction_s"], float)
+
+
+def test_the_floor_search_only_tries_settings_the_tools_allow() -> None:
+    from benchmarks import floor
+    from benchmarks.pipeline import Delays
+    found = floor.candidates(Delays())
+    assert found
+    for d in found:
+        assert d.rate_window_s >= 4 * d.scrape_s and d.rate_window_s % d.scrape_s == 0
+        assert d.eval_s % 10 == 0 and d.for_s % d.eval_s == 0
+        assert (d.trend_window_s, d.trend_step_s) == (d.rate_window_s, d.scrape_s)
+    assert {(d.scrape_s, d.rate_window_s) for d in found} >= {(5, 20), (15, 60)}
+    assert not any(d.scrape_s == 15 and d.rate_window_s < 60 for d in found)
