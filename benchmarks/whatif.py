@@ -20,6 +20,8 @@ WHAT_IF: list[tuple[str, Params, dict[str, int], bool, bool]] = [
     ("proportional, target 0.75", Params(policy="proportional", target_utilization=0.75), {}, True,
      True),
     ("proportional, no look-ahead", Params(policy="proportional", lookahead_s=0), {}, True, True),
+    ("proportional, look-ahead 180 s", Params(policy="proportional", lookahead_s=180), {}, True,
+     True),
     ("proportional, no sd kick", Params(policy="proportional"), {}, True, False),
     ("proportional, tick 10 s, no kick", Params(policy="proportional"), {"tick_s": 10}, False,
      False)]
