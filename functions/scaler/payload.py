@@ -135,21 +135,8 @@ def _values_map(where: str, value: Any) -> None:
             raise ParseError(f"{where}.{key[:64]} must be a number or null")
 
 
-def scale_value(raw: str | None) -> float | None:
-    """The demand figure from the `scale_value` annotation; None when absent or unusable."""
-    if raw is None:
-        return None
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        return None
-    if not math.isfinite(value) or value < 0:
-        return None
-    return value
-
-
-def scale_trend(raw: str | None) -> float | None:
-    """The demand trend from the `scale_trend` annotation; None when absent or unusable."""
+def _finite(raw: str | None) -> float | None:
+    """A finite number written in an annotation; None when absent or unusable."""
     if raw is None:
         return None
     try:
@@ -157,6 +144,18 @@ def scale_trend(raw: str | None) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def scale_value(raw: str | None) -> float | None:
+    """The demand figure from the `scale_value` annotation; None when absent or unusable."""
+    value = _finite(raw)
+    return None if value is None or value < 0 else value
+
+
+def scale_trend(raw: str | None) -> float | None:
+    """The demand trend from the `scale_trend` annotation (negative = falling); None when absent
+    or unusable."""
+    return _finite(raw)
 
 
 def scale_members(raw: str | None) -> int | None:
