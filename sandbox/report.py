@@ -1,6 +1,7 @@
 """The sandbox's report: report.json (figures), report.md (for people), report.png (the plot)."""
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -102,6 +103,7 @@ def write_markdown(out: Path, report: dict[str, Any]) -> None:
                   f"restored from the SOS snapshot: {r['targets_restored']} "
                   f"(identical: {r['targets_identical']}). Requests pending at the kill: "
                   f"{r['pending_at_kill']}."]
+    lines += _money_lines(report)
     for name, text in (report.get("inspect") or {}).items():
         command = "status" if name == "status" else "history --since 1h"
         lines += ["", f"## `python -m functions.inspect {command}` at the end", "", "```",
@@ -110,12 +112,44 @@ def write_markdown(out: Path, report: dict[str, Any]) -> None:
     (out / "report.md").write_text("\n".join(lines))
 
 
+def _money_lines(report: dict[str, Any]) -> list[str]:
+    """The cost check (the tick's ledger against the operation log) and the operator's controls."""
+    lines: list[str] = []
+    cost = report.get("cost")
+    if cost:
+        lines += ["", "## Cost", "",
+                  f"At {cost['price_hourly']:g} {cost['currency']} per member-hour (the price table), the tick's "
+                  f"ledger counts {cost['ledger_instance_s']:.1f} instance-seconds ({cost['ledger_cost']:.4f} "
+                  f"{cost['currency']}) over its {cost['window_s']:.0f} s; the emulator's operation log gives "
+                  f"{cost['measured_instance_s']:.1f} over the same window: a difference of "
+                  f"{_fmt(cost['difference_pct'], ' %')}."]
+    controls = report.get("controls") or {}
+    if "budget" in controls:
+        b = controls["budget"]
+        lines += ["", f"Operator's daily cap: {b['daily']:g} {cost['currency'] if cost else ''} in {b['tz']} "
+                      f"(room for {b['fits_members']} members for the rest of that day)."]
+    if "schedule" in controls:
+        sc = controls["schedule"]
+        lines += ["", f"Operator's schedule: `{sc['cron']}` ({sc['tz']}) for {sc['duration']}: at least "
+                      f"{sc['min']} members."]
+    events = report.get("budget_events") or []
+    if events:
+        lines += ["", "## The cap held the pool back", "", "| t (s) | history record | size | reason |",
+                  "|---|---|---|---|"]
+        lines += [f"| {e['t']:.0f} | {e['action']} | {e['from_size']} → {e['to_size']} | {e['reason']} |"
+                  for e in events]
+    return lines
+
+
 def write_plot(out: Path, samples: Sequence[Sample], actions: Sequence[Action], title: str, *,
                profile: Sequence[tuple[float, float]], duration_s: float, step_t: float, drop_t: float,
-               member_rps: float, cpu_window_s: float, slo_p95_s: float | None) -> None:
+               member_rps: float, cpu_window_s: float, slo_p95_s: float | None, price_hourly: float = 0.0,
+               currency: str = "EUR", budget_marks: Sequence[float] = (),
+               schedule_window: tuple[float, float] | None = None) -> None:
     """Demand (the profile, in members' worth) and what was served, requests in flight per member,
-    CPU (as sampled and over the alert rules' window), pool size and actions; latency only where
-    it tells something (`slo_p95_s` given: the processor-sharing app)."""
+    CPU (as sampled and over the alert rules' window), pool size and actions, cost so far (the
+    sampled size × the price) with the spend cap's holds; latency only where it tells something
+    (`slo_p95_s` given: the processor-sharing app)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -123,7 +157,7 @@ def write_plot(out: Path, samples: Sequence[Sample], actions: Sequence[Action], 
 
     nan = float("nan")
     t = [s.t for s in samples]
-    panels = 5 if slo_p95_s is not None else 4
+    panels = 6 if slo_p95_s is not None else 5
     fig, axes = plt.subplots(panels, 1, figsize=(11, 2.5 * panels), sharex=True)
     ax = axes[0]
     # The offered load is the profile itself: at a few requests per 10 s a sampled rate is mostly noise.
@@ -169,13 +203,27 @@ def write_plot(out: Path, samples: Sequence[Sample], actions: Sequence[Action], 
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.legend(loc="upper right")
     if slo_p95_s is not None:
-        ax = axes[4]
+        ax = axes[5]
         ax.plot(t, [s.p95_s if s.p95_s is not None else nan for s in samples],
                 color="tab:brown", label="p95 latency")
         ax.axhline(slo_p95_s, color="black", linestyle=":", linewidth=1, label=f"SLO {slo_p95_s} s")
         ax.set_yscale("log")
         ax.set_ylabel("latency (s)")
         ax.legend(loc="upper right")
+    ax = axes[4]
+    spent = list(itertools.accumulate((p.pool_size * (c.t - p.t) * price_hourly / 3600.0
+                                       for p, c in itertools.pairwise(samples)), initial=0.0))[:len(samples)]
+    ax.plot(t, spent, color="tab:purple", label=f"cost so far (pool size × {price_hourly:g}/h)")
+    ax.set_ylabel(f"cost ({currency})")
+    for i, mark in enumerate(budget_marks):
+        for axis in (axes[3], ax):
+            axis.axvline(mark, color="darkred", linestyle="--", linewidth=1.2,
+                         label="spend cap held a scale-up" if i == 0 and axis is ax else None)
+    if schedule_window is not None:
+        for axis in (axes[3], ax):
+            axis.axvspan(*schedule_window, color="tab:purple", alpha=0.08,
+                         label="schedule raises the minimum" if axis is ax else None)
+    ax.legend(loc="upper left")
     axes[-1].set_xlabel("time since start (s)")
     for a in actions:
         if a.direction:

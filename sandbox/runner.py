@@ -26,7 +26,7 @@ import boto3
 from bootstrap import render
 from functions.common import config, keys
 from functions.common.store import Store
-from sandbox import apps, measure, report
+from sandbox import apps, measure, money, report
 from sandbox.closed_loop import ClosedLoad
 from sandbox.emulator.server import EmulatorServer
 from sandbox.fleet import Fleet
@@ -85,6 +85,7 @@ class Sandbox:
         self.bucket = f"sandbox-{uuid.uuid4().hex[:12]}"
         self.samples: list[measure.Sample] = []
         self.replace: dict[str, Any] | None = None
+        self.controls: dict[str, Any] = {}
         self._stack: list[Any] = []
 
     # ---- bring-up --------------------------------------------------------------------
@@ -155,7 +156,9 @@ class Sandbox:
             # /run/autoscaler/kick on the VM: the tick timer also starts when this file changes.
             "SCALER_KICK_FILE": str(self.work / "kick"),
         }
-        self.store = Store.from_config(config.load(self.env))
+        cfg = config.load(self.env)
+        self.store = Store.from_config(cfg)
+        self.price_hourly, self.currency = cfg.price_hourly, cfg.currency
         self.handlers = Handlers(self.env, self.work, self.t.tick_s, self.t.sd_s)
         self.handlers.start()
         self._stack.append(self.handlers.stop)
@@ -198,6 +201,10 @@ class Sandbox:
                                 duration_s=sc.duration_s, max_inflight=256, timeout_s=self.app.client_timeout_s)
         self.t0 = time.monotonic()
         self.wall0 = time.time()
+        self.controls = money.apply_controls(sc.budget_members, sc.schedule_min, sc.schedule_after_s,
+                                             sc.schedule_for, self.wall0, self.price_hourly, self._inspect)
+        for name, what in self.controls.items():
+            self._say(f"operator's {name}: " + " ".join(what["output"].split()[:14]) + " …")
         self.load.start()
         end = sc.duration_s + sc.tail_s
         next_sample = 0.0
@@ -324,6 +331,8 @@ class Sandbox:
                 "alertmanager_attempts_failed": counters["attempts_failed"]},
             "load": asdict(load),
             "tick_runs": [asdict(r) for r in self.handlers.tick_runs()],
+            **money.run_figures(self.store, self.pool_id, self.emu.operations(), self.price_hourly,
+                                self.currency, self.wall0, self.controls),
             "replace_vm": self.replace,
             "inspect": inspect,
             "samples": [s.as_dict() for s in self.samples],
@@ -362,7 +371,10 @@ class Sandbox:
                           step_t=self.scenario.step_t, drop_t=self.scenario.drop_t,
                           member_rps=self.app.member_rps(self.fleet.vcpus),
                           cpu_window_s=measure.duration_s(self.t.rate_window),
-                          slo_p95_s=SLO_P95_S if self.app.overload == "latency" else None)
+                          slo_p95_s=SLO_P95_S if self.app.overload == "latency" else None,
+                          price_hourly=self.price_hourly, currency=self.currency,
+                          budget_marks=[e["t"] for e in results["budget_events"]],
+                          schedule_window=money.schedule_window(self.controls, self.wall0))
 
     def close(self) -> None:
         while self._stack:

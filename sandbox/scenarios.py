@@ -46,6 +46,11 @@ class Scenario:
                        replace_at=None if self.replace_at is None else f(self.replace_at),
                        replace_gap_s=f(self.replace_gap_s),
                        reach_within_s=None if self.reach_within_s is None else f(self.reach_within_s))
+    # budget: the operator's controls, set with `inspect` before the load starts (sandbox/money.py)
+    budget_members: int | None = None   # a daily cap that fits this many members for the rest of the day
+    schedule_min: int | None = None     # a schedule rule raising the minimum to this ...
+    schedule_after_s: float = 0.0       # ... from the first whole minute this long after the load starts
+    schedule_for: str = "3m"            # ... for this long
 
     def rps_profile(self, member_rps: float) -> tuple[tuple[float, float], ...]:
         """The profile in requests/s for an app whose member's worth is `member_rps`."""
@@ -82,4 +87,10 @@ SCENARIOS = {
         # 90 s: a full rate window of idle samples first), load and return stay within 10 minutes.
         profile=((0, GRADER_CLIENTS), (345, 0)), step_t=0, drop_t=345,
         clients=GRADER_CLIENTS, start_running=True, reach_within_s=CHECKER_WITHIN_S),
+    "budget": Scenario(
+        "budget", "fast timers: a schedule raises the minimum to 2 at a whole minute, then a step to "
+        "5 members' worth of load meets a daily spend cap that fits 3 members",
+        fast=True, duration_s=240, tail_s=15,
+        profile=((0, 0.25), (100, 5.0), (200, 0.25)), step_t=100, drop_t=200,
+        budget_members=3, schedule_min=2, schedule_after_s=15, schedule_for="3m"),
 }

@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import NoReturn, TypeVar
 
+from . import prices
+
 ZONE_RE = re.compile(r"^[a-z]{2}-[a-z]{3}-[0-9]$")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,62}$")
 POLICIES = ("step", "proportional")
@@ -53,6 +55,12 @@ class Config:
     textfile_dir: str | None = "/var/lib/prometheus/node-exporter"
     # Touched by the receiver after a stored request and by sd when the members changed; unset = no kick.
     kick_file: str | None = None
+    # The pool's instance type in the price table; None = the bundled functions/common/prices.json.
+    instance_type: str = "standard.tiny"
+    prices_file: str | None = None
+    # Resolved from the two above when the configuration is loaded (a bad table is a config error).
+    price_hourly: float = 0.0
+    currency: str = "EUR"
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -98,6 +106,9 @@ def load(env: Mapping[str, str]) -> Config:
     max_size = _parsed(env, "SCALER_MAX_SIZE", Config.max_size, int, lambda v: v >= min_size,
                        f"an integer >= SCALER_MIN_SIZE ({min_size})")
     textfile = env.get("TEXTFILE_DIR")
+    instance_type = env.get("SCALER_INSTANCE_TYPE", "").strip() or Config.instance_type
+    prices_file = env.get("SCALER_PRICES_FILE", "").strip() or None
+    price_hourly, currency = _price(instance_type, prices_file)
     return Config(
         key=key,
         secret=secret,
@@ -135,7 +146,20 @@ def load(env: Mapping[str, str]) -> Config:
         # kick would fail silently (the receiver and sd ignore errors touching it).
         kick_file=_parsed(env, "SCALER_KICK_FILE", Config.kick_file, str, lambda v: v is not None and v.startswith("/"),
                           "an absolute path"),
+        instance_type=instance_type, prices_file=prices_file, price_hourly=price_hourly, currency=currency,
     )
+
+
+def _price(instance_type: str, path: str | None) -> tuple[float, str]:
+    """The hourly price of one pool member and the table's currency (ConfigError naming the variable)."""
+    try:
+        table = prices.load(path)
+    except prices.PriceTableError as exc:
+        raise ConfigError(f"SCALER_PRICES_FILE: {exc}") from None
+    try:
+        return table.instance(instance_type), table.currency
+    except prices.PriceTableError as exc:
+        raise ConfigError(f"SCALER_INSTANCE_TYPE: {exc}") from None
 
 
 def from_environ_or_exit(env: Mapping[str, str] | None = None) -> Config:

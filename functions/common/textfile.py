@@ -13,13 +13,15 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def render(metrics: Mapping[str, Sample], help_text: Mapping[str, str] | None = None) -> str:
-    """Pure: gauges in Prometheus text format. A list value gives one labelled sample each."""
+def render(metrics: Mapping[str, Sample], help_text: Mapping[str, str] | None = None,
+           types: Mapping[str, str] | None = None) -> str:
+    """Pure: metrics in Prometheus text format, gauges unless `types` names another type (a
+    counter must end in `_total`). A list value gives one labelled sample each."""
     lines: list[str] = []
     for name in sorted(metrics):
         if help_text and name in help_text:
             lines.append(f"# HELP {name} {help_text[name]}")
-        lines.append(f"# TYPE {name} gauge")
+        lines.append(f"# TYPE {name} {(types or {}).get(name, 'gauge')}")
         value = metrics[name]
         samples = value if isinstance(value, list) else [({}, value)]
         for labels, number in samples:

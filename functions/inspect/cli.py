@@ -13,7 +13,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -28,7 +28,7 @@ from functions.common import config, keys
 from functions.common.bounds import effective_bounds
 from functions.common.store import Conflict, Json, Store, StoreError
 
-from . import reads, tables, views
+from . import controls, reads, tables, views
 from . import settings as opsettings
 from .timefmt import parse_since
 
@@ -135,13 +135,24 @@ def _size(raw: str) -> int | None:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+PROG = "python -m functions.inspect"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as one line naming the problem (subcommand parsers are of this class too)."""
+
+    def error(self, message: str) -> NoReturn:
+        where = self.prog.removeprefix(PROG).strip()
+        self.exit(2, f"inspect: error: {where + ': ' if where else ''}{message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    json_flag = argparse.ArgumentParser(add_help=False)
+    json_flag = _Parser(add_help=False)
     # SUPPRESS keeps a top-level --json from being reset by the subcommand's default.
     json_flag.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                            help="machine-readable output (stable shapes)")
-    parser = argparse.ArgumentParser(
-        prog="python -m functions.inspect", parents=[json_flag],
+    parser = _Parser(
+        prog=PROG, parents=[json_flag],
         description="The operator's view of the autoscaler's state bucket. Configured by the "
                     "handlers' environment: EXOSCALE_KEY, EXOSCALE_SECRET, EXOSCALE_ZONE, "
                     "INSTANCEPOOL_ID, SOS_BUCKET, SOS_ENDPOINT.")
@@ -164,6 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "bound applies). Requires 1 <= min <= max.")
     bounds.add_argument("--min", type=_size, default=opsettings.KEEP, metavar="N|none")
     bounds.add_argument("--max", type=_size, default=opsettings.KEEP, metavar="M|none")
+    controls.add_commands(sub, [json_flag])
     return parser
 
 
@@ -179,6 +191,8 @@ def _run(args: argparse.Namespace, cfg: config.Config, store: Store, now: float,
     check_bucket(store, cfg.pool_id)
     if args.command in ("pause", "resume", "set-bounds"):
         return _steer(args, cfg, store, now, out, err, as_json)
+    if args.command in controls.COMMANDS:
+        return _control(args, cfg, store, now, out, err, as_json)
     if args.command == "status":
         view, render = reads.read_status(store, cfg, now), tables.status_text
     elif args.command == "requests":
@@ -226,6 +240,27 @@ def _steer(args: argparse.Namespace, cfg: config.Config, store: Store, now: floa
                 "set-bounds": "bounds stored; the next tick honours them"}[args.command]
     print(headline + "\n" + tables.settings_text(new, effective), file=out)
     return 0
+
+
+def _control(args: argparse.Namespace, cfg: config.Config, store: Store, now: float,
+             out: TextIO, err: TextIO, as_json: bool) -> int:
+    key = keys.settings(cfg.pool_id)
+
+    def read() -> Json | None:
+        stored = store.get(key)
+        if stored is not None and stored.body is None:
+            raise Failure(f"{key}: {stored.error}")
+        return None if stored is None else stored.body
+
+    def write(change: Callable[[Json | None], Json]) -> Json:
+        new, notes = update_settings(store, key, change)
+        for note in notes:
+            print(f"inspect: warning: {note}", file=err)
+        return new
+    try:
+        return controls.run(args, cfg, now, operator_name(), read, write, out, as_json)
+    except ValueError as exc:
+        raise Failure(f"refused: {exc}; nothing written") from None
 
 
 def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None, *,

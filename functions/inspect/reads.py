@@ -15,7 +15,8 @@ def read_status(store: Store, cfg: config.Config, now: float) -> Json:
         discovery=store.get(keys.discovery(pool)), lease=store.get(keys.lease(pool)),
         settings=store.get(keys.settings(pool)),
         requests=store.read_all(keys.requests_prefix(pool)),
-        hard_min=cfg.min_size, hard_max=cfg.max_size)
+        hard_min=cfg.min_size, hard_max=cfg.max_size, price_hourly=cfg.price_hourly,
+        currency=cfg.currency, instance_type=cfg.instance_type)
 
 
 def read_requests(store: Store, cfg: config.Config, now: float) -> Json:

@@ -14,6 +14,7 @@ from functions.common.store import Json, Stored
 from functions.scaler.scale_request import DIRECTIONS
 from functions.scaler.state import ScalerState
 
+from . import controls_view
 from .timefmt import iso
 from .views import (
     Problem,
@@ -100,7 +101,8 @@ def _pending(rows: list[Json], unreadable: int) -> Json:
 
 def status_view(pool: str, now: float, *, scaler: Stored | None, discovery: Stored | None,
                 lease: Stored | None, settings: Stored | None, requests: list[Stored],
-                hard_min: int, hard_max: int) -> Json:
+                hard_min: int, hard_max: int, price_hourly: float = 0.0, currency: str = "EUR",
+                instance_type: str = "") -> Json:
     problems: list[Problem] = []
     state = state_of(scaler, problems)
     before = len(problems)
@@ -122,6 +124,14 @@ def status_view(pool: str, now: float, *, scaler: Stored | None, discovery: Stor
                                      control is not None else None)
         bounds = {"min": low, "max": high, "source": "computed"}
 
+    # The controls as they stand now (the schedule moves with the clock) and the money so far.
+    operator = settings.body if settings and control is not None else None
+    accounts = (state or ScalerState()).accounts
+    held = None if accounts.held is None else {"at": iso(accounts.held.at), "message": accounts.held.message}
+    money = controls_view.money_view(operator, accounts.ledger, price_hourly=price_hourly, currency=currency,
+                                     instance_type=instance_type, now=now, held=held)
+    schedule = controls_view.schedule_view(operator, (hard_min, hard_max), now)
+
     disc_key = discovery.key if discovery else keys.discovery(pool)
     disc = discovery_summary(body_of(discovery, problems), disc_key, now, problems)
     return {
@@ -135,6 +145,8 @@ def status_view(pool: str, now: float, *, scaler: Stored | None, discovery: Stor
         "settings": control,
         "bounds": bounds,
         "hard_bounds": {"min": hard_min, "max": hard_max},
+        "schedule": schedule,
+        "money": money,
         "errors": problems,
     }
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from functions.money.budget import amount
+
 from .timefmt import ago, duration
 
 Json = dict[str, Any]
@@ -106,6 +108,10 @@ def status_text(v: Json) -> str:
     else:
         source = "as used by the last tick; settings changed since, the next tick applies them"
     rows.append(("bounds", f"{b['min']}..{b['max']} ({source})"))
+    sched = v["schedule"]
+    rows.append(("schedule", f"ignored by the tick: {sched['error']}" if sched["error"] else
+                 "no rules" if not sched["rules"] else in_force_text(sched)))
+    rows += money_rows(v["money"])
     return pairs(rows)
 
 
@@ -149,3 +155,44 @@ def settings_text(settings: Json, effective: tuple[int, int]) -> str:
                   ("min", bound("min_size")), ("max", bound("max_size")),
                   ("effective", f"{effective[0]}..{effective[1]} (with this environment's "
                                 f"hard bounds)")])
+
+
+# --- the operator's controls (controls_view.py builds the views) ---------------------------
+
+def in_force_text(view: Json) -> str:
+    here, upcoming = view["in_force"], view["next_change"]
+    rules = ", ".join(here["rules"])
+    line = f"{here['min']}..{here['max']} " + (f"(rule {rules})" if rules else "(no rule in force)")
+    if upcoming is None:
+        return line + "; no change scheduled"
+    then = ", ".join(upcoming["rules"]) or "no rule"
+    return (line + f"; next change {upcoming['at']} (in {duration(upcoming['in_s'])}): "
+                   f"{upcoming['min']}..{upcoming['max']} ({then})")
+
+
+def money_rows(view: Json) -> list[tuple[str, str]]:
+    """`inspect status` lines: cost, spend, budget (always shown; `unknown` before a recorded size)."""
+    cur = view["currency"]
+    if view["cost_per_hour"] is None:
+        cost = spend = "unknown (no tick has recorded the pool's size yet)"
+    else:
+        cost = (f"{view['cost_per_hour']:.4f} {cur}/h now ({view['size']} × {view['instance_type']} at "
+                f"{view['price_hourly']:.4f}/h)")
+        spend = (f"today {amount(view['spend_day'])} {cur}, this month {amount(view['spend_month'])} {cur} "
+                 f"({view['tz']}; since {view['since']})")
+    budget = view["budget"]
+    if budget["error"]:
+        state = f"ignored by the tick: {budget['error']}"
+    elif budget["daily"] is None and budget["monthly"] is None:
+        state = "no cap"
+    elif not view["caps"]:
+        state = "; ".join(f"{word} cap {amount(budget[key])} {cur}" for word, key in (("daily", "daily"),
+                          ("monthly", "monthly")) if budget[key] is not None) + ", projection unknown"
+    else:
+        state = "; ".join(
+            f"{'daily' if c['period'] == 'day' else 'monthly'} cap {amount(c['cap'])} {cur}: projected "
+            f"{amount(c['projected'])} at size {c['size']}, {'within' if c['within'] else 'over: no scale-up'}"
+            for c in view["caps"])
+    if view["held"]:
+        state += f"; held a scale-up back at {view['held']['at']}: {view['held']['message']}"
+    return [("cost", cost), ("spend", spend), ("budget", state)]

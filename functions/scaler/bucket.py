@@ -75,11 +75,14 @@ class TickBucket:
                 corrupt.append(Corrupt(item.key, str(exc)))
         return tuple(pending), tuple(corrupt)
 
-    def read_settings(self) -> Settings:
+    def read_settings(self, now: float) -> Settings:
         stored = self.store.get(keys.settings(self.pool_id))
         if stored is not None and stored.body is None:
             log.error("operator settings are corrupt (%s); ignoring them", stored.error)
-        return Settings.of(self.cfg, stored.body if stored else None)
+        settings = Settings.of(self.cfg, stored.body if stored else None, now)
+        for note in settings.problems:
+            log.error("operator settings: %s", note)
+        return settings
 
     def record(self, history: tuple[HistoryRecord, ...]) -> None:
         for item in history:

@@ -53,6 +53,7 @@ class Outcome(StrEnum):
     COVERED = "covered"      # the pool already has the size they ask for
     COOLDOWN = "cooldown"    # scale-down within the cooldown after an action
     AT_BOUND = "at-bound"    # the pool is at the bound they push against
+    BUDGET = "budget"        # the spend cap refused the scale-up they asked for (budget_rule.py)
     EXPIRED = "expired"      # pending longer than the request TTL
     REFUSED = "refused"      # the API answered the scaling call with a 4xx
     FAILED = "failed"        # the scaling call kept failing and was given up

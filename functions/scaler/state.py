@@ -16,11 +16,12 @@ from typing import Any
 
 from functions.common import keys
 
+from .accounts import Accounts
 from .fields import Fields, SchemaError, ShapeError
 from .policy import Action, Memory, Outcome, Pending
 from .scale_request import from_json as request_from_json
 
-STATE_SCHEMA = 2   # 1: the untyped shape written before, read and rewritten as 2
+STATE_SCHEMA = 3   # 2: without `accounts`; 1: the untyped shape written before; both read, rewritten as 3
 HISTORY_SCHEMA = 1
 Json = dict[str, Any]
 
@@ -240,6 +241,7 @@ class ScalerState:
     refusal: Refusal | None = None          # the last scaling call the API refused or that failed
     intent: Intent | None = None
     history_pruned_on: str | None = None    # UTC day of the last history pruning
+    accounts: Accounts = field(default_factory=Accounts)   # spend ledger, outcome counts (accounts.py)
     migrated_from: int | None = field(default=None, compare=False)  # read from an older schema
 
     def memory(self) -> Memory:
@@ -257,17 +259,17 @@ class ScalerState:
                 "last_decision": opt(self.last_decision), "last_action": opt(self.last_action),
                 "cooldown_until": self.cooldown_until, "settled_at": self.settled_at,
                 "refusal": opt(self.refusal), "intent": opt(self.intent),
-                "history_pruned_on": self.history_pruned_on}
+                "history_pruned_on": self.history_pruned_on, "accounts": self.accounts.to_json()}
 
     @classmethod
     def from_json(cls, body: Any, where: str = "scaler state") -> ScalerState:
-        """The typed state; ShapeError for anything but schema 2 or the older schema 1."""
+        """The typed state; ShapeError for anything but schema 3 or the older schemas 2 and 1."""
         schema = body.get("schema") if isinstance(body, dict) else None
-        if schema not in (1, STATE_SCHEMA):
-            raise SchemaError(f"{where}: unsupported schema {schema!r} (this code reads 1 and "
+        if schema not in (1, 2, STATE_SCHEMA):
+            raise SchemaError(f"{where}: unsupported schema {schema!r} (this code reads 1 to "
                              f"{STATE_SCHEMA})")
         f = Fields(body, where)
-        strict = schema == STATE_SCHEMA  # schema 1 had no fixed field list (and intent.outcome)
+        strict = schema != 1  # schema 1 had no fixed field list (and intent.outcome)
         state = cls(
             revision=f.integer("revision", 0), last_tick_at=f.opt_number("last_tick_at"),
             last_tick_by=f.opt_text("last_tick_by"), paused=f.flag("paused"),
@@ -277,11 +279,11 @@ class ScalerState:
             cooldown_until=f.opt_number("cooldown_until"), settled_at=f.opt_number("settled_at"),
             refusal=f.obj("refusal", Refusal.read, strict),
             intent=f.obj("intent", Intent.read, strict),
-            history_pruned_on=f.opt_text("history_pruned_on"))
+            history_pruned_on=f.opt_text("history_pruned_on"),
+            accounts=f.obj("accounts", Accounts.read, strict) or Accounts())
         if strict:
             f.done()
-            return state
-        return replace(state, migrated_from=1)
+        return state if schema == STATE_SCHEMA else replace(state, migrated_from=schema)
 
 
 def today(now: float) -> str:

@@ -59,6 +59,7 @@ class Tick:
         self.cfg, self.store, self.api, self.clock = cfg, store, api, clock
         self.bucket = TickBucket(cfg, store)
         self.base = Settings.of(cfg, None)  # enough to finish an intent (cooldown, TTL)
+        self.settings = self.base  # the operator's settings as this tick read them (for the metrics)
         self.pending_left: dict[str, int] = {}
         self.calls = 0  # scaling calls this tick has sent
         self.holder = "dry-run"
@@ -70,9 +71,10 @@ class Tick:
             for m in self.api.members())
         return policy.PoolView(int(pool.get("size", 0)), str(pool.get("state", "")), members)
 
-    def observe(self) -> tuple[Observed, Settings]:
+    def observe(self, now: float) -> tuple[Observed, Settings]:
         pending, corrupt = self.bucket.read_requests()
-        settings = self.bucket.read_settings()
+        settings = self.bucket.read_settings(now)
+        self.settings = settings
         checkpoint("requests-read")
         pool = self.read_pool()
         checkpoint("pool-read")
@@ -110,7 +112,7 @@ class Tick:
                 self.bucket.carry_out(effects)
                 return self.bucket.save(state, etag)
             checkpoint("acted")
-            state, _ = step(state, Called(op_id), self.base, now)
+            state, _ = step(state, Called(op_id, self.clock()), self.base, now)
             state, etag = self.bucket.save(state, etag)
             checkpoint("acted-recorded")
         state, effects = step(state, Finished(self.holder), self.base, now)
@@ -133,7 +135,7 @@ class Tick:
             state, etag = self.finish(state, etag, None, now)
             if self.calls > calls:
                 return state  # at most one scaling call per tick: new requests wait for the next
-        observed, settings = self.observe()
+        observed, settings = self.observe(now)
         state, effects = step(state, observed, settings, now)
         decision = effects.decision
         assert decision is not None
@@ -153,7 +155,7 @@ def dry_run(tick: Tick) -> Json:
     """What this tick would decide now; reads only, writes nothing (not even the textfile)."""
     now = tick.clock()
     state, _ = tick.bucket.read_state()
-    observed, settings = tick.observe()
+    observed, settings = tick.observe(now)
     # An unfinished intent would be finished first; the decision shown is the one after it.
     _, effects = step(replace(state, intent=None), observed, settings, now)
     decision = effects.decision
@@ -204,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint("probe")
         state = tick.run()
         textfile.write(cfg.textfile_dir, "autoscaler_tick",
-                       tick_metrics.metrics(state, tick.pending_left, now))
+                       tick_metrics.metrics(state, tick.pending_left, now, tick.settings))
         return 0
     except Conflict as exc:
         log.error("another writer changed the scaler state; stopping this tick: %s", exc)

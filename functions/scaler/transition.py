@@ -8,6 +8,10 @@ Events, in the order one tick meets them:
 - `CallFailed`: the API refused it (4xx: dropped) or failed (retried by later ticks, then dropped).
 - `Finished`: the acted intent becomes the last action and a history record.
 
+Around `decide()`, two further rules of the operator's controls: the bounds in force include the
+schedule's (Settings.of), and a scale-up is held to the spend cap (budget_rule.py). Every step keeps
+the spend ledger and the per-outcome counts in `state.accounts` (accounts.py).
+
 `Effects` are what the shell (tick.py) carries out, in this order: history records, then
 request deletions, then the new state. The benchmark (benchmarks/pipeline.py) drives the same
 function, so what it measures is what is deployed. See docs/architecture.md ("The tick").
@@ -18,10 +22,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from functions.common.bounds import effective_bounds
 from functions.common.config import Config
+from functions.money import ledger as ledger_mod
+from functions.money.budget import Budget
+from functions.schedule import rules as schedule_rules
+from functions.schedule.in_force import bounds_at, combine
 
-from . import policy
+from . import budget_rule, policy
+from .accounts import Accounts, Held
 from .policy import Action, Decision, Outcome, Params, Pending, PoolView
 from .state import (
     Bounds,
@@ -49,14 +57,33 @@ class Settings:
     bounds: tuple[int, int] = (Config.min_size, Config.max_size)
     request_ttl_s: float = Config.request_ttl_s
     paused: bool = False
+    budget: Budget = field(default_factory=Budget)
+    price_hourly: float = Config.price_hourly      # one member, from the price table
+    currency: str = Config.currency
+    rules_in_force: tuple[str, ...] = ()           # schedule rules behind `bounds`
+    problems: tuple[str, ...] = ()                 # parts of the operator's settings ignored, and why
 
     @classmethod
-    def of(cls, cfg: Config, operator: Mapping[str, Any] | None) -> Settings:
-        """From the configuration and control/<pool>/settings.json (None: absent or unreadable)."""
+    def of(cls, cfg: Config, operator: Mapping[str, Any] | None, now: float | None = None) -> Settings:
+        """From the configuration and control/<pool>/settings.json (None: absent or unreadable),
+        with the schedule's bounds in force at `now` (None: without the schedule). A malformed
+        schedule or budget is ignored as a whole and named in `problems`."""
         # Only a real `true` pauses: a hand-edited "no" must not stop scaling.
         paused = operator is not None and operator.get("paused") is True
-        return cls(Params.of(cfg), effective_bounds(cfg.min_size, cfg.max_size, operator),
-                   cfg.request_ttl_s, paused)
+        problems = []
+        try:
+            rules = schedule_rules.from_settings(operator)
+        except ValueError as exc:
+            rules, problems = (), [f"schedule ignored: {exc}"]
+        try:
+            caps = Budget.from_settings(operator)
+        except ValueError as exc:
+            caps = Budget()
+            problems.append(f"budget ignored: {exc}")
+        hard = (cfg.min_size, cfg.max_size)
+        in_force = combine(hard, operator, []) if now is None else bounds_at(hard, operator, rules, now)
+        return cls(Params.of(cfg), in_force.bounds, cfg.request_ttl_s, paused, caps, cfg.price_hourly,
+                   cfg.currency, in_force.rules, tuple(problems))
 
 
 @dataclass(frozen=True)
@@ -70,6 +97,7 @@ class Observed:
 @dataclass(frozen=True)
 class Called:
     operation_id: str | None   # None: the pool showed the action already applied
+    at: float | None = None    # when the call went out (the ledger bills the new size from then)
 
 
 @dataclass(frozen=True)
@@ -96,6 +124,15 @@ class Effects:
 
 def step(state: ScalerState, event: Event, settings: Settings, now: float
          ) -> tuple[ScalerState, Effects]:
+    new, effects = _step(state, event, settings, now)
+    # One count per history record: the counters the dashboard's annotations read.
+    if effects.history:
+        new = replace(new, accounts=new.accounts.counted(str(r.action) for r in effects.history))
+    return new, effects
+
+
+def _step(state: ScalerState, event: Event, settings: Settings, now: float
+          ) -> tuple[ScalerState, Effects]:
     if isinstance(event, Observed):
         return _observed(state, event, settings, now)
     intent = state.intent
@@ -104,7 +141,10 @@ def step(state: ScalerState, event: Event, settings: Settings, now: float
     if isinstance(event, Called):
         acted = replace(intent, phase=Phase.ACTED,
                         operation_id=event.operation_id or intent.operation_id)
-        return replace(state, intent=acted), Effects()
+        # Billed from the call; when the pool already showed it applied (an earlier tick's call,
+        # killed before it was recorded), from the decision, which came just before that call.
+        at = intent.decided_at if event.operation_id is None else (event.at or now)
+        return replace(state, intent=acted, accounts=_billed(state, at, intent.target_size, settings)), Effects()
     if isinstance(event, Finished):
         return _finished(state, intent, settings, now, event.by)
     if event.refused:
@@ -127,6 +167,13 @@ def _observed(state: ScalerState, obs: Observed, settings: Settings, now: float
     decision = policy.decide(now, obs.pool, live, settings.bounds, settings.params, memory,
                              settings.paused)
     pool = obs.pool
+    accounts = _billed(state, now, pool.size, settings)
+    held = budget_rule.hold_to_budget(
+        decision, size=pool.size, minimum=settings.bounds[0], caps=settings.budget,
+        ledger=accounts.ledger, price_hourly=settings.price_hourly, currency=settings.currency, now=now)
+    if held is not None:
+        decision = held.decision
+        accounts = replace(accounts, budget_held=accounts.budget_held + 1, held=Held(now, held.message))
     history: list[HistoryRecord] = []
     if expired:
         history.append(HistoryRecord(now, Outcome.EXPIRED,
@@ -134,7 +181,7 @@ def _observed(state: ScalerState, obs: Observed, settings: Settings, now: float
     if obs.corrupt:
         history.append(HistoryRecord(now, Outcome.CORRUPT, "unreadable request(s)", obs.corrupt))
     gone = [p.key for p in expired] + [c.key for c in obs.corrupt]
-    new = replace(state, last_tick_at=now, last_tick_by=obs.by, paused=settings.paused,
+    new = replace(state, accounts=accounts, last_tick_at=now, last_tick_by=obs.by, paused=settings.paused,
                   bounds=Bounds(*settings.bounds), settled_at=memory.settled_at,
                   pool=PoolSeen(pool.size, pool.state, pool.serving, now),
                   last_decision=Decided(now, decision.action, decision.reason))
@@ -149,6 +196,12 @@ def _observed(state: ScalerState, obs: Observed, settings: Settings, now: float
                     decision.action, pool.size, decision.target_size, now, decision.reason,
                     decision.evict, decision.requests)
     return replace(new, intent=intent), Effects(tuple(history), tuple(gone), decision)
+
+
+def _billed(state: ScalerState, at: float, size: int, settings: Settings) -> Accounts:
+    """The accounts with the ledger brought up to `at`, billing `size` members from then on."""
+    ledger = ledger_mod.accrue(state.accounts.ledger, at, size, settings.budget.tz)
+    return replace(state.accounts, ledger=ledger)
 
 
 def _finished(state: ScalerState, intent: Intent, settings: Settings, now: float, by: str

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from functions.common import config
 from tests.infra.conftest import BOOTSTRAP_DIR, TEST_VARS, tool
 
 BOOT_LIB = BOOTSTRAP_DIR / "scripts" / "boot-lib.sh"
@@ -56,6 +57,9 @@ def test_monitoring_files_and_modes(rendered: dict) -> None:
     assert (env["LISTEN_ADDR"], env["LISTEN_PORT"]) == ("127.0.0.1", "8090")
     assert env["INSTANCEPOOL_ID"] == TEST_VARS["instance_pool_id"]
     assert env["SD_OUTPUT"] == "/var/lib/autoscaler/file_sd/pool.json"
+    # the pool's type, priced by the bundled table (an unknown type would stop the handlers)
+    assert env["SCALER_INSTANCE_TYPE"] == "standard.tiny"
+    assert config.load({**env, "SOS_ENDPOINT": "http://127.0.0.1:1"}).price_hourly > 0
     # node exporter reads the directory the handlers write their .prom files to
     assert env["TEXTFILE_DIR"] in files["/etc/default/prometheus-node-exporter"]["content"]
     units = {p.rsplit("/", 1)[1] for p in files if p.startswith("/etc/systemd/system/autoscaler-")}

@@ -70,7 +70,7 @@ def test_vm_prometheus_config_is_valid_and_scrapes_the_pool_job(tmp_path: Path, 
     checked.write_text(yaml.safe_dump(config))
     proc = run([tool("promtool"), "check", "config", str(checked)])
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "SUCCESS: 5 rules found" in proc.stdout
+    assert "SUCCESS: 6 rules found" in proc.stdout
 
 
 def test_rules_come_from_the_shared_spec(alert_spec: dict) -> None:
@@ -124,7 +124,7 @@ def test_cpu_bound_demand_counts_load_only_from_the_saturated_cpu_threshold(aler
 
 def test_promtool_check_rules(tmp_path: Path) -> None:
     proc = run([tool("promtool"), "check", "rules", str(write_rules(tmp_path))])
-    assert proc.returncode == 0 and "SUCCESS: 5 rules found" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "SUCCESS: 6 rules found" in proc.stdout, proc.stdout + proc.stderr
 
 
 def alert(name: str, labels: dict, annotations: dict) -> dict:

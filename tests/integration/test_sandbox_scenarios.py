@@ -34,6 +34,9 @@ def run_sandbox(scenario: str, out: Path, *options: str) -> dict:
     assert report["app"]["request_s"] * report["app"]["compressed_by"] == pytest.approx(10.0)
     assert report["overload"]["figure"] == "cpu_above_scale_up"
     assert any(s["in_flight"] > 1 for s in report["samples"])
+    # The tick's own cost ledger agrees with the pool's size over time as the emulator performed it.
+    cost = report["cost"]
+    assert cost["measured_instance_s"] > 0 and abs(cost["difference_pct"]) <= 1.0, cost
     return report
 
 

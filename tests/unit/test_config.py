@@ -1,12 +1,14 @@
 """Configuration from the environment: defaults, validation, exit code 2, no secret echoed."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from functions.common import config
+from functions.common import config, prices
 
 BASE = {
     "EXOSCALE_KEY": "EXOkey", "EXOSCALE_SECRET": "s3cr3t-value", "EXOSCALE_ZONE": "ch-gva-2",
@@ -84,3 +86,33 @@ def test_kick_file_is_optional_and_absolute() -> None:
     assert config.load({**BASE, "SCALER_KICK_FILE": "/run/autoscaler/kick"}).kick_file == "/run/autoscaler/kick"
     with pytest.raises(config.ConfigError, match="SCALER_KICK_FILE must be an absolute path"):
         config.load({**BASE, "SCALER_KICK_FILE": "run/kick"})
+
+
+def test_the_pools_price_from_the_bundled_table_or_the_operators() -> None:
+    cfg = config.load(BASE)
+    assert (cfg.instance_type, cfg.prices_file, cfg.price_hourly, cfg.currency) == (
+        "standard.tiny", None, 0.0153, "EUR")
+    assert config.load({**BASE, "SCALER_INSTANCE_TYPE": "standard.small"}).price_hourly == 0.0278
+
+
+def test_an_operators_price_table(tmp_path: Path) -> None:
+    table = json.loads(prices.DEFAULT_PATH.read_text())
+    table.update(currency="CHF", hourly={**table["hourly"], "instance": {"standard.tiny": 0.02}})
+    path = tmp_path / "prices.json"
+    path.write_text(json.dumps(table))
+    cfg = config.load({**BASE, "SCALER_PRICES_FILE": str(path)})
+    assert (cfg.prices_file, cfg.price_hourly, cfg.currency) == (str(path), 0.02, "CHF")
+
+
+@pytest.mark.parametrize("extra, fragment", [
+    ({"SCALER_INSTANCE_TYPE": "gpu.huge"}, "SCALER_INSTANCE_TYPE: no price for instance type 'gpu.huge'"),
+    ({"SCALER_PRICES_FILE": "/nonexistent/prices.json"}, "SCALER_PRICES_FILE: /nonexistent/prices.json: cannot read"),
+    ({"SCALER_PRICES_FILE": "BROKEN"}, "SCALER_PRICES_FILE: .*broken.json: not JSON"),
+])
+def test_a_bad_price_setting_is_one_line_naming_the_variable(tmp_path: Path, extra: dict, fragment: str) -> None:
+    if extra.get("SCALER_PRICES_FILE") == "BROKEN":
+        (tmp_path / "broken.json").write_text("{")
+        extra = {"SCALER_PRICES_FILE": str(tmp_path / "broken.json")}
+    with pytest.raises(config.ConfigError, match=fragment) as info:
+        config.load({**BASE, **extra})
+    assert "\n" not in str(info.value)

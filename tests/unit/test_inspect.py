@@ -93,7 +93,8 @@ def test_status_on_fresh_bucket(env: dict[str, str]) -> None:
     rc, out, err = run(env, "status")
     assert rc == 0 and err == ""
     for phrase in ("no tick yet", "no discovery yet", "no lease yet", "pending      none",
-                   "paused       no", "1..10 (computed"):
+                   "paused       no", "1..10 (computed", "schedule     no rules",
+                   "cost         unknown (no tick has recorded the pool's size yet)", "budget       no cap"):
         assert phrase in out
 
 
@@ -135,7 +136,7 @@ def test_status_json_on_busy_bucket(env: dict[str, str], busy: dict[str, Any]) -
     view = run_json(env, "status")
     assert set(view) == {"pool_id", "now", "tick", "last_action", "last_decision", "cooldown",
                          "intent", "refusal", "pool", "pending", "discovery", "lease", "paused",
-                         "settings", "bounds", "hard_bounds", "errors"}
+                         "settings", "bounds", "hard_bounds", "schedule", "money", "errors"}
     assert view["tick"]["age_s"] == 42.0 and view["tick"]["revision"] == 17
     assert view["last_action"]["reason"] == "2 up requests, avg demand 0.91"
     assert view["last_decision"] == {"at": view["tick"]["at"], "age_s": 42.0,

@@ -65,8 +65,8 @@ def test_report_names_the_app_and_its_overload_figure(tmp_path: Path, name: str,
     report.write_plot(tmp_path, samples(), [Action(**a) for a in doc["actions"]], "title",
                       profile=SCENARIOS["smoke"].profile, duration_s=100, step_t=10, drop_t=80,
                       member_rps=app.member_rps(1), cpu_window_s=10, slo_p95_s=2.0 if latency_panel else None)
-    # Five panels with the latency one, four without: 2.5 inches each at 110 dpi.
-    assert png_height(tmp_path / "report.png") == (5 if latency_panel else 4) * 275
+    # Six panels with the latency one, five without (cost is always there): 2.5 inches each at 110 dpi.
+    assert png_height(tmp_path / "report.png") == (6 if latency_panel else 5) * 275
 
 
 @pytest.mark.parametrize("passed, reached, back, verdict", [

@@ -9,6 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from functions.money import ledger as ledger_mod
+from functions.money.budget import Budget
+from functions.scaler.accounts import Accounts
 from functions.scaler.policy import Action, Member, Outcome, Params, Pending, PoolView
 from functions.scaler.scale_request import ScaleRequest
 from functions.scaler.state import (
@@ -64,7 +67,8 @@ def settings_(draw: st.DrawFn) -> Settings:
     params = Params(draw(st.sampled_from(["step", "proportional"])),
                     draw(st.sampled_from([0.5, 0.6, 0.8])), draw(st.integers(1, 4)),
                     draw(st.sampled_from([0.0, 120.0])), draw(st.sampled_from([0.0, 150.0])))
-    return Settings(params, (low, high), 300.0, draw(st.booleans()))
+    caps = Budget(draw(st.none() | st.floats(0, 5)), draw(st.none() | st.floats(0, 60)))
+    return Settings(params, (low, high), 300.0, draw(st.booleans()), caps, draw(st.sampled_from([0.0, 0.0153, 0.5])))
 
 
 @st.composite
@@ -72,9 +76,12 @@ def states(draw: st.DrawFn) -> ScalerState:
     if not draw(st.booleans()):
         return ScalerState()
     at = NOW - draw(st.floats(1, 900))  # the last action, before or after its cooldown
+    ledger = draw(st.none() | st.builds(ledger_mod.start, st.floats(NOW - 86400, NOW), st.integers(0, 9),
+                                        st.just("UTC")))
     return ScalerState(revision=draw(st.integers(0, 50)), last_tick_at=at,
                        last_action=LastAction(at, Action.UP, 1, 2, "r"),
-                       settled_at=draw(st.none() | st.just(at - 500) | st.just(at + 1)))
+                       settled_at=draw(st.none() | st.just(at - 500) | st.just(at + 1)),
+                       accounts=Accounts(ledger, {"covered": draw(st.integers(0, 3))}))
 
 
 def keys_of(entries: tuple) -> list[str]:
@@ -120,6 +127,15 @@ def test_invariants_of_one_tick(state: ScalerState, pool: PoolView, pending: tup
     recorded = Counter(e.key for r in records for e in r.requests)
     assert set(recorded.values()) <= {1} and set(recorded) == set(gone)
     assert len(gone) == len(set(gone))
+    # Each record counts once under its outcome; the ledger bills the pool from now on.
+    counts = Counter(str(r.action) for r in records) + Counter(state.accounts.outcomes)
+    assert {k: v for k, v in new.accounts.outcomes.items() if v} == dict(counts)
+    ledger = new.accounts.ledger
+    assert ledger is not None and ledger.at == NOW
+    assert ledger.size == (intent.target_size if intent is not None and not call_fails else pool.size)
+    held = any(r.action == Outcome.BUDGET for r in records) or (intent is not None and "budget trims" in
+                                                                 intent.reason)
+    assert new.accounts.budget_held == state.accounts.budget_held + held
     # What the tick writes reads back as it was.
     assert ScalerState.from_json(new.to_json()) == new
     for record in records:
@@ -218,18 +234,30 @@ OLD_SHAPE = {  # schema 1, as the tick wrote it before the typed state
 }
 
 
-def test_the_older_shape_is_read_and_written_back_as_schema_2() -> None:
+def test_the_older_shape_is_read_and_written_back_as_schema_3() -> None:
     state = ScalerState.from_json(OLD_SHAPE)
     assert state.migrated_from == 1 and state.intent is not None
     assert state.intent.requests[0].request.direction == "up" and state.intent.attempts == 0
     again = state.to_json()
-    assert again["schema"] == 2 and "outcome" not in again["intent"]
+    assert again["schema"] == 3 and "outcome" not in again["intent"]
+    assert again["accounts"] == {"ledger": None, "outcomes": {}, "budget_held": 0, "held": None}
     assert ScalerState.from_json(again) == state and ScalerState.from_json(again).migrated_from is None
 
 
+def test_schema_2_without_accounts_is_read_and_rewritten() -> None:
+    two = {k: v for k, v in ScalerState.from_json(OLD_SHAPE).to_json().items() if k != "accounts"}
+    state = ScalerState.from_json({**two, "schema": 2})
+    assert state.migrated_from == 2 and state.accounts == Accounts()
+    assert state.to_json()["schema"] == 3
+
+
 @pytest.mark.parametrize("change, message", [
-    ({"schema": 3}, "unsupported schema 3"),
+    ({"schema": 4}, "unsupported schema 4"),
     ({"schema": 2, "surprise": 1}, "unknown field(s) 'surprise'"),
+    ({"schema": 3, "accounts": {"outcomes": {"scale-up": -1}}}, "'outcomes' must map outcomes to counts"),
+    ({"schema": 3, "accounts": {"ledger": {"schema": 1}}}, "scaler state.accounts.ledger: fields must be"),
+    ({"schema": 3, "accounts": {"held": {"at": NOW}}}, "scaler state.accounts.held: missing 'message'"),
+    ({"schema": 3, "accounts": {"spent": 3}}, "unknown field(s) 'spent'"),
     ({"schema": 2, "revision": "4"}, "'revision' must be an integer"),
     ({"schema": 2, "pool": {"size": 2}}, "scaler state.pool: missing 'state'"),
     ({"schema": 2, "bounds": {"min": 5, "max": 2}}, "needs 1 <= min <= max"),
@@ -240,7 +268,7 @@ def test_the_older_shape_is_read_and_written_back_as_schema_2() -> None:
 ])
 def test_strictness_names_the_first_wrong_field(change: dict, message: str) -> None:
     body = {**OLD_SHAPE, **change}
-    if change.get("schema") == 2:
+    if change.get("schema") in (2, 3):
         body.pop("intent") if "intent" not in change else body["intent"].pop("outcome")
     with pytest.raises(ShapeError, match=message.replace("(", r"\(").replace(")", r"\)")):
         ScalerState.from_json(body)
@@ -248,7 +276,7 @@ def test_strictness_names_the_first_wrong_field(change: dict, message: str) -> N
 
 def test_a_newer_schema_is_its_own_error() -> None:
     with pytest.raises(SchemaError):
-        ScalerState.from_json({"schema": 3})
+        ScalerState.from_json({"schema": 4})
 
 
 def test_stored_requests_keep_their_trend_and_old_ones_read_without_it() -> None:

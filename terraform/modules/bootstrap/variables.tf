@@ -58,6 +58,12 @@ variable "scaler_policy" {
   default     = "step"
 }
 
+variable "pool_instance_type" {
+  description = "Instance type of the pool members, priced from the functions' price table (SCALER_INSTANCE_TYPE)."
+  type        = string
+  default     = "standard.tiny"
+}
+
 variable "load_generator_image" {
   description = "Container image the pool members run on port 8080."
   type        = string

@@ -1,0 +1,1 @@
+"""What the pool costs and what the operator lets it cost: the spend ledger and the budget cap."""
