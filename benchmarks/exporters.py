@@ -7,7 +7,9 @@ the app (benchmarks/apps.py) turns x into CPU, load1 per core and requests in fl
 counter is kept once for the pool (`busy`) and each sample stores its value, since rate() only
 looks at differences. A node's load1 is its own exponentially damped average, updated every 5 s
 from its start as Linux does; its Tcp CurrEstab minus the scrape's connection is the app's
-requests in flight at the scrape.
+requests in flight at the scrape. The scale-up alert's trend is deriv() over a subquery of the
+pool's summed requests in flight (summed CPU for a CPU-bound app): the sum at each aligned
+subquery step is the one of the last scrape at or before it.
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ class Reading:
     members: int      # instances in the CPU average (scale_members)
     in_flight: float = 0.0   # avg over instances of avg_over_time(CurrEstab - 1 [window])
     signal: str = "demand_cpu_bound"  # which alerts.json signal scale_value is
+    trend: float | None = None  # deriv() of the pool's summed demand, members' worth per second
 
     @property
     def value(self) -> float:
@@ -59,14 +62,28 @@ class _Node:
     alive: bool = True
 
 
+def deriv(points: Sequence[tuple[float, float]]) -> float | None:
+    """Prometheus deriv(): the least-squares slope of value over time; None below two points."""
+    if len(points) < 2:
+        return None
+    n = len(points)
+    mean_t = sum(t for t, _ in points) / n
+    mean_v = sum(v for _, v in points) / n
+    var = sum((t - mean_t) ** 2 for t, _ in points)
+    return sum((t - mean_t) * (v - mean_v) for t, v in points) / var
+
+
 class Exporters:
     """Per-instance samples as scraped, and the alert's averages over instances.
 
     `steady_share` is x for members serving since before t=0 (their load1 starts settled)."""
 
     def __init__(self, rate_window_s: int, steady_share: float, app: ModelApp = HTTP_LOAD_GENERATOR,
-                 load_tau_s: float = 60.0, load_every_s: int = 5) -> None:
+                 load_tau_s: float = 60.0, load_every_s: int = 5,
+                 trend: tuple[int, int] = (60, 15)) -> None:
         self.window_s = rate_window_s
+        self.trend_window_s, self.trend_step_s = trend
+        self.sums: deque[tuple[int, float]] = deque()  # (scrape time, the pool's summed demand)
         self.app = app
         self.steady_load = app.load_per_core(steady_share)
         self.every = load_every_s
@@ -105,6 +122,38 @@ class Exporters:
                     node = _Node(m.running_at, 0.0, m.running_at + self.every)
                 self.nodes[m.id] = node
             node.samples.append((t, self.busy, self._load(node, t), self.in_flight))
+        self.sums.append((t, self._summed(t)))
+        while len(self.sums) > 1 and self.sums[1][0] <= t - self.trend_window_s - self.trend_step_s:
+            self.sums.popleft()
+
+    def _summed(self, t: int) -> float:
+        """What the trend's inner sum reads right after a scrape at t."""
+        live = [n.samples for n in self.nodes.values() if n.alive and n.samples]
+        if self.app.demand_signal == "demand":
+            return sum(s[-1][3] for s in live)
+        cpu = 0.0
+        for samples in live:
+            inside = [s for s in samples if s[0] > t - self.window_s]
+            if len(inside) >= 2:
+                cpu += (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
+        return cpu
+
+    def trend(self, t: int) -> float | None:
+        """deriv(sum(...)[window:step]) at t: steps aligned to multiples of step in (t-window, t]."""
+        step = self.trend_step_s
+        points: list[tuple[float, float]] = []
+        k = (t - self.trend_window_s) // step + 1
+        while k * step <= t:
+            at = k * step
+            last = None
+            for when, total in self.sums:
+                if when > at:
+                    break
+                last = total
+            if last is not None:
+                points.append((at, last))
+            k += 1
+        return deriv(points)
 
     def evaluate(self, t: int) -> Reading | None:
         cpus: list[float] = []
@@ -128,4 +177,4 @@ class Exporters:
         if not cpus:
             return None
         return Reading(sum(cpus) / len(cpus), sum(loads) / len(loads) if loads else 0.0, len(cpus),
-                       sum(in_flight) / len(in_flight), self.app.demand_signal)
+                       sum(in_flight) / len(in_flight), self.app.demand_signal, self.trend(t))

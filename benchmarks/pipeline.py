@@ -21,271 +21,26 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from functions.common.config import Config
-from functions.scaler import transition
-from functions.scaler.policy import NONE, UP, Member, Outcome, Params, Pending, PoolView
-from functions.scaler.scale_request import ScaleRequest
-from functions.scaler.state import ScalerState
-from functions.scaler.transition import Called, Finished, Observed, Settings
-from sandbox import deployed, measure
+from sandbox import measure
 
 from .apps import HTTP_LOAD_GENERATOR, ModelApp
+from .controllers import BaselineController, Controller, DecideController
+from .delays import DEPLOYED, Delays, Floor, Thresholds, floor, from_alert_spec
 from .exporters import Exporters
+from .simpool import Instance, SimPool
 
-DEPLOYED = deployed.read()  # every timer and threshold of the alerting chain, from its own file
+DEFAULT_DELAYS, DEFAULT_THRESHOLDS = Delays(), Thresholds()
+__all__ = ["DEPLOYED", "BaselineController", "Controller", "DecideController", "Delays", "Floor",
+           "Instance", "Result", "SimPool", "Thresholds", "floor", "from_alert_spec", "simulate"]
 
-
-@dataclass(frozen=True)
-class Delays:
-    """The pipeline's delays: the deployment's by default (sandbox/deployed.py), and the model's
-    own figures for what no file holds (boot times, node_load1's kernel constants)."""
-    scrape_s: int = DEPLOYED.scrape_s
-    rate_window_s: int = DEPLOYED.rate_window_s
-    eval_s: int = DEPLOYED.eval_s
-    for_s: int = DEPLOYED.for_s
-    group_wait_s: int = DEPLOYED.group_wait_s
-    group_interval_s: int = DEPLOYED.group_interval_s
-    repeat_s: int = DEPLOYED.repeat_s
-    tick_s: int = DEPLOYED.tick_s
-    sd_s: int = DEPLOYED.sd_s  # discovery sees member changes at this period
-    boot_min_s: int = 60       # create → booted → app healthy behind the NLB on Exoscale
-    boot_max_s: int = 90
-    destroy_s: int = 10
-    load_tau_s: float = 60.0   # node_load1 is an exponentially damped 1-minute average
-    load_every_s: int = 5      # ... that the kernel updates every 5 s (LOAD_FREQ)
-
-    @property
-    def boot_mean_s(self) -> float:
-        return (self.boot_min_s + self.boot_max_s) / 2
-
-    def describe(self) -> str:
-        return (f"scrape {self.scrape_s}s, rate window {self.rate_window_s}s, eval {self.eval_s}s, "
-                f"for {self.for_s}s, group_wait {self.group_wait_s}s, group_interval "
-                f"{self.group_interval_s}s, repeat {self.repeat_s}s, tick {self.tick_s}s, "
-                f"sd {self.sd_s}s, boot {self.boot_min_s}–{self.boot_max_s}s, "
-                f"load1 τ {self.load_tau_s:.0f}s every {self.load_every_s}s")
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    up: float = DEPLOYED.scale_up_cpu
-    down: float = DEPLOYED.scale_down_cpu
-
-
-def from_alert_spec() -> tuple[Delays, Thresholds]:
-    """The alerting delays and thresholds the deployment really uses (one source of truth)."""
-    return Delays(), Thresholds()
-
-
-@dataclass(frozen=True)
-class Floor:
-    """The fastest any policy can bring capacity, from the pipeline's delays alone."""
-    detection_s: float   # mean wait for a scrape + the window's share to cross + mean wait for an eval
-    for_s: float
-    group_wait_s: float
-    tick_wait_s: float   # mean wait for the next tick (0 when a stored delivery starts one)
-    boot_s: float        # mean boot
-    window_share: float = 0.5  # of the rate window the load must fill before the average crosses
-
-    @property
-    def total_s(self) -> float:
-        return self.detection_s + self.for_s + self.group_wait_s + self.tick_wait_s + self.boot_s
-
-    def describe(self) -> str:
-        tick = f"tick wait {self.tick_wait_s:.1f}" if self.tick_wait_s else "tick wait 0 (kicked)"
-        share = "window/2" if self.window_share == 0.5 else f"window × {self.window_share:g}"
-        return (f"detection {self.detection_s:.1f} (scrape/2 + {share} + eval/2) + for "
-                f"{self.for_s:.0f} + group_wait {self.group_wait_s:.0f} + {tick} + boot "
-                f"{self.boot_s:.1f} = {self.total_s:.1f} s")
-
-
-def floor(delays: Delays, kicked: bool = True, window_share: float = 0.5) -> Floor:
-    """The deployed floor (`kicked`: a stored delivery starts a tick, no tick wait) or the old
-    one of a tick-only pipeline (mean wait tick/2). `window_share`: how much of the rate window
-    the new load must fill before the windowed CPU crosses the threshold; about half for a step
-    to saturation from half-busy members, (threshold - before) / (after - before) in general:
-    0.8 for a step from idle to 100 %."""
-    return Floor(delays.scrape_s / 2 + delays.rate_window_s * window_share + delays.eval_s / 2,
-                 delays.for_s, delays.group_wait_s, 0.0 if kicked else delays.tick_s / 2,
-                 delays.boot_mean_s, window_share)
-
-
-# ---- the pool ------------------------------------------------------------------------------
-@dataclass
-class Instance:
-    id: str
-    created: int
-    running_at: int
-
-
-class SimPool:
-    """Members in creation order; a member serves once booted; removed ones bill until gone."""
-
-    def __init__(self, size: int, boots: Sequence[int], destroy_s: int) -> None:
-        self.boots = boots
-        self.destroy_s = destroy_s
-        self.serial = 0
-        self.members: list[Instance] = []
-        self.destroying: list[int] = []  # times at which removed members are gone
-        for _ in range(size):
-            self._add(-10_000, running=True)
-
-    def _add(self, t: int, running: bool = False) -> None:
-        boot = 0 if running else self.boots[self.serial % len(self.boots)]
-        self.members.append(Instance(f"m{self.serial:04d}", t, t + boot))
-        self.serial += 1
-
-    @property
-    def size(self) -> int:
-        return len(self.members)
-
-    def serving(self, t: int) -> int:
-        return sum(1 for m in self.members if t >= m.running_at)
-
-    def billed(self, t: int) -> int:
-        self.destroying = [gone for gone in self.destroying if gone > t]
-        return len(self.members) + len(self.destroying)
-
-    def state(self, t: int) -> str:
-        # As the emulator: scaling-up while a member boots, scaling-down while one is destroyed.
-        if any(t < m.running_at for m in self.members):
-            return "scaling-up"
-        if any(gone > t for gone in self.destroying):
-            return "scaling-down"
-        return "running"
-
-    def view(self, t: int) -> PoolView:
-        members = tuple(Member(m.id, "running" if t >= m.running_at else "starting",
-                               f"{m.created + 100_000:09d}") for m in self.members)
-        return PoolView(self.size, self.state(t), members)
-
-    def scale_to(self, t: int, size: int) -> None:
-        while self.size < size:
-            self._add(t)
-        while self.size > size:  # Exoscale removes the oldest member when the size drops
-            self.members.pop(0)
-            self.destroying.append(t + self.destroy_s)
-
-    def evict(self, t: int, ids: Sequence[str]) -> None:
-        wanted = set(ids)
-        self.destroying += [t + self.destroy_s for m in self.members if m.id in wanted]
-        self.members = [m for m in self.members if m.id not in wanted]
-
-
-# ---- policies -------------------------------------------------------------------------------
-class Controller(Protocol):
-    name: str
-    uses_tick: bool
-    tick_on_webhook: bool  # a stored delivery starts a tick in the same second (the kick)
-    tick_on_members: bool  # sd seeing the running members change starts a tick (sd's kick)
-    outcomes: Counter[str]
-
-    def webhook(self, t: int, direction: str, value: float | None, members: int | None,
-                pool: SimPool) -> str | None: ...
-
-    def tick(self, t: int, pool: SimPool, trigger: str = "timer") -> str | None: ...
-
-
-class DecideController:
-    """The tick's own state machine (`transition.step`, with the real decide()) on a tick: requests
-    accumulate between ticks and are consumed as the tick consumes them.
-    `kicked`: each stored delivery also starts a tick at once (deployed), besides the timer;
-    `sd_kicked` (default: as `kicked`): so does a discovery cycle that sees the members change."""
-    uses_tick = True
-
-    def __init__(self, name: str, params: Params, bounds: tuple[int, int],
-                 ttl_s: float = Config.request_ttl_s, kicked: bool = False,
-                 sd_kicked: bool | None = None) -> None:
-        self.name = name
-        self.settings = Settings(params, bounds, ttl_s)
-        self.tick_on_webhook = kicked
-        self.tick_on_members = kicked if sd_kicked is None else sd_kicked
-        self.pending: list[Pending] = []
-        self.state = ScalerState()
-        self.outcomes: Counter[str] = Counter()
-        # (time, pool size, reason, trigger) of ticks with requests
-        self.log: list[tuple[int, int, str, str]] = []
-        self._n = 0
-
-    def webhook(self, t: int, direction: str, value: float | None, members: int | None,
-                pool: SimPool) -> str | None:
-        self._n += 1
-        alert = "PoolCpuHigh" if direction == "up" else "PoolCpuLow"
-        request = ScaleRequest(direction, "alertmanager", float(t), alert, alert, value,
-                               members)
-        self.pending.append(Pending(f"requests/sim/{t:09d}-{self._n}.json", request))
-        return None  # stored only; the tick acts
-
-    def tick(self, t: int, pool: SimPool, trigger: str = "timer") -> str | None:
-        now = float(t)
-        state, effects = transition.step(self.state, Observed(pool.view(t), tuple(self.pending)),
-                                         self.settings, now)
-        decision = effects.decision
-        assert decision is not None
-        expired = sum(len(r.requests) for r in effects.history if r.action == Outcome.EXPIRED)
-        live = len(self.pending) - expired
-        if live or decision.action != NONE:
-            self.log.append((t, pool.size, decision.reason, trigger))
-        self.outcomes["expired"] += expired
-        gone = set(effects.delete)
-        moved = None
-        if state.intent is not None:
-            # As the tick: the call (the simulated pool never fails it), then the record.
-            if decision.action == UP:
-                pool.scale_to(t, decision.target_size)
-                moved = "up"
-            else:
-                pool.evict(t, decision.evict)
-                moved = "down"
-            state, _ = transition.step(state, Called(None), self.settings, now)
-            state, finished = transition.step(state, Finished(), self.settings, now)
-            self.outcomes["acted"] += len(finished.delete)
-            gone.update(finished.delete)
-        elif decision.consume:
-            assert decision.outcome is not None
-            self.outcomes[decision.outcome] += len(decision.consume)
-        elif live:
-            self.outcomes["waited (pool not running)"] += 1
-        self.state = state
-        self.pending = [p for p in self.pending if p.key not in gone]
-        return moved
-
-
-class BaselineController:
-    """The classic: ±1 on every firing delivery, at once, no tick, no cooldown (bounds kept)."""
-    uses_tick = False
-    tick_on_webhook = False
-    tick_on_members = False
-
-    def __init__(self, bounds: tuple[int, int], name: str = "baseline ±1/webhook") -> None:
-        self.name, self.bounds = name, bounds
-        self.outcomes: Counter[str] = Counter()
-
-    def webhook(self, t: int, direction: str, value: float | None, members: int | None,
-                pool: SimPool) -> str | None:
-        low, high = self.bounds
-        if direction == "up" and pool.size < high:
-            pool.scale_to(t, pool.size + 1)
-            return "up"
-        if direction == "down" and pool.size > low:
-            pool.scale_to(t, pool.size - 1)
-            return "down"
-        self.outcomes["at-bound"] += 1
-        return None
-
-    def tick(self, t: int, pool: SimPool, trigger: str = "timer") -> str | None:
-        return None
-
-
-# ---- the pipeline ---------------------------------------------------------------------------
 @dataclass
 class _Alert:
     active_since: int | None = None
     firing: bool = False
     value: float | None = None
     members: int | None = None  # members the average was taken over (scale_members)
+    trend: float | None = None  # scale_trend: the scale-up alert's only
     next_flush: int | None = None
     last_sent: int | None = None
 
@@ -316,7 +71,7 @@ class Result:
 
 
 def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
-             delays: Delays = Delays(), thresholds: Thresholds = Thresholds(),
+             delays: Delays = DEFAULT_DELAYS, thresholds: Thresholds = DEFAULT_THRESHOLDS,
              initial_size: int = 2, bounds: tuple[int, int] = (1, 10),
              app: ModelApp = HTTP_LOAD_GENERATOR) -> Result:
     """One run. Overloaded (SLO-violation seconds, a shortfall) while fewer members serve than keep
@@ -330,7 +85,7 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
     sd_phase = rng.randrange(delays.sd_s)
     pool = SimPool(initial_size, boots, delays.destroy_s)
     exporters = Exporters(delays.rate_window_s, demand[0] / max(initial_size, 1), app, delays.load_tau_s,
-                          delays.load_every_s)
+                          delays.load_every_s, (delays.trend_window_s, delays.trend_step_s))
     alerts = {"up": _Alert(), "down": _Alert()}
     result = Result(controller.name)
     under_since: int | None = None
@@ -373,6 +128,7 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
                 if t - alert.active_since >= delays.for_s:
                     alert.firing = True
                 alert.value, alert.members = reading.value, reading.members
+                alert.trend = reading.trend if direction == "up" else None
 
         for direction, alert in alerts.items():
             if alert.firing and alert.next_flush is None:
@@ -386,7 +142,8 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
                 alert.last_sent = t
                 result.deliveries.append((t, direction, alert.value))
                 result.delivered_members.append(alert.members)
-                record(t, controller.webhook(t, direction, alert.value, alert.members, pool))
+                record(t, controller.webhook(t, direction, alert.value, alert.members, pool,
+                                             alert.trend))
                 if controller.tick_on_webhook:
                     # The receiver's kick: the tick runs within a second of the stored request
                     # (a real tick takes ≈0.35 s); the timer's ticks go on as before.

@@ -11,198 +11,40 @@ Figures are means over the seeds (reaction: mean of each run's slowest shortfall
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import statistics
+import json
+import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from pathlib import Path
 
 from functions.common.config import Config
-from functions.inspect.tables import table
 from functions.scaler.policy import Params
 
 from . import pipeline, traces
-from .apps import APPS, HTTP_LOAD_GENERATOR, ModelApp, edge_per_member
-from .pipeline import BaselineController, Controller, DecideController, Result
-
-BOUNDS = (1, 10)
-INITIAL_SIZE = 2
-BASELINE = "baseline ±1/webhook"
-DEPLOYED = ("step", "proportional")   # receiver's and sd's kicks + 60 s timer
-TIMER_ONLY = " (60 s timer only)"
+from .apps import APPS, ModelApp, edge_per_member
+from .replay import BOUNDS, INITIAL_SIZE, Row, aims, as_json, render, run_trace
+from .trace_csv import TraceError, load
+from .whatif import explain, what_if
 
 
-def controllers(bounds: tuple[int, int] = BOUNDS) -> list[Callable[[], Controller]]:
-    # Params defaults are the deployment defaults (target 0.6, max_step 4, cooldown 120 s, settle 150 s).
-    return [lambda: DecideController("step", Params(policy="step"), bounds, kicked=True),
-            lambda: DecideController("proportional", Params(policy="proportional"), bounds,
-                                     kicked=True),
-            lambda: DecideController("step" + TIMER_ONLY, Params(policy="step"), bounds),
-            lambda: DecideController("proportional" + TIMER_ONLY, Params(policy="proportional"),
-                                     bounds),
-            lambda: BaselineController(bounds, BASELINE)]
-
-
-@dataclass(frozen=True)
-class Row:
-    policy: str
-    reaction_s: float | None   # mean over seeds of each run's slowest capacity-closed shortfall
-    reaction_max_s: int | None
-    censored: int              # runs whose last shortfall never closed
-    receded: float             # shortfalls per run the load itself ended
-    violation_s: float
-    instance_s: float
-    actions: float
-    flaps: float
-    max_size: int
-    outcomes: dict[str, float]  # what decide() did with the requests, per run
-
-
-def summarise(name: str, runs: list[Result]) -> Row:
-    reactions = [r.reaction_s for r in runs if r.reaction_s is not None]
-    n = len(runs)
-    keys = sorted({k for r in runs for k in r.outcomes})
-    return Row(name,
-               statistics.fmean(reactions) if reactions else None,
-               max(reactions) if reactions else None,
-               sum(r.censored for r in runs),
-               sum(r.receded for r in runs) / n,
-               statistics.fmean(r.violation_s for r in runs),
-               statistics.fmean(r.instance_s for r in runs),
-               statistics.fmean(len(r.actions) for r in runs),
-               statistics.fmean(r.flaps for r in runs),
-               max(r.max_size for r in runs),
-               {k: sum(r.outcomes[k] for r in runs) / n for k in keys})
-
-
-def run_trace(trace: traces.Trace, seeds: int, delays: pipeline.Delays,
-              thresholds: pipeline.Thresholds, app: ModelApp = HTTP_LOAD_GENERATOR) -> list[Row]:
-    rows = []
-    for make in controllers():
-        runs = [pipeline.simulate(trace.demand, make(), seed=s, delays=delays, thresholds=thresholds,
-                                  initial_size=INITIAL_SIZE, bounds=BOUNDS, app=app) for s in range(seeds)]
-        rows.append(summarise(runs[0].policy, runs))
-    return rows
-
-
-def render(trace: traces.Trace, rows: list[Row], floor_s: float, old_floor_s: float) -> str:
-    base = next(r for r in rows if r.policy == BASELINE)
-    body = []
-    for r in rows:
-        react = "—" if r.reaction_s is None else f"{r.reaction_s:.0f} (max {r.reaction_max_s})"
-        if r.censored:
-            react += f" +{r.censored} unclosed"
-        ratio = "—" if r.reaction_s is None else f"{r.reaction_s / floor_s:.2f}"
-        old_ratio = "—" if r.reaction_s is None else f"{r.reaction_s / old_floor_s:.2f}"
-        body.append([r.policy, react, ratio, old_ratio, f"{r.violation_s:.0f}", f"{r.instance_s:.0f}",
-                     f"{100 * r.instance_s / base.instance_s:.0f} %", f"{r.actions:.1f}",
-                     f"{r.flaps:.2f}", r.max_size, f"{r.receded:.1f}"])
-    head = (f"## {trace.name}: {trace.note}  (floor {floor_s:.1f} s kicked, "
-            f"{old_floor_s:.1f} s timer only)")
-    lines = [head, table(["policy", "reaction s", "×floor", "×old floor", "SLO-viol s", "instance-s",
-                          "vs baseline", "actions", "flaps", "max size", "receded"], body)]
-    for r in rows:
-        if r.policy != BASELINE:
-            what = ", ".join(f"{k} {v:.1f}" for k, v in r.outcomes.items() if v)
-            lines.append(f"   {r.policy}: requests per run — {what or 'none'}")
-    return "\n".join(lines)
-
-
-def aims(results: dict[str, list[Row]], trace_list: list[traces.Trace], floor_s: float,
-         old_floor_s: float) -> list[str]:
-    """The issue's aims, checked per deployed policy: met or missed, with the figures. The floor
-    is the kicked pipeline's (no tick wait); the old floor is shown beside it for comparison."""
-    out = []
-    for name in DEPLOYED:
-        step = next(r for r in results["step"] if r.policy == name)
-        ok = step.reaction_s is not None and step.reaction_s <= 1.1 * floor_s
-        out.append(f"{name:>12}: step reaction ≤ 1.1 × floor: {'met' if ok else 'MISSED'} "
-                   f"({(step.reaction_s or 0) / floor_s:.2f} × the kicked floor, "
-                   f"{(step.reaction_s or 0) / old_floor_s:.2f} × the old one)")
-        for trace in trace_list:
-            rows = {r.policy: r for r in results[trace.name]}
-            me, base = rows[name], rows[BASELINE]
-            slower = (me.reaction_s is not None and base.reaction_s is not None
-                      and me.reaction_s > base.reaction_s) or (me.censored > base.censored)
-            viol = me.violation_s > base.violation_s
-            cost = me.instance_s > 1.1 * base.instance_s
-            flaps = trace.steady and me.flaps > 0
-            fails = [m for m, bad in (("slower than baseline", slower), ("more SLO-violation", viol),
-                                      ("cost > 110 %", cost), ("flaps on steady load", flaps)) if bad]
-            out.append(f"{'':>12}  {trace.name:<9} {'met' if not fails else 'MISSED: ' + ', '.join(fails)}")
-    return out
-
-
-# What-if variants, NOT the deployment: the same decide() with other Params on the deployed
-# (kicked) pipeline; for comparison the previous deployment (the receiver's kick, no sd kick) and
-# the 10 s timer without kicks the kick replaced. (label, params, delay changes, kicked, sd kicked)
-WHAT_IF: list[tuple[str, Params, dict[str, int], bool, bool]] = [
-    ("proportional, target 0.5", Params(policy="proportional", target_utilization=0.5), {}, True,
-     True),
-    ("proportional, target 0.75", Params(policy="proportional", target_utilization=0.75), {}, True,
-     True),
-    ("proportional, no sd kick", Params(policy="proportional"), {}, True, False),
-    ("proportional, tick 10 s, no kick", Params(policy="proportional"), {"tick_s": 10}, False,
-     False)]
-# The same decide() fed the CPU-bound figure (CPU, or load1 per core once saturated) instead of
-# requests in flight: the sizing before the demand figure, on http-load-generator.
-CPU_ONLY = "proportional, CPU-only sizing"
-
-
-def what_if(trace_list: list[traces.Trace], seeds: int, delays: pipeline.Delays,
-            thresholds: pipeline.Thresholds, results: dict[str, list[Row]],
-            app: ModelApp = HTTP_LOAD_GENERATOR) -> str:
-    body = []
-    variants = list(WHAT_IF)
-    if app.demand_signal == "demand":
-        variants.append((CPU_ONLY, Params(policy="proportional"), {}, True, True))
-    for label, params, changes, kicked, sd_kicked in variants:
-        variant = dataclasses.replace(delays, **changes)
-        fed = app.sized_by_cpu() if label == CPU_ONLY else app
-        for trace in trace_list:
-            if trace.name == "flat":
-                continue
-            runs = [pipeline.simulate(trace.demand, DecideController(label, params, BOUNDS,
-                                                                     kicked=kicked,
-                                                                     sd_kicked=sd_kicked), seed=s,
-                                      delays=variant, thresholds=thresholds,
-                                      initial_size=INITIAL_SIZE, bounds=BOUNDS, app=fed)
-                    for s in range(seeds)]
-            r = summarise(label, runs)
-            # Compared with the baseline under the deployed delays: the baseline has no tick.
-            base = next(b for b in results[trace.name] if b.policy == BASELINE)
-            base_reaction = "—" if base.reaction_s is None else f"{base.reaction_s:.0f}"
-            body.append([label, trace.name, "—" if r.reaction_s is None else
-                         f"{r.reaction_s:.0f} / {base_reaction}",
-                         f"{r.violation_s:.0f} / {base.violation_s:.0f}",
-                         f"{100 * r.instance_s / base.instance_s:.0f} %",
-                         f"{r.actions:.1f}", f"{r.flaps:.2f}", r.max_size])
-    return table(["variant", "trace", "reaction s (vs base)", "SLO-viol s (vs base)", "cost vs base",
-                  "actions", "flaps", "max size"], body)
-
-
-def explain(trace_name: str, policy_name: str, seed: int, delays: pipeline.Delays,
-            thresholds: pipeline.Thresholds, app: ModelApp = HTTP_LOAD_GENERATOR) -> str:
-    """One run, delivery by delivery and tick by tick: why a policy did what it did."""
-    trace = next(t for t in traces.all_traces(edge_per_member(app, thresholds.up)) if t.name == trace_name)
-    make = next(m for m in controllers() if m().name == policy_name)
-    ctl = make()
-    r = pipeline.simulate(trace.demand, ctl, seed=seed, delays=delays, thresholds=thresholds,
-                          initial_size=INITIAL_SIZE, bounds=BOUNDS, app=app)
-    events: list[tuple[int, str]] = []
-    for (t, direction, value), members in zip(r.deliveries, r.delivered_members, strict=True):
-        total = "" if value is None or members is None else f" = {value * members:.2f} total"
-        events.append((t, f"delivery {direction:<4} value {value:.2f} × members {members}{total} "
-                          # the size before this second: a kicked tick may act in it
-                          f"(demand now {trace.demand[t]:.2f}, pool {r.sizes[t - 1] if t else r.sizes[0]})"))
-    for t, size, reason, trigger in getattr(ctl, "log", []):
-        label = {"timer": "tick", "kick": "tick", "sd kick": "tick sd"}[trigger]
-        events.append((t, f"{label:<8} size {size}: {reason}"))
-    for t, direction in r.actions:
-        events.append((t, f"ACTION   {direction} → size {r.sizes[t]}"))
-    head = (f"# {trace.name}, {policy_name}, seed {seed}: reaction {r.reaction_s} s, SLO-viol "
-            f"{r.violation_s} s, instance-s {r.instance_s}, max size {r.max_size}")
-    return "\n".join([head] + [f"{t:>5}  {what}" for t, what in sorted(events, key=lambda e: e[0])])
+def _header(app: ModelApp, delays: pipeline.Delays, thresholds: pipeline.Thresholds,
+            fl: pipeline.Floor, old_fl: pipeline.Floor, seeds: int) -> str:
+    value = ("max(avg CPU, avg requests in flight per member)" if app.demand_signal == "demand" else
+             f"max(avg CPU, avg load1 per core) once avg CPU ≥ {pipeline.DEPLOYED.saturated_cpu:.0%}, else avg CPU")
+    return "\n".join([
+        "# Policy replay over one modelled pipeline",
+        f"delays: {delays.describe()}  (alerting figures from bootstrap/alerting/alerts.json)",
+        f"app: {app.describe()}; a trace's demand is in members' worth"
+        + (" (requests in flight on average)" if app.name == "http-load-generator" else ""),
+        f"alert: up when avg over instances of {delays.rate_window_s}s-rate CPU > {thresholds.up:.0%} "
+        f"for {delays.for_s}s, down when < {thresholds.down:.0%}; scale_value = {value}; scale_members = "
+        "instances with ≥ 2 samples in the window; a firing alert is re-sent at every "
+        f"{delays.group_interval_s}s flush (repeat {delays.repeat_s}s)",
+        f"pool: {INITIAL_SIZE} members at start, bounds {BOUNDS}; decide() Params defaults "
+        f"{Params()}; request TTL {Config.request_ttl_s:.0f} s",
+        f"SLO violated while the app's CPU on the serving members is above {thresholds.up:.0%}; reaction = "
+        "shortfall start → serving ≥ its peak need (shortfalls the load ended itself: 'receded')",
+        f"floor (deployed: a stored delivery starts a tick) = {fl.describe()}",
+        f"old floor (60 s timer only, for comparison) = {old_fl.describe()}; {seeds} seeds per cell"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -213,45 +55,49 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="the run --explain prints (default 0)")
     parser.add_argument("--app", choices=sorted(APPS), default="http-load-generator",
                         help="what the members run (default http-load-generator, the deployed app)")
+    parser.add_argument("--json", action="store_true",
+                        help="print every figure of the tables as one JSON object instead")
+    parser.add_argument("--trace", metavar="FILE.csv", type=Path, action="append",
+                        help="replay this t_s,demand_members CSV instead of the built-in traces "
+                             "(repeatable; see docs/benchmarks.md)")
     args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
     app = APPS[args.app]
     started = time.monotonic()
     delays, thresholds = pipeline.from_alert_spec()
+    try:
+        trace_list = ([load(path) for path in args.trace] if args.trace
+                      else traces.all_traces(edge_per_member(app, thresholds.up)))
+    except TraceError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.explain:
         trace_name, _, policy_name = args.explain.partition(":")
-        print(explain(trace_name, policy_name, args.seed, delays, thresholds, app))
+        trace = next((t for t in trace_list if t.name == trace_name), None)
+        if trace is None:
+            parser.error(f"--explain: no trace {trace_name!r} (traces: {', '.join(t.name for t in trace_list)})")
+        print(explain(trace, policy_name, args.seed, delays, thresholds, app))
         return 0
     fl, old_fl = pipeline.floor(delays), pipeline.floor(delays, kicked=False)
-    trace_list = traces.all_traces(edge_per_member(app, thresholds.up))
-    print("# Policy replay over one modelled pipeline")
-    print(f"delays: {delays.describe()}  (alerting figures from bootstrap/alerting/alerts.json)")
-    value = ("max(avg CPU, avg requests in flight per member)" if app.demand_signal == "demand" else
-             f"max(avg CPU, avg load1 per core) once avg CPU ≥ {pipeline.DEPLOYED.saturated_cpu:.0%}, else avg CPU")
-    print(f"app: {app.describe()}; a trace's demand is in members' worth"
-          + (" (requests in flight on average)" if app.name == "http-load-generator" else ""))
-    print(f"alert: up when avg over instances of 1m-rate CPU > {thresholds.up:.0%} for "
-          f"{delays.for_s}s, down when < {thresholds.down:.0%}; scale_value = {value}; scale_members = "
-          "instances with ≥ 2 samples in the window; a firing alert is re-sent at every "
-          f"{delays.group_interval_s}s flush (repeat {delays.repeat_s}s)")
-    print(f"pool: {INITIAL_SIZE} members at start, bounds {BOUNDS}; decide() Params defaults "
-          f"{Params()}; request TTL {Config.request_ttl_s:.0f} s")
-    print(f"SLO violated while the app's CPU on the serving members is above {thresholds.up:.0%}; reaction = "
-          "shortfall start → serving ≥ its peak need (shortfalls the load ended itself: 'receded')")
-    print(f"floor (deployed: a stored delivery starts a tick) = {fl.describe()}")
-    print(f"old floor (60 s timer only, for comparison) = {old_fl.describe()}; "
-          f"{args.seeds} seeds per cell")
-    results: dict[str, list[Row]] = {}
+    results: dict[str, list[Row]] = {t.name: run_trace(t, args.seeds, delays, thresholds, app)
+                                     for t in trace_list}
+    if args.json:
+        print(json.dumps(as_json(results, trace_list, fl.total_s, old_fl.total_s, app, args.seeds),
+                         indent=1, sort_keys=True))
+        return 0
+    print(_header(app, delays, thresholds, fl, old_fl, args.seeds))
     for trace in trace_list:
-        results[trace.name] = run_trace(trace, args.seeds, delays, thresholds, app)
         print()
         print(render(trace, results[trace.name], fl.total_s, old_fl.total_s))
     print()
-    print("## aims (issue 6)")
+    print("## aims: the deployed policies against the baseline")
     print("\n".join(aims(results, trace_list, fl.total_s, old_fl.total_s)))
-    print()
-    print("## what-if (NOT deployed): the real decide() with other Params, without sd's kick, a "
-          "10 s timer instead of kicks, or fed CPU-only sizing")
-    print(what_if(trace_list, args.seeds, delays, thresholds, results, app))
+    if not args.trace:
+        print()
+        print("## what-if (NOT deployed): the real decide() with other Params, without sd's kick, a "
+              "10 s timer instead of kicks, or fed CPU-only sizing")
+        print(what_if(trace_list, args.seeds, delays, thresholds, results, app))
     print(f"\n(ran in {time.monotonic() - started:.1f} s)")
     return 0
 

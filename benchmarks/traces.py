@@ -84,4 +84,38 @@ def flapping(centre: float = 1.6, swing: float = 0.16, period_s: int = 240, minu
 def all_traces(edge_per_member: float = 0.8) -> list[Trace]:
     """Every trace; `edge_per_member` is one member's demand at the 80 % CPU edge for the app."""
     centre = 2 * edge_per_member
-    return [step(), ramp(), spike(), diurnal(), flapping(centre, centre / 10), flat()]
+    return [step(), double_step(), ramp(), sawtooth(), spike(), diurnal(),
+            flapping(centre, centre / 10), noisy_plateau(centre), flat()]
+
+
+def double_step(low: float = 1.0, mid: float = 3.0, high: float = 6.0, first_min: int = 10,
+                gap_s: int = 150, after_min: int = 25) -> Trace:
+    """A second step while the first one's capacity is still booting: sizing that counted the
+    first step as final is one pipeline behind on the second."""
+    return Trace("dblstep", tuple(_hold(low, first_min * 60) + _hold(mid, gap_s)
+                                  + _hold(high, after_min * 60)),
+                 f"{low:g} → {mid:g} at {first_min} min → {high:g} {gap_s} s later, then steady")
+
+
+def sawtooth(low: float = 2.0, high: float = 6.0, period_s: int = 200, minutes: int = 40) -> Trace:
+    """Linear rise from `low` to `high` over one period, then an instant fall, again and again:
+    a period near the pipeline's delay, so every action arrives about when the load has moved on."""
+    values = [low + (high - low) * (i % period_s) / period_s for i in range(minutes * 60)]
+    return Trace("sawtooth", tuple(values),
+                 f"{low:g} → {high:g} rising over {period_s} s then dropping, repeated")
+
+
+def noisy_plateau(centre: float = 3.22, noise: float = 0.1, every_s: int = 10, minutes: int = 40,
+                  seed: int = 3) -> Trace:
+    """Steady load right at the scale-up edge of 2 members, with ±`noise` relative jitter held
+    `every_s` s: whatever a look-ahead makes of the noise must not turn into flaps."""
+    rng = random.Random(seed)
+    values: list[float] = []
+    for i in range(minutes * 60):
+        if i % every_s == 0:
+            level = centre * (1 + rng.uniform(-noise, noise))
+        values.append(level)
+    return Trace("plateau", tuple(values),
+                 f"{centre:.3g} ± {noise:.0%} every {every_s} s (2 members at the 80 % CPU edge)",
+                 steady=True)
+

@@ -87,7 +87,8 @@ def with_demand_signal(spec: dict[str, Any], name: str) -> dict[str, Any]:
     """
     if name not in spec["signals"]:
         raise KeyError(f"no signal {name!r} in the alert spec")
-    alerts = [{**a, "demand_signal": name} if a.get("labels", {}).get("scale") == "up" else a
+    trend = {"trend_signal": f"{name}_trend"} if f"{name}_trend" in spec["signals"] else {}
+    alerts = [{**a, "demand_signal": name, **trend} if a.get("labels", {}).get("scale") == "up" else a
               for a in spec["alerts"]]
     return {**spec, "alerts": alerts}
 
@@ -106,6 +107,11 @@ def members_annotation(expr: str) -> str:
     return _query_annotation(expr, "%.0f")
 
 
+def trend_annotation(expr: str) -> str:
+    """Prometheus template that evaluates the trend signal and prints it with five decimals."""
+    return _query_annotation(expr, "%.5f")
+
+
 def prometheus_rule_group(spec: dict[str, Any]) -> dict[str, Any]:
     """The rule group as plain data (also used by tests)."""
     rules = []
@@ -122,6 +128,8 @@ def prometheus_rule_group(spec: dict[str, Any]) -> dict[str, Any]:
             rule["annotations"]["scale_value"] = demand_annotation(signal(spec, alert["demand_signal"]))
         if alert.get("members_signal"):
             rule["annotations"]["scale_members"] = members_annotation(signal(spec, alert["members_signal"]))
+        if alert.get("trend_signal"):
+            rule["annotations"]["scale_trend"] = trend_annotation(signal(spec, alert["trend_signal"]))
         rules.append(rule)
     return {"name": "autoscaler", "interval": spec["evaluation_interval"], "rules": rules}
 

@@ -63,7 +63,9 @@ def scale_spec(spec: dict[str, Any], t: Timings) -> dict[str, Any]:
     """The shared alert spec with this run's windows and durations (thresholds untouched)."""
     out = copy.deepcopy(spec)
     out["evaluation_interval"] = f"{int(t.eval_s)}s"
-    out["signals"] = {name: re.sub(r"\[\d+[smh]\]", f"[{t.rate_window}]", expr)
+    # Range windows, and the trend's subquery window with its step (the scrape interval).
+    out["signals"] = {name: re.sub(r"\[\d+[smh]:\d+[smh]\]", f"[{t.rate_window}:{int(t.scrape_s)}s]",
+                                   re.sub(r"\[\d+[smh]\]", f"[{t.rate_window}]", expr))
                       for name, expr in spec["signals"].items()}
     for alert in out["alerts"]:
         if alert.get("labels", {}).get("scale"):

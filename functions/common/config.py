@@ -45,6 +45,9 @@ class Config:
     cooldown_s: float = 120.0
     request_ttl_s: float = 300.0
     settle_s: float = 150.0
+    # How far ahead a scale-up sizes on a rising demand trend: the demand figure's lag (half its
+    # 1 m averaging window) plus a new member's mean boot (60-90 s on Exoscale); 0 = no look-ahead.
+    lookahead_s: float = 105.0
     history_days: int = 30
     lease_s: float = 50.0
     sd_output: str = "/var/lib/autoscaler/file_sd/pool.json"
@@ -132,6 +135,8 @@ def load(env: Mapping[str, str]) -> Config:
                              "an integer number of days >= 1"),
         settle_s=_parsed(env, "SCALER_SETTLE_S", Config.settle_s, float, lambda v: v >= 0,
                          "a number of seconds >= 0"),
+        lookahead_s=_parsed(env, "SCALER_LOOKAHEAD_S", Config.lookahead_s, float,
+                            lambda v: 0 <= v <= 3600, "a number of seconds in [0, 3600]"),
         lease_s=_parsed(env, "SCALER_LEASE_S", Config.lease_s, float, lambda v: v > 0,
                         "a number of seconds > 0"),
         sd_output=env.get("SD_OUTPUT", "").strip() or Config.sd_output,

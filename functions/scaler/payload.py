@@ -20,6 +20,10 @@ Decisions:
   None; anything else ("0", "2.5", "-1", "abc", "NaN", a leftover template) → None, counted in
   `bad_members`, and the alert still scales: without members decide() treats the request as
   not measured, i.e. as before the annotation existed.
+- The `scale_trend` annotation (how fast the pool's total demand grows, members' worth per
+  second, from deriv() over the alert's window; negative when falling) is read into `trend`:
+  any finite number. Missing or blank → None; anything else → None, counted in `bad_trends`, and the
+  alert still scales: without a trend decide() sizes for the measured demand alone.
 """
 from __future__ import annotations
 
@@ -62,6 +66,7 @@ class Parsed:
     ignored: dict[str, int] = field(default_factory=dict)  # reason → count, only non-zero
     bad_values: int = 0                           # scale alerts whose scale_value was unusable
     bad_members: int = 0                          # scale alerts whose scale_members was unusable
+    bad_trends: int = 0                           # scale alerts whose scale_trend was unusable
 
 
 def _reject_constant(name: str) -> float:
@@ -130,17 +135,27 @@ def _values_map(where: str, value: Any) -> None:
             raise ParseError(f"{where}.{key[:64]} must be a number or null")
 
 
-def scale_value(raw: str | None) -> float | None:
-    """The demand figure from the `scale_value` annotation; None when absent or unusable."""
+def _finite(raw: str | None) -> float | None:
+    """A finite number written in an annotation; None when absent or unusable."""
     if raw is None:
         return None
     try:
         value = float(raw.strip())
     except ValueError:
         return None
-    if not math.isfinite(value) or value < 0:
-        return None
-    return value
+    return value if math.isfinite(value) else None
+
+
+def scale_value(raw: str | None) -> float | None:
+    """The demand figure from the `scale_value` annotation; None when absent or unusable."""
+    value = _finite(raw)
+    return None if value is None or value < 0 else value
+
+
+def scale_trend(raw: str | None) -> float | None:
+    """The demand trend from the `scale_trend` annotation (negative = falling); None when absent
+    or unusable."""
+    return _finite(raw)
 
 
 def scale_members(raw: str | None) -> int | None:
@@ -219,7 +234,7 @@ def parse(body: bytes, received_at: float) -> Parsed:
     checked = [_validate_alert(i, alert) for i, alert in enumerate(alerts)]
     requests: list[ScaleRequest] = []
     ignored: dict[str, int] = {}
-    bad_values = bad_members = 0
+    bad_values = bad_members = bad_trends = 0
     for alert, (status, labels, notes) in zip(alerts, checked, strict=True):
         reason = classify(status, labels)
         if reason is not None:
@@ -233,8 +248,13 @@ def parse(body: bytes, received_at: float) -> Parsed:
         members = scale_members(raw_members)
         if raw_members is not None and members is None:
             bad_members += 1
+        # Blank: the trend query had no result (no netstat figure yet), the same as no annotation.
+        raw_trend = notes.get("scale_trend", "").strip() or None
+        trend = scale_trend(raw_trend)
+        if raw_trend is not None and trend is None:
+            bad_trends += 1
         requests.append(ScaleRequest(
             direction=labels["scale"], source=source, received_at=received_at,
             alertname=labels.get("alertname"), fingerprint=alert.get("fingerprint"), value=value,
-            members=members))
-    return Parsed(source, tuple(requests), ignored, bad_values, bad_members)
+            members=members, trend=trend))
+    return Parsed(source, tuple(requests), ignored, bad_values, bad_members, bad_trends)

@@ -6,6 +6,10 @@ last action's capacity settled are absorbed (like a warm-up: one alert episode, 
 up beats down; no scale-down within the cooldown; `step` moves ±1, `proportional` aims at
 ceil(total demand / target), both capped by the bounds and `max_step`.
 
+A scale-up looks ahead: a measured request with a rising `trend` (members' worth per second) is
+sized for total + trend × (`lookahead_s` + its age), at most MAX_AHEAD more; a falling trend is
+never used, so it cannot deepen a scale-down nor bring one before the cooldown ends.
+
 A request that says how many members its demand was averaged over (`members`) gives the
 total demand in members' worth, independent of later changes to the pool: `proportional`
 then acts only when that total needs a different size, and needs no settle window, so a
@@ -92,10 +96,12 @@ class Params:
     max_step: int = Config.max_step
     cooldown_s: float = Config.cooldown_s
     settle_s: float = Config.settle_s
+    lookahead_s: float = Config.lookahead_s
 
     @classmethod
     def of(cls, cfg: Config) -> Params:
-        return cls(cfg.policy, cfg.target_utilization, cfg.max_step, cfg.cooldown_s, cfg.settle_s)
+        return cls(cfg.policy, cfg.target_utilization, cfg.max_step, cfg.cooldown_s, cfg.settle_s,
+                   cfg.lookahead_s)
 
 
 @dataclass(frozen=True)
@@ -138,23 +144,45 @@ def measured(p: Pending) -> bool:
     return p.request.value is not None and p.request.members is not None
 
 
-def _total(requests: Sequence[Pending]) -> float | None:
-    """Demand in members' worth; the largest of the requests (the safe side both ways)."""
-    totals = [value * members for p in requests
+# The look-ahead adds at most this share of the measured demand: deriv() over a short window
+# reads a step as a steep but passing slope, and sizing for it in full would overshoot.
+MAX_AHEAD = 0.5
+
+
+def _ahead(p: Pending, total: float, now: float, lookahead_s: float) -> float:
+    """Demand expected to add up by the time new capacity serves: a rising trend only, over the
+    request's age plus the look-ahead, at most MAX_AHEAD of the measured total."""
+    trend = p.request.trend
+    if trend is None or trend <= 0 or lookahead_s <= 0:
+        return 0.0
+    horizon = lookahead_s + max(now - p.request.received_at, 0.0)
+    return min(trend * horizon, MAX_AHEAD * total)
+
+
+def _total(requests: Sequence[Pending], now: float = 0.0, lookahead_s: float = 0.0
+           ) -> tuple[float, float] | None:
+    """(measured demand in members' worth, expected growth) of the request that asks for most
+    (the safe side both ways); growth is 0 unless `lookahead_s` > 0."""
+    totals = [(total, _ahead(p, total, now, lookahead_s)) for p in requests
               if (value := p.request.value) is not None
-              and (members := p.request.members) is not None]
-    return max(totals) if totals else None
+              and (members := p.request.members) is not None
+              for total in (value * members,)]
+    return max(totals, key=sum) if totals else None
 
 
 def _target(direction: str, pool: PoolView, requests: Sequence[Pending], params: Params,
-            low: int, high: int) -> tuple[int, str]:
+            low: int, high: int, now: float) -> tuple[int, str]:
     current = pool.size
     step = 1 if direction == UP else -1
     demand = _demand(requests)
-    total = _total(requests)
-    if params.policy == "proportional" and total is not None:
-        wanted = math.ceil(total / params.target_utilization - 1e-9)
-        how = (f"proportional: ceil(demand {total:.2f} members' worth / target "
+    # Only a scale-up looks ahead: a falling trend never sizes a scale-down below the measured
+    # demand (nor gets past the cooldown, which decide() checks first).
+    measured_total = _total(requests, now, params.lookahead_s if direction == UP else 0.0)
+    if params.policy == "proportional" and measured_total is not None:
+        total, ahead = measured_total
+        wanted = math.ceil((total + ahead) / params.target_utilization - 1e-9)
+        expected = f" + {ahead:.2f} expected by the trend" if ahead else ""
+        how = (f"proportional: ceil(demand {total:.2f}{expected} members' worth / target "
                f"{params.target_utilization:.2f}) = {wanted}")
     elif params.policy == "proportional" and demand is not None:
         serving = max(pool.serving, 1)
@@ -212,7 +240,7 @@ def decide(now: float, pool: PoolView, pending: Sequence[Pending], bounds: tuple
         if pool.size >= high:
             return Decision(NONE, pool.size, f"scale-up wanted but pool is at its maximum {high}",
                             consume=keys, outcome=Outcome.AT_BOUND, requests=everything)
-        target, how = _target(UP, pool, ups, params, low, high)
+        target, how = _target(UP, pool, ups, params, low, high, now)
         if target <= pool.size:
             return Decision(NONE, pool.size, f"up request(s) covered by size {pool.size}: {how}",
                             consume=keys, outcome=Outcome.COVERED, requests=everything)
@@ -225,7 +253,7 @@ def decide(now: float, pool: PoolView, pending: Sequence[Pending], bounds: tuple
         left = memory.last_action_at + params.cooldown_s - now
         return Decision(NONE, pool.size, f"scale-down held by cooldown ({left:.0f}s left)",
                         consume=keys, outcome=Outcome.COOLDOWN, requests=everything)
-    target, how = _target(DOWN, pool, downs, params, low, high)
+    target, how = _target(DOWN, pool, downs, params, low, high, now)
     if target >= pool.size:
         return Decision(NONE, pool.size, f"down request(s) but size {pool.size} is needed: {how}",
                         consume=keys, outcome=Outcome.COVERED, requests=everything)

@@ -22,6 +22,9 @@ class ScaleRequest:
     fingerprint: str | None = None
     value: float | None = None  # demand per serving member (fraction of one member), if known
     members: int | None = None  # how many members that average was taken over, if known
+    # How fast the total demand grows, members' worth per second (negative: falling), if known.
+    # Absent from requests stored before it existed: those read back as None (unknown).
+    trend: float | None = None
 
     @property
     def received_ms(self) -> int:
@@ -57,10 +60,15 @@ def from_json(body: dict[str, Any]) -> ScaleRequest:
     if members is not None and (not isinstance(members, int) or isinstance(members, bool)
                                 or members < 1):
         raise ValueError("bad members")
+    trend = body.get("trend")
+    if trend is not None and (not isinstance(trend, (int, float)) or isinstance(trend, bool)
+                              or not math.isfinite(trend)):
+        raise ValueError("bad trend")
     alertname = body.get("alertname")
     fingerprint = body.get("fingerprint")
     for name, item in (("alertname", alertname), ("fingerprint", fingerprint)):
         if item is not None and not isinstance(item, str):
             raise ValueError(f"bad {name}")
     return ScaleRequest(direction, source, float(received), alertname, fingerprint,
-                        None if value is None else float(value), members)
+                        None if value is None else float(value), members,
+                        None if trend is None else float(trend))

@@ -136,9 +136,16 @@ def test_thresholds_labels_and_queries_equal_the_shared_spec(rendered: dict, ale
             assert rule["annotations"]["scale_members"] == '{{ printf "%.0f" $values.C.Value }}'
             # Grafana and Prometheus annotate the same figures from the same queries.
             annotations = prom[spec["name"]]["annotations"]
-            assert set(annotations) == set(rule["annotations"]) == {"summary", "scale_value", "scale_members"}
+            trend = {"scale_trend"} if "trend_signal" in spec else set()
+            assert set(annotations) == set(rule["annotations"]) == {"summary", "scale_value", "scale_members"} | trend
             assert data["B"]["model"]["expr"] in annotations["scale_value"]
             assert data["C"]["model"]["expr"] in annotations["scale_members"]
+            if trend:   # E carries the demand trend the scaler sizes ahead with
+                assert data["E"]["model"]["expr"] == signal(alert_spec, spec["trend_signal"])
+                assert data["E"]["model"]["expr"] in annotations["scale_trend"]
+                assert rule["annotations"]["scale_trend"] == '{{ printf "%.5f" $values.E.Value }}'
+            else:
+                assert "E" not in data
         else:
             assert set(data) == {"A", rule["condition"]} and set(rule["annotations"]) == {"summary"}
         # every ${threshold} placeholder was filled in by terraform

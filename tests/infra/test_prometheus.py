@@ -116,6 +116,7 @@ def test_cpu_bound_demand_counts_load_only_from_the_saturated_cpu_threshold(aler
     assert ">= 0.95)" in demand and "${" not in demand
     swapped = with_demand_signal(alert_spec, "demand_cpu_bound")
     assert [a.get("demand_signal") for a in swapped["alerts"]][:2] == ["demand_cpu_bound", "cpu"]
+    assert [a.get("trend_signal") for a in swapped["alerts"]][:2] == ["demand_cpu_bound_trend", None]
     assert alert_spec["alerts"][0]["demand_signal"] == "demand"  # the spec itself is untouched
     with pytest.raises(KeyError, match="no signal 'load'"):
         with_demand_signal(alert_spec, "load")
@@ -136,7 +137,9 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
     down = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "down")
     assert alert_spec["thresholds"][up["threshold"]] == 0.8 and up["for"] == "1m"
     assert alert_spec["thresholds"][down["threshold"]] == 0.2 and down["for"] == "1m"
-    hi = {"summary": up["summary"], "scale_members": "1"}
+    # scale_trend: deriv() of the pool's requests in flight; blank without the netstat figure
+    hi = {"summary": up["summary"], "scale_members": "1", "scale_trend": ""}
+    steady = {**hi, "scale_trend": "0.00000"}
     lo = {"summary": down["summary"], "scale_members": "1"}
     tests = [
         {   # 0.81 busy: pending at 40 s, firing once `for: 1m` has passed; demand annotation = CPU
@@ -159,7 +162,25 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
             "input_series": [{"series": IDLE, "values": idle_series(0.97)}, {"series": LOAD, "values": "1x60"},
                              {"series": estab(1), "values": "4x60"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "3.000"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "3.000"})]}],
+        },
+        {   # requests in flight rising by 0.15 every 15 s scrape: the trend is 0.01 members' worth/s
+            "interval": "15s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.97)},
+                             {"series": estab(1), "values": "3+0.15x60"}],
+            "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "2.900", "scale_trend": "0.01000"})]}],
+        },
+        {   # a second member joins at 75 s and takes half the requests: the pool's total (what the
+            # trend follows) stays 4, so the trend stays 0 while the per-member figure halves
+            "interval": "15s",
+            "input_series": [{"series": idle(1), "values": idle_series(0.97)},
+                             {"series": idle(2), "values": "_x5 " + idle_series(0.97, 55)},
+                             {"series": estab(1), "values": "5x4 3x55"},
+                             {"series": estab(2), "values": "_x5 3x55"}],
+            "alert_rule_test": [{"eval_time": "3m", "alertname": "PoolCpuHigh", "exp_alerts": [
+                alert("PoolCpuHigh", {"scale": "up"},
+                      {**hi, "scale_value": "2.000", "scale_members": "2", "scale_trend": "0.00000"})]}],
         },
         {   # in flight averaged over the rules' window, not the last scrape: 2 and 4 requests in turn → 3
             # (scraped every 25 s, so the 1m window holds the samples at 75 s and 100 s whether its
@@ -167,20 +188,22 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
             "interval": "25s",
             "input_series": [{"series": IDLE, "values": f"0+{round((1 - 0.99) * 25, 6)}x60"},
                              {"series": estab(1), "values": " ".join(["3 5"] * 30)}],
+            # (the trend is the least-squares slope through the window's 15 s steps, here 5 5 3 3 5:
+            # noise, which the scaler only ever uses when positive and then at most +50 %)
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "3.000"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "3.000", "scale_trend": "-0.01333"})]}],
         },
         {   # only the scrape's connection (CPU used by something that is not a request): CPU is larger
             "interval": "15s",
             "input_series": [{"series": IDLE, "values": idle_series(0.81)}, {"series": estab(1), "values": "1x60"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.810"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "0.810"})]}],
         },
         {   # a counter below the scrape's own connection never makes demand negative
             "interval": "15s",
             "input_series": [{"series": IDLE, "values": idle_series(0.9)}, {"series": estab(1), "values": "0x60"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.900"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "0.900"})]}],
         },
         {   # two instances at 0.85 with a high load1 (what just after a scale-up looks like):
             # scale_value is the CPU, not the load, and scale_members counts both instances
@@ -198,7 +221,7 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
                             + [{"series": load(n), "values": "1x60"} for n in (1, 2)],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
                                  "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
-                                                      {**hi, "scale_value": "1.500", "scale_members": "2"})]}],
+                                                      {**steady, "scale_value": "1.500", "scale_members": "2"})]}],
         },
         {   # high for 3 minutes, then 0.5: the alert resolves
             "interval": "15s",
@@ -286,7 +309,8 @@ def test_promtool_cpu_bound_demand_for_the_processor_sharing_app(tmp_path: Path,
     flight are ignored there (they grow as u/(1-u)), load1 per core counts once CPU is saturated."""
     rules = write_rules(tmp_path, with_demand_signal(alert_spec, "demand_cpu_bound"))
     up = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "up")
-    hi = {"summary": up["summary"], "scale_members": "1"}
+    # the trend follows the pool's summed CPU here: steady CPU, no trend
+    hi = {"summary": up["summary"], "scale_members": "1", "scale_trend": "0.00000"}
     tests = [
         {   # connections do not count here: 0.85 busy with 6 connections is 0.85
             "interval": "15s",

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 
 import pytest
 
@@ -245,3 +246,64 @@ def test_http_load_generator_members_show_cpu_and_requests_in_flight_per_member(
     # window (60, 120]: both members, 1.5 each
     assert reading is not None and reading.members == 2
     assert reading.in_flight == pytest.approx(1.5) and reading.cpu == pytest.approx(1 - math.exp(-1.5))
+
+
+# ---- the scale-up alert's trend (deriv over a subquery of the pool's summed demand) ----------
+def test_deriv_is_the_least_squares_slope() -> None:
+    from benchmarks.exporters import deriv
+    assert deriv([(0, 1.0)]) is None and deriv([]) is None
+    assert deriv([(0, 1.0), (15, 1.3), (30, 1.6), (45, 1.9)]) == pytest.approx(0.02)
+    assert deriv([(0, 5.0), (15, 3.0), (30, 5.0), (45, 3.0)]) == pytest.approx(-0.0267, abs=1e-3)
+
+
+def _run_varying(exporters: Exporters, members: list[pipeline.Instance],
+                 demand: Callable[[int], float], start: int, end: int) -> None:
+    for t in range(start, end + 1):
+        serving = [m for m in members if t >= m.running_at]
+        exporters.second(t, demand(t), len(serving))
+        if t % 15 == 0:
+            exporters.scrape(t, serving)
+
+
+def test_the_trend_follows_the_pools_total_demand_not_the_members() -> None:
+    old = pipeline.Instance("old", -10_000, -10_000)
+    new = pipeline.Instance("new", 0, 100)   # joins mid-run and takes half the requests
+    exporters = Exporters(60, steady_share=2.0, trend=(60, 15))
+    _run_varying(exporters, [old, new], lambda t: 2.0 + 0.01 * t, 0, 180)
+    reading = exporters.evaluate(180)
+    assert reading is not None and reading.trend == pytest.approx(0.01, rel=1e-6)
+    # the per-member figure halved when the member joined; the trend did not notice
+    steady = Exporters(60, steady_share=2.0, trend=(60, 15))
+    _run_varying(steady, [old, new], lambda t: 4.0, 0, 180)
+    reading = steady.evaluate(180)
+    assert reading is not None and reading.trend == pytest.approx(0.0, abs=1e-12)
+
+
+def test_cpu_bound_trend_sums_cpu_and_stops_at_saturation() -> None:
+    old = pipeline.Instance("old", -10_000, -10_000)
+    rising = Exporters(60, steady_share=0.2, app=PROCESSOR_SHARING, trend=(60, 15))
+    _run_varying(rising, [old], lambda t: 0.2 + 0.002 * t, 0, 240)
+    reading = rising.evaluate(240)
+    assert reading is not None and reading.trend == pytest.approx(0.002, rel=0.05)
+    saturated = Exporters(60, steady_share=2.0, app=PROCESSOR_SHARING, trend=(60, 15))
+    _run_varying(saturated, [old], lambda t: 2.0 + 0.01 * t, 0, 240)
+    reading = saturated.evaluate(240)
+    assert reading is not None and reading.trend == pytest.approx(0.0, abs=1e-12)
+
+
+def test_only_the_scale_up_delivery_carries_the_trend_and_decide_sees_it() -> None:
+    ctl = DecideController("proportional", Params(policy="proportional"), BOUNDS, kicked=True)
+    seen: list[tuple[str, float | None]] = []
+    webhook = ctl.webhook
+
+    def spy(t: int, direction: str, value: float | None, members: int | None, pool: SimPool,
+            trend: float | None = None) -> str | None:
+        seen.append((direction, trend))
+        return webhook(t, direction, value, members, pool, trend)
+
+    ctl.webhook = spy  # type: ignore[method-assign]  # a spy on what the pipeline delivers
+    pipeline.simulate(traces.ramp().demand, ctl, seed=1)
+    ups = [trend for direction, trend in seen if direction == "up"]
+    assert ups and all(trend is not None for trend in ups) and max(ups) > 0.002
+    assert all(trend is None for direction, trend in seen if direction == "down")
+    assert any("expected by the trend" in reason for _, _, reason, _ in ctl.log)

@@ -48,11 +48,20 @@ def test_secrets_not_in_repr() -> None:
     ("SCALER_MAX_STEP", "0", "SCALER_MAX_STEP"),
     ("SCALER_COOLDOWN_S", "-1", "SCALER_COOLDOWN_S"),
     ("SCALER_REQUEST_TTL_S", "0", "SCALER_REQUEST_TTL_S"),
+    ("SCALER_LOOKAHEAD_S", "-5", "SCALER_LOOKAHEAD_S"),
+    ("SCALER_LOOKAHEAD_S", "soon", "SCALER_LOOKAHEAD_S"),
+    ("SCALER_LOOKAHEAD_S", "4000", "SCALER_LOOKAHEAD_S"),
     ("TARGET_PORT", "0", "TARGET_PORT"),
 ])
 def test_bad_values_name_the_variable(name: str, value: str, fragment: str) -> None:
     with pytest.raises(config.ConfigError, match=fragment):
         config.load({**BASE, name: value})
+
+
+def test_lookahead_reaches_the_policy_and_zero_turns_it_off() -> None:
+    from functions.scaler.policy import Params
+    assert Params.of(config.load(BASE)).lookahead_s == 105.0
+    assert Params.of(config.load({**BASE, "SCALER_LOOKAHEAD_S": "0"})).lookahead_s == 0.0
 
 
 def test_max_below_min_is_refused() -> None:

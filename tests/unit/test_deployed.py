@@ -35,16 +35,19 @@ def test_every_number_comes_from_its_file(tmp_path: Path) -> None:
     spec["notification"].update(group_wait="7s", group_interval="2m", repeat_interval="50s")
     spec["thresholds"].update(scale_up_cpu=0.7, scale_down_cpu=0.1, saturated_cpu=0.9)
     spec["signals"]["cpu"] = spec["signals"]["cpu"].replace("[1m]", "[2m]")
+    spec["signals"]["other_trend"] = "deriv(sum(up)[3m:5s])"
     for alert in spec["alerts"]:
         if alert["name"] == "PoolCpuHigh":
             alert["for"] = "3m"
+            alert["trend_signal"] = "other_trend"
     spec_path.write_text(json.dumps(spec))
     prom = root / "prometheus" / "prometheus.yml"
     prom.write_text(prom.read_text().replace("scrape_interval: 15s", "scrape_interval: 5s"))
     sd = root / "systemd" / "autoscaler-sd.timer"
     sd.write_text(sd.read_text().replace("OnUnitActiveSec=15s", "OnUnitActiveSec=9s"))
     got = deployed.read(root)
-    assert got == deployed.Deployed(scrape_s=5, eval_s=30, rate_window_s=120, for_s=180,
+    assert got == deployed.Deployed(scrape_s=5, eval_s=30, rate_window_s=120, trend_window_s=180,
+                                    trend_step_s=5, for_s=180,
                                     group_wait_s=7, group_interval_s=120, repeat_s=50, tick_s=60,
                                     sd_s=9, scale_up_cpu=0.7, scale_down_cpu=0.1,
                                     saturated_cpu=0.9)

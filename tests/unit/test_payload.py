@@ -203,6 +203,31 @@ def test_scale_members(raw: str | None, members: int | None) -> None:
     assert got is None or (type(got) is int and got >= 1)
 
 
+# annotation, trend (members' worth per second; negative = falling)
+TRENDS = [
+    (None, None), ("0.01250", 0.0125), ("-0.5", -0.5), ("0", 0.0), (" 1e-3 ", 0.001),
+    ("", None), ("abc", None), ("nan", None), ("inf", None), ("-inf", None), ("1e400", None),
+    ("{{ printf \"%.5f\" $values.E.Value }}", None),
+]
+
+
+@pytest.mark.parametrize("raw,trend", TRENDS)
+def test_scale_trend(raw: str | None, trend: float | None) -> None:
+    assert payload.scale_trend(raw) == trend
+
+
+@pytest.mark.parametrize("raw,trend,bad", [("0.002", 0.002, 0), ("-0.002", -0.002, 0),
+                                           ("NaN", None, 1), ("soon", None, 1), (None, None, 0),
+                                           (" ", None, 0)])
+def test_a_bad_trend_never_blocks_the_scale_and_is_counted(raw: str | None, trend: float | None,
+                                                           bad: int) -> None:
+    notes = {"scale_value": "0.85", "scale_members": "2"} | ({} if raw is None else {"scale_trend": raw})
+    parsed = parse(with_alert(annotations=notes), T0)
+    assert [(r.direction, r.value, r.members, r.trend) for r in parsed.requests] == [
+        ("up", 0.85, 2, trend)]
+    assert (parsed.bad_values, parsed.bad_members, parsed.bad_trends) == (0, 0, bad)
+
+
 # annotations of one firing scale-up alert, (value, members), bad_values, bad_members
 ANNOTATIONS = [
     ({"scale_value": "0.85", "scale_members": "2"}, (0.85, 2), 0, 0),

@@ -11,9 +11,9 @@ NOW = 10_000.0
 
 
 def req(direction: str, age: float = 5.0, value: float | None = None, key: str = "",
-        members: int | None = None) -> Pending:
-    r = ScaleRequest(direction, "grafana", NOW - age, "cpu", "fp", value, members)
-    return Pending(key or f"requests/p/{direction}-{age}-{value}.json", r)
+        members: int | None = None, trend: float | None = None) -> Pending:
+    r = ScaleRequest(direction, "grafana", NOW - age, "cpu", "fp", value, members, trend)
+    return Pending(key or f"requests/p/{direction}-{age}-{value}-{trend}.json", r)
 
 
 def pool(size: int, state: str = "running", serving: int | None = None) -> PoolView:
@@ -24,7 +24,8 @@ def pool(size: int, state: str = "running", serving: int | None = None) -> PoolV
 
 
 STEP = Params()
-PROP = Params(policy="proportional", target_utilization=0.6, max_step=4)
+PROP = Params(policy="proportional", target_utilization=0.6, max_step=4, lookahead_s=105)
+BLIND = Params(policy="proportional", target_utilization=0.6, max_step=4, lookahead_s=0)
 QUIET = Memory()  # no earlier action
 RECENT = Memory(last_action_at=NOW - 30, settled_at=None)
 SETTLED_LONG_AGO = Memory(last_action_at=NOW - 1000, settled_at=NOW - 900)
@@ -105,6 +106,42 @@ CASES = [
      False, UP, 2, None),
     ("step still absorbs unsettled", pool(3), [req("up", value=1.2, members=3)], (1, 10), STEP,
      RECENT, False, NONE, 3, "absorbed"),
+    # The trend (members' worth per second): a scale-up sizes for the demand expected when the
+    # new capacity serves, 3.0 + 0.01 × (105 s look-ahead + 5 s age) = 4.1 → ceil(4.1 / 0.6) = 7.
+    ("no trend: sizes for the measured demand", pool(3), [req("up", value=1.5, members=2)],
+     (1, 10), PROP, QUIET, False, UP, 5, None),
+    ("rising trend sizes ahead", pool(3), [req("up", value=1.5, members=2, trend=0.01)], (1, 10),
+     PROP, QUIET, False, UP, 7, None),
+    ("the request's age adds to the look-ahead", pool(3),
+     [req("up", age=95, value=1.5, members=2, trend=0.01)], (1, 10), PROP, QUIET, False, UP, 7,
+     None),
+    ("look-ahead 0: trend unused", pool(3), [req("up", value=1.5, members=2, trend=0.01)],
+     (1, 10), BLIND, QUIET, False, UP, 5, None),
+    ("falling trend never shrinks a scale-up", pool(3),
+     [req("up", value=1.5, members=2, trend=-0.05)], (1, 10), PROP, QUIET, False, UP, 5, None),
+    ("a steep trend adds at most half the demand", pool(4),
+     [req("up", value=1.5, members=2, trend=5.0)], (1, 10), PROP, QUIET, False, UP, 8, None),
+    ("rising trend turns covered into up", pool(5), [req("up", value=1.5, members=2, trend=0.01)],
+     (1, 10), PROP, QUIET, False, UP, 7, None),
+    ("a small trend within the size keeps covered", pool(5),
+     [req("up", value=1.4, members=2, trend=0.0005)],
+     (1, 10), PROP, QUIET, False, NONE, 5, "covered"),
+    ("rising trend still capped by max_step", pool(1), [req("up", value=1.5, members=2, trend=0.01)],
+     (1, 10), PROP, QUIET, False, UP, 5, None),
+    ("rising trend still capped by max", pool(3), [req("up", value=1.5, members=2, trend=0.01)],
+     (1, 6), PROP, QUIET, False, UP, 6, None),
+    ("largest expected demand wins", pool(3), [req("up", value=1.6, members=2),
+                                               req("up", age=30, value=1.5, members=2, trend=0.01)],
+     (1, 10), PROP, QUIET, False, UP, 7, None),
+    ("trend ignored by step", pool(3), [req("up", value=1.5, members=2, trend=0.05)], (1, 10),
+     STEP, QUIET, False, UP, 4, None),
+    ("falling trend never deepens a scale-down", pool(6),
+     [req("down", value=0.2, members=6, trend=-0.05)], (1, 10), PROP, QUIET, False, DOWN, 2, None),
+    ("rising trend on a down request is not used either", pool(6),
+     [req("down", value=0.2, members=6, trend=0.05)], (1, 10), PROP, QUIET, False, DOWN, 2, None),
+    ("cooldown holds a scale-down whatever the trend", pool(6),
+     [req("down", value=0.05, members=6, trend=-1.0)], (1, 10), PROP,
+     Memory(last_action_at=NOW - 60, settled_at=NOW - 50), False, NONE, 6, None),
 ]
 
 

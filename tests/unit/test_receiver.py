@@ -106,7 +106,7 @@ def test_grafana_delivery_is_stored_before_202(app: Any, store: Store, tcfg: con
     saved = stored_bodies(store, tcfg)
     assert saved[key] == {"schema": 1, "direction": "up", "source": "grafana", "received_at": NOW,
                           "alertname": "PoolCpuHigh", "fingerprint": "57c6d9296de2ad39",
-                          "value": 0.93, "members": 3}
+                          "value": 0.93, "members": 3, "trend": 0.0042}
 
 
 def test_alertmanager_mixed_delivery(app: Any, store: Store, tcfg: config.Config) -> None:
@@ -127,6 +127,21 @@ def test_bad_scale_value_is_stored_without_value_and_reported(app: Any, store: S
     # the leftover template in scale_members is reported the same way, and the alert still scales
     assert body["bad_scale_members"] == 1
     assert [(b["value"], b["members"]) for b in stored_bodies(store, tcfg).values()] == [(None, None)]
+
+
+def test_trend_is_stored_and_a_bad_one_is_counted_without_losing_the_request(
+        app: Any, store: Store, tcfg: config.Config) -> None:
+    doc = json.loads(fixture("grafana_firing_up"))
+    doc["alerts"][0]["annotations"]["scale_trend"] = "0.01250"
+    status, _, body = call(app, "POST", "/webhook", json.dumps(doc).encode(), bearer())
+    assert status == 202 and "bad_scale_trend" not in body
+    doc["alerts"][0]["annotations"]["scale_trend"] = "{{ printf \"%.5f\" $values.E.Value }}"
+    status, _, body = call(app, "POST", "/webhook", json.dumps(doc).encode(), bearer())
+    assert status == 202 and body["bad_scale_trend"] == 1
+    saved = stored_bodies(store, tcfg).values()
+    assert sorted((b["direction"], b["value"], b["trend"] is None) for b in saved) == [
+        ("up", 0.93, False), ("up", 0.93, True)]
+    assert sorted(b["trend"] for b in saved if b["trend"] is not None) == [0.0125]
 
 
 @pytest.mark.parametrize("name,ignored", [

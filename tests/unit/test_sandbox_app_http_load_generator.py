@@ -180,3 +180,17 @@ def test_each_app_sends_its_own_demand_figure(name: str, signal: str) -> None:
     in_flight = "node_netstat_Tcp_CurrEstab" in up["annotations"]["scale_value"]
     assert in_flight is (signal == "demand")
     assert signal in load_spec()["signals"]
+
+
+@pytest.mark.parametrize("name", ["http-load-generator", "processor-sharing"])
+def test_each_app_sends_its_own_trend_over_the_runs_windows(name: str) -> None:
+    from sandbox.monitoring import rules
+    from sandbox.timings import FAST
+
+    app = for_run(name)
+    rendered = yaml.safe_load(rules(FAST, app.demand_signal))["groups"][0]["rules"]
+    up = next(r for r in rendered if r["labels"].get("scale") == "up")
+    trend = up["annotations"]["scale_trend"]
+    assert "deriv(" in trend and f"[{FAST.rate_window}:{int(FAST.scrape_s)}s]" in trend
+    assert ("node_netstat_Tcp_CurrEstab" in trend) is (app.demand_signal == "demand")
+    assert "[1m" not in trend

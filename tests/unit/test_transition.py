@@ -277,3 +277,15 @@ def test_strictness_names_the_first_wrong_field(change: dict, message: str) -> N
 def test_a_newer_schema_is_its_own_error() -> None:
     with pytest.raises(SchemaError):
         ScalerState.from_json({"schema": 4})
+
+
+def test_stored_requests_keep_their_trend_and_old_ones_read_without_it() -> None:
+    from functions.scaler.scale_request import from_json
+    new = ScaleRequest("up", "grafana", NOW, "PoolCpuHigh", "fp", 1.5, 2, -0.004)
+    assert from_json(new.to_json()) == new
+    old = {"schema": 1, "direction": "up", "source": "grafana", "received_at": NOW,
+           "alertname": "PoolCpuHigh", "fingerprint": "fp", "value": 1.5, "members": 2}
+    assert from_json(old).trend is None
+    for bad in ("fast", True, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="bad trend"):
+            from_json({**old, "trend": bad})

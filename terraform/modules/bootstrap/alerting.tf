@@ -27,7 +27,8 @@ locals {
   }
 
   grafana_rules = [
-    # refIds: A the signal, B demand (scale_value), C members (scale_members), D the threshold.
+    # refIds: A the signal, B demand (scale_value), C members (scale_members), D the threshold,
+    # E the demand trend (scale_trend).
     for alert in local.alert_spec.alerts : {
       uid       = alert.uid
       title     = alert.name
@@ -38,6 +39,7 @@ locals {
             ["A", alert.signal],
             ["B", lookup(alert, "demand_signal", null)],
             ["C", lookup(alert, "members_signal", null)],
+            ["E", lookup(alert, "trend_signal", null)],
             ] : {
             refId             = query[0]
             relativeTimeRange = { from = 300, to = 0 }
@@ -76,6 +78,7 @@ locals {
         { summary = alert.summary },
         lookup(alert, "demand_signal", null) == null ? {} : { scale_value = "{{ printf \"%.3f\" $values.B.Value }}" },
         lookup(alert, "members_signal", null) == null ? {} : { scale_members = "{{ printf \"%.0f\" $values.C.Value }}" },
+        lookup(alert, "trend_signal", null) == null ? {} : { scale_trend = "{{ printf \"%.5f\" $values.E.Value }}" },
       )
       isPaused = false
     }

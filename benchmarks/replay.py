@@ -1,0 +1,149 @@
+"""The policy replay's core: which policies run, one trace × policy cell (means over the seeds),
+the printed table, the aims checked against the baseline, and the same figures as JSON."""
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from functions.inspect.tables import table
+from functions.scaler.policy import Params
+
+from . import pipeline, traces
+from .apps import HTTP_LOAD_GENERATOR, ModelApp
+from .pipeline import BaselineController, Controller, DecideController, Result
+
+BOUNDS = (1, 10)
+INITIAL_SIZE = 2
+BASELINE = "baseline ±1/webhook"
+BASELINE_KEY = "baseline"              # its key in --json
+DEPLOYED = ("step", "proportional")   # receiver's and sd's kicks + 60 s timer
+DEPLOYED_POLICY = "proportional"      # terraform's scaler_policy default
+TIMER_ONLY = " (60 s timer only)"
+
+
+def controllers(bounds: tuple[int, int] = BOUNDS) -> list[Callable[[], Controller]]:
+    # Params defaults are the deployment defaults (target 0.6, max_step 4, cooldown 120 s, settle 150 s).
+    return [lambda: DecideController("step", Params(policy="step"), bounds, kicked=True),
+            lambda: DecideController("proportional", Params(policy="proportional"), bounds,
+                                     kicked=True),
+            lambda: DecideController("step" + TIMER_ONLY, Params(policy="step"), bounds),
+            lambda: DecideController("proportional" + TIMER_ONLY, Params(policy="proportional"),
+                                     bounds),
+            lambda: BaselineController(bounds, BASELINE)]
+
+
+@dataclass(frozen=True)
+class Row:
+    policy: str
+    reaction_s: float | None   # mean over seeds of each run's slowest capacity-closed shortfall
+    reaction_max_s: int | None
+    censored: int              # runs whose last shortfall never closed
+    receded: float             # shortfalls per run the load itself ended
+    violation_s: float
+    instance_s: float
+    actions: float
+    flaps: float
+    max_size: int
+    outcomes: dict[str, float]  # what decide() did with the requests, per run
+
+
+def summarise(name: str, runs: list[Result]) -> Row:
+    reactions = [r.reaction_s for r in runs if r.reaction_s is not None]
+    n = len(runs)
+    keys = sorted({k for r in runs for k in r.outcomes})
+    return Row(name,
+               statistics.fmean(reactions) if reactions else None,
+               max(reactions) if reactions else None,
+               sum(r.censored for r in runs),
+               sum(r.receded for r in runs) / n,
+               statistics.fmean(r.violation_s for r in runs),
+               statistics.fmean(r.instance_s for r in runs),
+               statistics.fmean(len(r.actions) for r in runs),
+               statistics.fmean(r.flaps for r in runs),
+               max(r.max_size for r in runs),
+               {k: sum(r.outcomes[k] for r in runs) / n for k in keys})
+
+
+def run_trace(trace: traces.Trace, seeds: int, delays: pipeline.Delays,
+              thresholds: pipeline.Thresholds, app: ModelApp = HTTP_LOAD_GENERATOR) -> list[Row]:
+    rows = []
+    for make in controllers():
+        runs = [pipeline.simulate(trace.demand, make(), seed=s, delays=delays, thresholds=thresholds,
+                                  initial_size=INITIAL_SIZE, bounds=BOUNDS, app=app) for s in range(seeds)]
+        rows.append(summarise(runs[0].policy, runs))
+    return rows
+
+
+def render(trace: traces.Trace, rows: list[Row], floor_s: float, old_floor_s: float) -> str:
+    base = next(r for r in rows if r.policy == BASELINE)
+    body = []
+    for r in rows:
+        react = "—" if r.reaction_s is None else f"{r.reaction_s:.0f} (max {r.reaction_max_s})"
+        if r.censored:
+            react += f" +{r.censored} unclosed"
+        ratio = "—" if r.reaction_s is None else f"{r.reaction_s / floor_s:.2f}"
+        old_ratio = "—" if r.reaction_s is None else f"{r.reaction_s / old_floor_s:.2f}"
+        body.append([r.policy, react, ratio, old_ratio, f"{r.violation_s:.0f}", f"{r.instance_s:.0f}",
+                     f"{100 * r.instance_s / base.instance_s:.0f} %", f"{r.actions:.1f}",
+                     f"{r.flaps:.2f}", r.max_size, f"{r.receded:.1f}"])
+    head = (f"## {trace.name}: {trace.note}  (floor {floor_s:.1f} s kicked, "
+            f"{old_floor_s:.1f} s timer only)")
+    lines = [head, table(["policy", "reaction s", "×floor", "×old floor", "SLO-viol s", "instance-s",
+                          "vs baseline", "actions", "flaps", "max size", "receded"], body)]
+    for r in rows:
+        if r.policy != BASELINE:
+            what = ", ".join(f"{k} {v:.1f}" for k, v in r.outcomes.items() if v)
+            lines.append(f"   {r.policy}: requests per run — {what or 'none'}")
+    return "\n".join(lines)
+
+
+def aims(results: dict[str, list[Row]], trace_list: list[traces.Trace], floor_s: float,
+         old_floor_s: float) -> list[str]:
+    """The issue's aims, checked per deployed policy: met or missed, with the figures. The floor
+    is the kicked pipeline's (no tick wait); the old floor is shown beside it for comparison."""
+    out = []
+    for name in DEPLOYED:
+        if "step" in results:
+            step = next(r for r in results["step"] if r.policy == name)
+            ok = step.reaction_s is not None and step.reaction_s <= 1.1 * floor_s
+            out.append(f"{name:>12}: step reaction ≤ 1.1 × floor: {'met' if ok else 'MISSED'} "
+                       f"({(step.reaction_s or 0) / floor_s:.2f} × the kicked floor, "
+                       f"{(step.reaction_s or 0) / old_floor_s:.2f} × the old one)")
+        else:
+            out.append(f"{name:>12}:")
+        for trace in trace_list:
+            rows = {r.policy: r for r in results[trace.name]}
+            me, base = rows[name], rows[BASELINE]
+            slower = (me.reaction_s is not None and base.reaction_s is not None
+                      and me.reaction_s > base.reaction_s) or (me.censored > base.censored)
+            viol = me.violation_s > base.violation_s
+            cost = me.instance_s > 1.1 * base.instance_s
+            flaps = trace.steady and me.flaps > 0
+            fails = [m for m, bad in (
+                (f"slower than baseline ({me.reaction_s or 0:.0f} vs {base.reaction_s or 0:.0f} s, "
+                 f"unclosed {me.censored} vs {base.censored})", slower),
+                (f"more SLO-violation ({me.violation_s:.0f} vs {base.violation_s:.0f} s)", viol),
+                (f"cost {100 * me.instance_s / base.instance_s:.0f} % > 110 %", cost),
+                (f"{me.flaps:.2f} flaps on steady load", flaps)) if bad]
+            out.append(f"{'':>12}  {trace.name:<9} {'met' if not fails else 'MISSED: ' + '; '.join(fails)}")
+    return out
+
+
+def _cell(r: Row) -> dict[str, Any]:
+    return {"reaction_s": r.reaction_s, "slo_violation_s": r.violation_s, "instance_s": r.instance_s,
+            "actions": r.actions, "flaps": r.flaps, "reaction_max_s": r.reaction_max_s,
+            "unclosed": r.censored, "receded": r.receded, "max_size": r.max_size}
+
+
+def as_json(results: dict[str, list[Row]], trace_list: list[traces.Trace], floor_s: float,
+            old_floor_s: float, app: ModelApp, seeds: int) -> dict[str, Any]:
+    """Every cell the tables show (means over the seeds), keyed by trace and policy; the
+    baseline's key is `baseline`."""
+    return {"deployed": DEPLOYED_POLICY, "app": app.name, "seeds": seeds,
+            "traces": {t.name: {"floor_s": floor_s, "old_floor_s": old_floor_s, "note": t.note,
+                                "steady": t.steady, "duration_s": t.duration_s,
+                                "policies": {BASELINE_KEY if r.policy == BASELINE else r.policy:
+                                             _cell(r) for r in results[t.name]}}
+                       for t in trace_list}}
