@@ -108,7 +108,8 @@ def request_rows(items: list[Stored], claimed: set[str], now: float,
         rows.append({"key": item.key, "received_at": at, "age_s": age_s,
                      "direction": req.direction, "source": req.source,
                      "alertname": req.alertname, "fingerprint": req.fingerprint,
-                     "value": req.value, "claimed": item.key in claimed})
+                     "value": req.value, "members": req.members, "trend": req.trend,
+                     "claimed": item.key in claimed})
     return rows
 
 
