@@ -37,6 +37,7 @@ def _fmt(value: Any, unit: str = "") -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
+        value += 0.0  # round() leaves -0.0 when a call came a few ms before its delivery was answered
         return f"{value:.0f}{unit}" if abs(value) >= 10 else f"{value:.1f}{unit}"
     return f"{value}{unit}"
 

@@ -159,8 +159,7 @@ def _ahead(p: Pending, total: float, now: float, lookahead_s: float) -> float:
     return min(trend * horizon, MAX_AHEAD * total)
 
 
-def _total(requests: Sequence[Pending], now: float = 0.0, lookahead_s: float = 0.0
-           ) -> tuple[float, float] | None:
+def _total(requests: Sequence[Pending], now: float, lookahead_s: float) -> tuple[float, float] | None:
     """(measured demand in members' worth, expected growth) of the request that asks for most
     (the safe side both ways); growth is 0 unless `lookahead_s` > 0."""
     totals = [(total, _ahead(p, total, now, lookahead_s)) for p in requests
