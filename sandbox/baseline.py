@@ -11,7 +11,6 @@ receiver's environment) in place of the receiver and the tick, and everything el
 """
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import os
@@ -23,7 +22,7 @@ from typing import Any
 
 from functions.common import config
 from functions.common.exo import API_ERRORS, PoolApi
-from functions.scaler import payload
+from functions.scaler import intake, payload
 from sandbox.loopback_http import QuietHandler, ServerThread
 
 log = logging.getLogger("sandbox.baseline")
@@ -68,8 +67,7 @@ def make_handler(classic: Classic, token: str | None) -> type[QuietHandler]:
         def do_POST(self) -> None:
             if self.path.split("?")[0] != "/webhook":
                 return self.send_text(404, "not found\n")
-            given = self.headers.get("Authorization", "")
-            if token and not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            if not intake.authorized(self.headers.get("Authorization"), token):
                 return self.send_text(401, "unauthorized\n")
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
