@@ -15,9 +15,9 @@ from .replay import BASELINE, BOUNDS, INITIAL_SIZE, Row, controllers, summarise
 # (kicked) pipeline; for comparison the previous deployment (the receiver's kick, no sd kick) and
 # the 10 s timer without kicks the kick replaced. (label, params, delay changes, kicked, sd kicked)
 WHAT_IF: list[tuple[str, Params, dict[str, int], bool, bool]] = [
-    ("proportional, target 0.5", Params(policy="proportional", target_utilization=0.5), {}, True,
+    ("proportional, target 0.6", Params(policy="proportional", target_utilization=0.6), {}, True,
      True),
-    ("proportional, target 0.75", Params(policy="proportional", target_utilization=0.75), {}, True,
+    ("proportional, target 0.8", Params(policy="proportional", target_utilization=0.8), {}, True,
      True),
     ("proportional, no look-ahead", Params(policy="proportional", lookahead_s=0), {}, True, True),
     ("proportional, look-ahead 180 s", Params(policy="proportional", lookahead_s=180), {}, True,

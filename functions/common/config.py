@@ -40,7 +40,7 @@ class Config:
     min_size: int = 1
     max_size: int = 10
     policy: str = "step"
-    target_utilization: float = 0.6
+    target_utilization: float = 0.75
     max_step: int = 4
     cooldown_s: float = 120.0
     request_ttl_s: float = 300.0

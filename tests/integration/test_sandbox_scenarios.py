@@ -86,9 +86,9 @@ def test_checker_sizes_the_pool_in_one_round_and_returns_to_one(tmp_path: Path) 
 def check_deployed_run(report: dict, out: Path) -> None:
     s = report["summary"]
     # Two requests always in flight are two members' worth: requests in flight, not the saturated
-    # CPU, size the pool, so one round reaches ceil(2 / 0.6) = 4 (CPU alone would need 1 → 2 → 4),
+    # CPU, size the pool, so one round reaches ceil(2 / 0.75) = 3 (CPU alone would need 1 → 2 → 3),
     # and one scale-down after the load brings it back to 1.
-    assert [(a["size_before"], a["size_after"]) for a in report["actions"]] == [(1, 4), (4, 1)]
+    assert [(a["size_before"], a["size_after"]) for a in report["actions"]] == [(1, 3), (3, 1)]
     assert report["actions"][1]["t"] >= SCENARIOS["checker"].compressed(6).drop_t, report["actions"]
     assert s["final_pool_size"] == 1 and s["checker_back_to_min_s"] is not None
     # The verdict is the grader's: 2 members within the (compressed) 300 s, and back to 1. How soon

@@ -22,7 +22,7 @@ def test_defaults() -> None:
     assert cfg.sos_endpoint == "https://sos-ch-gva-2.exo.io"
     assert (cfg.listen_addr, cfg.listen_port, cfg.token) == ("127.0.0.1", 8090, None)
     assert (cfg.min_size, cfg.max_size, cfg.policy, cfg.max_step) == (1, 10, "step", 4)
-    assert (cfg.cooldown_s, cfg.request_ttl_s, cfg.target_utilization) == (120.0, 300.0, 0.6)
+    assert (cfg.cooldown_s, cfg.request_ttl_s, cfg.target_utilization) == (120.0, 300.0, 0.75)
     assert (cfg.sd_output, cfg.target_port) == ("/var/lib/autoscaler/file_sd/pool.json", 9100)
 
 
