@@ -18,7 +18,8 @@ class Delays:
     trend_window_s: int = DEPLOYED.trend_window_s
     trend_step_s: int = DEPLOYED.trend_step_s
     eval_s: int = DEPLOYED.eval_s
-    for_s: int = DEPLOYED.for_s
+    for_s: int = DEPLOYED.for_s            # the scale-up alert's `for`
+    down_for_s: int = DEPLOYED.down_for_s  # the scale-down alert's
     group_wait_s: int = DEPLOYED.group_wait_s
     group_interval_s: int = DEPLOYED.group_interval_s
     repeat_s: int = DEPLOYED.repeat_s
@@ -37,7 +38,7 @@ class Delays:
     def describe(self) -> str:
         return (f"scrape {self.scrape_s}s, rate window {self.rate_window_s}s, trend "
                 f"deriv[{self.trend_window_s}s:{self.trend_step_s}s], eval {self.eval_s}s, "
-                f"for {self.for_s}s, group_wait {self.group_wait_s}s, group_interval "
+                f"for {self.for_s}s (down {self.down_for_s}s), group_wait {self.group_wait_s}s, group_interval "
                 f"{self.group_interval_s}s, repeat {self.repeat_s}s, tick {self.tick_s}s, "
                 f"sd {self.sd_s}s, boot {self.boot_min_s}–{self.boot_max_s}s, "
                 f"load1 τ {self.load_tau_s:.0f}s every {self.load_every_s}s")

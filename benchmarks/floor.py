@@ -108,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     deployed, thresholds = pipeline.from_alert_spec()
     scrape, window, every, hold = (int(x) for x in args.previous.split(","))
     previous = dataclasses.replace(deployed, scrape_s=scrape, rate_window_s=window, eval_s=every,
-                                   for_s=hold, trend_window_s=window, trend_step_s=scrape)
+                                   for_s=hold, down_for_s=hold, trend_window_s=window,
+                                   trend_step_s=scrape)
     results = [evaluate(d, args.seeds, app, thresholds) for d in candidates(deployed)]
     calm = sorted((o for o in results if o.calm), key=lambda o: (o.call_s, o.call_max_s))
     now = evaluate(deployed, args.seeds, app, thresholds)

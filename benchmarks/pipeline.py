@@ -125,7 +125,7 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
                     continue
                 if alert.active_since is None:
                     alert.active_since = t
-                if t - alert.active_since >= delays.for_s:
+                if t - alert.active_since >= (delays.for_s if direction == "up" else delays.down_for_s):
                     alert.firing = True
                 alert.value, alert.members = reading.value, reading.members
                 alert.trend = reading.trend if direction == "up" else None

@@ -3,7 +3,7 @@
 The benchmark's pipeline model (benchmarks/pipeline.py) and the sandbox's "real" timings
 (sandbox/timings.py) take every number of the alerting chain from here, so none is typed twice:
 - bootstrap/alerting/alerts.json: thresholds, rule evaluation interval (Grafana evaluates the
-  scaling rules), the rate window of the CPU signal, the trend's subquery window and step, `for`,
+  scaling rules), the rate window of the CPU signal, the trend's subquery window and step, each scaling alert's `for`,
   and the notification cadence;
 - bootstrap/prometheus/prometheus.yml: the scrape interval;
 - bootstrap/systemd/autoscaler-tick.timer and autoscaler-sd.timer: how often they run.
@@ -54,7 +54,8 @@ class Deployed:
     rate_window_s: int
     trend_window_s: int      # the scale-up trend's subquery [window:step]
     trend_step_s: int
-    for_s: int
+    for_s: int               # the scale-up alert's `for`
+    down_for_s: int          # the scale-down alert's
     group_wait_s: int
     group_interval_s: int
     repeat_s: int
@@ -73,6 +74,7 @@ def read(bootstrap: Path = BOOTSTRAP) -> Deployed:
     if window is None:
         raise ValueError("alerts.json: the cpu signal has no [window]")
     high = next(a for a in spec["alerts"] if a.get("labels", {}).get("scale") == "up")
+    low = next(a for a in spec["alerts"] if a.get("labels", {}).get("scale") == "down")
     subquery = re.search(r"\[(\w+):(\w+)\]", spec["signals"][high["trend_signal"]])
     if subquery is None:
         raise ValueError(f"alerts.json: the trend signal {high['trend_signal']} has no [window:step]")
@@ -81,7 +83,7 @@ def read(bootstrap: Path = BOOTSTRAP) -> Deployed:
         scrape_s=seconds(prometheus["global"]["scrape_interval"]),
         eval_s=seconds(spec["evaluation_interval"]), rate_window_s=seconds(window.group(1)),
         trend_window_s=seconds(subquery.group(1)), trend_step_s=seconds(subquery.group(2)),
-        for_s=seconds(high["for"]), group_wait_s=seconds(note["group_wait"]),
+        for_s=seconds(high["for"]), down_for_s=seconds(low["for"]), group_wait_s=seconds(note["group_wait"]),
         group_interval_s=seconds(note["group_interval"]),
         repeat_s=seconds(note["repeat_interval"]),
         tick_s=timer_period_s(bootstrap / "systemd" / "autoscaler-tick.timer"),

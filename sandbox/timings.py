@@ -26,7 +26,8 @@ class Timings:
     scrape_s: float          # Prometheus scrape interval
     eval_s: float            # rule evaluation interval
     rate_window: str         # the [..] range of rate() in the signals
-    alert_for: str           # `for` of the scaling alerts
+    alert_for: str           # `for` of the scale-up alert
+    alert_for_down: str      # `for` of the scale-down alert
     group_wait: str
     group_interval: str
     repeat_interval: str
@@ -46,6 +47,7 @@ def _real() -> Timings:
     d = deployed.read()
     return Timings("real", tick_s=d.tick_s, sd_s=d.sd_s, scrape_s=d.scrape_s, eval_s=d.eval_s,
                    rate_window=f"{d.rate_window_s}s", alert_for=f"{d.for_s}s",
+                   alert_for_down=f"{d.down_for_s}s",
                    group_wait=f"{d.group_wait_s}s", group_interval=f"{d.group_interval_s}s",
                    repeat_interval=f"{d.repeat_s}s", boot_s=45, cooldown_s=Config.cooldown_s,
                    settle_s=Config.settle_s, request_ttl_s=Config.request_ttl_s, sample_s=2,
@@ -54,7 +56,7 @@ def _real() -> Timings:
 
 REAL = _real()
 FAST = Timings("fast", tick_s=10, sd_s=3, scrape_s=2, eval_s=2, rate_window="10s",
-               alert_for="10s", group_wait="2s", group_interval="10s", repeat_interval="5s",
+               alert_for="10s", alert_for_down="10s", group_wait="2s", group_interval="10s", repeat_interval="5s",
                boot_s=8, cooldown_s=20, settle_s=25, request_ttl_s=60, sample_s=1,
                flap_window_s=FLAP_WINDOW_S / 6, lease_s=8)
 
@@ -68,8 +70,9 @@ def scale_spec(spec: dict[str, Any], t: Timings) -> dict[str, Any]:
                                    re.sub(r"\[\d+[smh]\]", f"[{t.rate_window}]", expr))
                       for name, expr in spec["signals"].items()}
     for alert in out["alerts"]:
-        if alert.get("labels", {}).get("scale"):
-            alert["for"] = t.alert_for
+        scale = alert.get("labels", {}).get("scale")
+        if scale:
+            alert["for"] = t.alert_for if scale == "up" else t.alert_for_down
     note = out["notification"]
     note.update(group_wait=t.group_wait, group_interval=t.group_interval,
                 repeat_interval=t.repeat_interval)

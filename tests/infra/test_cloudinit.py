@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -107,3 +108,17 @@ def test_pool_runs_the_app_and_node_exporter(rendered: dict) -> None:
     # members export their boot status through the same textfile collector configuration
     assert "/var/lib/autoscaler/textfile" in files["/etc/default/prometheus-node-exporter"]["content"]
     assert files["/usr/local/lib/autoscaler/boot-lib.sh"]["content"] == BOOT_LIB.read_text()
+
+
+def test_monitoring_prometheus_retention_is_bounded_by_flags_prometheus_knows(rendered: dict) -> None:
+    """The 5 s scrape triples the samples: the TSDB is bounded by time and by size, with flags the
+    installed Prometheus (Debian's, as on the VM) accepts."""
+    files = {f["path"]: f for f in yaml.safe_load(rendered["monitoring"])["write_files"]}
+    (value,) = shlex.split(env_map(files["/etc/default/prometheus"]["content"])["ARGS"])  # one quoted word
+    args = value.split()
+    flags = dict(arg.split("=", 1) for arg in args)
+    assert set(flags) == {"--storage.tsdb.retention.time", "--storage.tsdb.retention.size"}
+    assert flags["--storage.tsdb.retention.size"] == "4GB"
+    usage = subprocess.run([tool("prometheus"), "--help"], capture_output=True, text=True, timeout=30)
+    for flag in flags:
+        assert flag in usage.stdout + usage.stderr

@@ -202,3 +202,19 @@ def test_dashboard_shows_firing_warnings_and_unfinished_boots(rendered: dict) ->
     assert "autoscaler_boot_ok{role=" in boot_lib
     ids = [p["id"] for p in dashboard["panels"]]
     assert len(ids) == len(set(ids))
+
+
+def test_cpu_panels_use_the_alerts_rate_window(rendered: dict, alert_spec: dict) -> None:
+    """The scaling-signal panel is the cpu signal itself, and each member's CPU is what it averages."""
+    dashboard = json.loads(rendered["dashboard"])
+    exprs = {p["title"]: p["targets"][0]["expr"] for p in dashboard["panels"] if p.get("targets")}
+    assert exprs["Average pool CPU (scaling signal)"] == signal(alert_spec, "cpu")
+    assert f"avg({exprs['CPU per member']})" == signal(alert_spec, "cpu")
+
+
+def test_the_datasources_scrape_interval_is_prometheus_own() -> None:
+    """timeInterval is Grafana's lower bound for $__interval: it must be the real scrape interval."""
+    doc = yaml.safe_load((BOOTSTRAP_DIR / "grafana/provisioning/datasources.yaml").read_text())
+    prometheus = yaml.safe_load((BOOTSTRAP_DIR / "prometheus/prometheus.yml").read_text())
+    (source,) = doc["datasources"]
+    assert source["jsonData"]["timeInterval"] == prometheus["global"]["scrape_interval"]

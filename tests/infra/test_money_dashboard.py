@@ -22,12 +22,13 @@ def annotations(rendered: dict) -> dict[str, dict[str, Any]]:
     return {a["name"]: a for a in json.loads(rendered["dashboard"])["annotations"]["list"]}
 
 
-def promtool_test(tmp: Path, tests: list[dict[str, Any]], rules: str | None = None) -> None:
+def promtool_test(tmp: Path, tests: list[dict[str, Any]], rules: str | None = None,
+                  evaluation_interval: str = "20s") -> None:
     files = []
     if rules is not None:
         (tmp / "rules.yml").write_text(rules)
         files = ["rules.yml"]
-    spec = {"rule_files": files, "evaluation_interval": "20s", "tests": tests}
+    spec = {"rule_files": files, "evaluation_interval": evaluation_interval, "tests": tests}
     (tmp / "test.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
     proc = subprocess.run([tool("promtool"), "test", "rules", "test.yml"], cwd=tmp, capture_output=True,
                           text=True, timeout=60)
@@ -48,9 +49,9 @@ def test_the_budget_alert_fires_on_a_hold_and_resolves_15_minutes_after_the_last
     firing = [{"exp_labels": {"alertname": rule["name"], "severity": "warning"},
                "exp_annotations": {"summary": rule["summary"]}}]
     promtool_test(tmp_path, [
-        {   # held once at 5 min (scraped every 15 s): fires at once, for 15 minutes, then resolves
-            "interval": "15s",
-            "input_series": [{"series": "autoscaler_budget_held_total", "values": "0x19 1x100"}],
+        {   # held once at 5 min (scraped every 5 s): fires at once, for 15 minutes, then resolves
+            "interval": "5s",
+            "input_series": [{"series": "autoscaler_budget_held_total", "values": "0x59 1x300"}],
             "alert_rule_test": [
                 {"eval_time": "4m", "alertname": rule["name"], "exp_alerts": []},
                 {"eval_time": "5m20s", "alertname": rule["name"], "exp_alerts": firing},
@@ -59,12 +60,12 @@ def test_the_budget_alert_fires_on_a_hold_and_resolves_15_minutes_after_the_last
             ],
         },
         {   # a cap that never binds: a flat counter never fires, nor does a counter reset
-            "interval": "15s",
-            "input_series": [{"series": "autoscaler_budget_held_total", "values": "3x40 0x40"}],
+            "interval": "5s",
+            "input_series": [{"series": "autoscaler_budget_held_total", "values": "3x120 0x120"}],
             "alert_rule_test": [{"eval_time": t, "alertname": rule["name"], "exp_alerts": []}
                                 for t in ("5m", "10m", "15m", "20m")],
         },
-    ], render_prometheus_rules())
+    ], render_prometheus_rules(), alert_spec["evaluation_interval"])
 
 
 # --- annotations ---------------------------------------------------------------------------

@@ -36,9 +36,14 @@ def estab(n: int) -> str:
     return f'node_netstat_Tcp_CurrEstab{{job="pool",instance="10.0.0.{n}:9100"}}'
 
 
-def idle_series(busy: float, samples: int = 60) -> str:
-    """A one-vCPU idle counter scraped every 15 s whose rate gives the given busy fraction."""
-    return f"0+{round((1 - busy) * 15, 6)}x{samples}"
+SCRAPE_S = 5      # bootstrap/prometheus/prometheus.yml's scrape_interval, as the series below are written
+N = 240           # samples per series: 20 minutes at 5 s
+
+
+def idle_series(busy: float, samples: int = N) -> str:
+    """A one-vCPU idle counter scraped every 5 s whose rate gives the given busy fraction (from
+    1000, as a host's is: rate() does not extrapolate a window's start past a counter's zero)."""
+    return f"1000+{round((1 - busy) * SCRAPE_S, 6)}x{samples}"
 
 
 def run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -135,97 +140,127 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
     rules = write_rules(tmp_path)
     up = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "up")
     down = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "down")
-    assert alert_spec["thresholds"][up["threshold"]] == 0.8 and up["for"] == "1m"
+    assert alert_spec["thresholds"][up["threshold"]] == 0.8 and up["for"] == "10s"
+    assert alert_spec["evaluation_interval"] == "10s"
     assert alert_spec["thresholds"][down["threshold"]] == 0.2 and down["for"] == "1m"
     # scale_trend: deriv() of the pool's requests in flight; blank without the netstat figure
     hi = {"summary": up["summary"], "scale_members": "1", "scale_trend": ""}
     steady = {**hi, "scale_trend": "0.00000"}
     lo = {"summary": down["summary"], "scale_members": "1"}
     tests = [
-        {   # 0.81 busy: pending at 40 s, firing once `for: 1m` has passed; demand annotation = CPU
-            "interval": "15s",
-            "input_series": [{"series": IDLE, "values": idle_series(0.81)}, {"series": LOAD, "values": "0.5x60"}],
+        {   # 0.81 busy: rate() has two samples from 5 s, so the evaluation at 10 s sees it (pending)
+            # and the next, `for: 10s` later, fires; demand annotation = CPU
+            "interval": f"{SCRAPE_S}s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.81)}, {"series": LOAD, "values": f"0.5x{N}"}],
             "alert_rule_test": [
-                {"eval_time": "40s", "alertname": "PoolCpuHigh", "exp_alerts": []},
+                {"eval_time": "10s", "alertname": "PoolCpuHigh", "exp_alerts": []},
+                # (0.857 at 20 s: the series is younger than the window, so rate() extrapolates its
+                # start by half an interval only, 3.8 × 22.5/20 idle seconds over 30 s)
+                {"eval_time": "20s", "alertname": "PoolCpuHigh",
+                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.857"})]},
                 {"eval_time": "2m", "alertname": "PoolCpuHigh",
                  "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.810"})]},
                 {"eval_time": "2m", "alertname": "PoolCpuLow", "exp_alerts": []},
             ],
         },
         {   # 0.79 busy never scales up
-            "interval": "15s",
+            "interval": f"{SCRAPE_S}s",
             "input_series": [{"series": IDLE, "values": idle_series(0.79)}],
             "alert_rule_test": [{"eval_time": "10m", "alertname": "PoolCpuHigh", "exp_alerts": []}],
         },
         {   # saturated (CPU 0.97): 3 requests in flight (CurrEstab 4 = 3 + the scrape) keep growing past 1
-            "interval": "15s",
-            "input_series": [{"series": IDLE, "values": idle_series(0.97)}, {"series": LOAD, "values": "1x60"},
-                             {"series": estab(1), "values": "4x60"}],
+            "interval": f"{SCRAPE_S}s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.97)}, {"series": LOAD, "values": f"1x{N}"},
+                             {"series": estab(1), "values": f"4x{N}"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
                 alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "3.000"})]}],
         },
-        {   # requests in flight rising by 0.15 every 15 s scrape: the trend is 0.01 members' worth/s
-            "interval": "15s",
+        {   # requests in flight rising by 0.05 every 5 s scrape: the trend is 0.01 members' worth/s
+            # (scale_value: the 30 s window's mean of CurrEstab - 1, 2.05 at 120 s with its start
+            # sample included as in Prometheus 2)
+            "interval": f"{SCRAPE_S}s",
             "input_series": [{"series": IDLE, "values": idle_series(0.97)},
-                             {"series": estab(1), "values": "3+0.15x60"}],
+                             {"series": estab(1), "values": f"3+0.05x{N}"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "2.900", "scale_trend": "0.01000"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "3.050", "scale_trend": "0.01000"})]}],
         },
         {   # a second member joins at 75 s and takes half the requests: the pool's total (what the
             # trend follows) stays 4, so the trend stays 0 while the per-member figure halves
-            "interval": "15s",
+            "interval": f"{SCRAPE_S}s",
             "input_series": [{"series": idle(1), "values": idle_series(0.97)},
-                             {"series": idle(2), "values": "_x5 " + idle_series(0.97, 55)},
-                             {"series": estab(1), "values": "5x4 3x55"},
-                             {"series": estab(2), "values": "_x5 3x55"}],
+                             {"series": idle(2), "values": "_x15 " + idle_series(0.97, N - 15)},
+                             {"series": estab(1), "values": f"5x14 3x{N - 15}"},
+                             {"series": estab(2), "values": f"_x15 3x{N - 15}"}],
             "alert_rule_test": [{"eval_time": "3m", "alertname": "PoolCpuHigh", "exp_alerts": [
                 alert("PoolCpuHigh", {"scale": "up"},
                       {**hi, "scale_value": "2.000", "scale_members": "2", "scale_trend": "0.00000"})]}],
         },
         {   # in flight averaged over the rules' window, not the last scrape: 2 and 4 requests in turn → 3
-            # (scraped every 25 s, so the 1m window holds the samples at 75 s and 100 s whether its
-            # start is included, as in Prometheus 2, or not, as in Prometheus 3)
-            "interval": "25s",
-            "input_series": [{"series": IDLE, "values": f"0+{round((1 - 0.99) * 25, 6)}x60"},
-                             {"series": estab(1), "values": " ".join(["3 5"] * 30)}],
-            # (the trend is the least-squares slope through the window's 15 s steps, here 5 5 3 3 5:
-            # noise, which the scaler only ever uses when positive and then at most +50 %)
+            # (scraped every 14 s, so the 30 s window at 120 s holds the samples at 98 s and 112 s
+            # whether its start is included, as in Prometheus 2, or not, as in Prometheus 3)
+            "interval": "14s",
+            "input_series": [{"series": IDLE, "values": f"0+{round((1 - 0.99) * 14, 6)}x{N}"},
+                             {"series": estab(1), "values": " ".join(["3 5"] * N)}],
+            # (the trend is the least-squares slope through the window's 5 s steps, here 2 2 4 4 4 2 2:
+            # flat; noise like it is used by the scaler only when positive and then at most +50 %)
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "3.000", "scale_trend": "-0.01333"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "3.000", "scale_trend": "0.00000"})]}],
         },
         {   # only the scrape's connection (CPU used by something that is not a request): CPU is larger
-            "interval": "15s",
-            "input_series": [{"series": IDLE, "values": idle_series(0.81)}, {"series": estab(1), "values": "1x60"}],
+            "interval": f"{SCRAPE_S}s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.81)}, {"series": estab(1), "values": f"1x{N}"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
                 alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "0.810"})]}],
         },
         {   # a counter below the scrape's own connection never makes demand negative
-            "interval": "15s",
-            "input_series": [{"series": IDLE, "values": idle_series(0.9)}, {"series": estab(1), "values": "0x60"}],
+            "interval": f"{SCRAPE_S}s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.9)}, {"series": estab(1), "values": f"0x{N}"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
                 alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "0.900"})]}],
         },
         {   # two instances at 0.85 with a high load1 (what just after a scale-up looks like):
             # scale_value is the CPU, not the load, and scale_members counts both instances
-            "interval": "15s",
+            "interval": f"{SCRAPE_S}s",
             "input_series": [{"series": idle(n), "values": idle_series(0.85)} for n in (1, 2)]
-                            + [{"series": load(n), "values": "3x60"} for n in (1, 2)],
+                            + [{"series": load(n), "values": f"3x{N}"} for n in (1, 2)],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
                                  "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
                                                       {**hi, "scale_value": "0.850", "scale_members": "2"})]}],
         },
         {   # two saturated instances with 2 and 1 requests in flight: 1.5 per member over 2 members
-            "interval": "15s",
+            "interval": f"{SCRAPE_S}s",
             "input_series": [{"series": idle(n), "values": idle_series(0.98)} for n in (1, 2)]
-                            + [{"series": estab(1), "values": "3x60"}, {"series": estab(2), "values": "2x60"}]
-                            + [{"series": load(n), "values": "1x60"} for n in (1, 2)],
+                            + [{"series": estab(1), "values": f"3x{N}"}, {"series": estab(2), "values": f"2x{N}"}]
+                            + [{"series": load(n), "values": f"1x{N}"} for n in (1, 2)],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
                                  "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
                                                       {**steady, "scale_value": "1.500", "scale_members": "2"})]}],
         },
+        {   # blips: 100 % for 15 s (120-135 s) on a half-busy member: the 30 s window's average
+            # peaks at 0.75, never above 0.8 (the window filters it)
+            "interval": f"{SCRAPE_S}s",
+            "input_series": [{"series": IDLE, "values": f"0+2.5x24 60x2 62.5+2.5x{N}"}],
+            "alert_rule_test": [{"eval_time": f"{t}s", "alertname": "PoolCpuHigh", "exp_alerts": []}
+                                for t in range(120, 200, 10)],
+        },
+        {   # 100 % for 25 s (120-145 s) on a member 20 % busy: above 0.8 at the evaluation at 150 s
+            # only (0.87; 0.73 at 140 s, 0.60 at 160 s), so pending once and never firing (`for` filters it)
+            "interval": f"{SCRAPE_S}s",
+            "input_series": [{"series": IDLE, "values": f"0+4x24 96x4 100+4x{N}"}],
+            "alert_rule_test": [{"eval_time": f"{t}s", "alertname": "PoolCpuHigh", "exp_alerts": []}
+                                for t in range(120, 200, 10)],
+        },
+        {   # 100 % for 40 s (120-160 s) on a half-busy member: above at 140 s (0.83), firing at 150 s
+            "interval": f"{SCRAPE_S}s",
+            "input_series": [{"series": IDLE, "values": f"0+2.5x24 60x8 62.5+2.5x{N}"}],
+            "alert_rule_test": [
+                {"eval_time": "140s", "alertname": "PoolCpuHigh", "exp_alerts": []},
+                {"eval_time": "150s", "alertname": "PoolCpuHigh", "exp_alerts": [
+                    alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "1.000"})]}],
+        },
         {   # high for 3 minutes, then 0.5: the alert resolves
-            "interval": "15s",
-            "input_series": [{"series": IDLE, "values": "0+2.85x12 34.2+7.5x40"}],
+            "interval": f"{SCRAPE_S}s",
+            "input_series": [{"series": IDLE, "values": f"0+0.95x36 36.7+2.5x{N}"}],
             "alert_rule_test": [
                 {"eval_time": "2m", "alertname": "PoolCpuHigh",
                  "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.810"})]},
@@ -233,7 +268,7 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
             ],
         },
         {   # 0.19 busy scales down after `for`; 0.21 does not
-            "interval": "15s",
+            "interval": f"{SCRAPE_S}s",
             "input_series": [{"series": IDLE, "values": idle_series(0.19)}],
             "alert_rule_test": [
                 {"eval_time": "40s", "alertname": "PoolCpuLow", "exp_alerts": []},
@@ -242,29 +277,29 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
             ],
         },
         {   # three idle instances scale down with scale_members 3 and the CPU as demand
-            "interval": "15s",
+            "interval": f"{SCRAPE_S}s",
             "input_series": [{"series": idle(n), "values": idle_series(0.1)} for n in (1, 2, 3)]
-                            + [{"series": load(n), "values": "0.5x60"} for n in (1, 2, 3)],
+                            + [{"series": load(n), "values": f"0.5x{N}"} for n in (1, 2, 3)],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuLow",
                                  "exp_alerts": [alert("PoolCpuLow", {"scale": "down"},
                                                       {**lo, "scale_value": "0.100", "scale_members": "3"})]}],
         },
         {
-            "interval": "15s",
+            "interval": f"{SCRAPE_S}s",
             "input_series": [{"series": IDLE, "values": idle_series(0.21)}],
             "alert_rule_test": [{"eval_time": "10m", "alertname": "PoolCpuLow", "exp_alerts": []}],
         },
         {   # no data at all (the DatasourceNoData case): nothing scales, nothing fires
-            "interval": "15s",
-            "input_series": [{"series": 'up{job="monitoring"}', "values": "1x60"}],
+            "interval": f"{SCRAPE_S}s",
+            "input_series": [{"series": 'up{job="monitoring"}', "values": f"1x{N}"}],
             "alert_rule_test": [{"eval_time": "10m", "alertname": name, "exp_alerts": []}
                                 for name in ("PoolCpuHigh", "PoolCpuLow", "PoolAtMaxOverloaded")],
         },
         {   # self-monitoring: tick and discovery last succeeded at t=0
-            "interval": "15s",
+            "interval": f"{SCRAPE_S}s",
             "input_series": [
-                {"series": "autoscaler_tick_last_success_timestamp_seconds", "values": "0x60"},
-                {"series": "autoscaler_sd_last_success_timestamp_seconds", "values": "0x60"},
+                {"series": "autoscaler_tick_last_success_timestamp_seconds", "values": f"0x{N}"},
+                {"series": "autoscaler_sd_last_success_timestamp_seconds", "values": f"0x{N}"},
             ],
             "alert_rule_test": [
                 {"eval_time": "160s", "alertname": "AutoscalerTickStale", "exp_alerts": []},
@@ -278,11 +313,11 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
             ],
         },
         {   # pool at its maximum and still above the scale-up threshold for 5 minutes
-            "interval": "15s",
+            "interval": f"{SCRAPE_S}s",
             "input_series": [
-                {"series": IDLE, "values": idle_series(0.9, 60)},
-                {"series": "autoscaler_pool_size", "values": "4x60"},
-                {"series": "autoscaler_pool_max_size", "values": "4x60"},
+                {"series": IDLE, "values": idle_series(0.9)},
+                {"series": "autoscaler_pool_size", "values": f"4x{N}"},
+                {"series": "autoscaler_pool_max_size", "values": f"4x{N}"},
             ],
             "alert_rule_test": [
                 {"eval_time": "4m", "alertname": "PoolAtMaxOverloaded", "exp_alerts": []},
@@ -292,11 +327,11 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
             ],
         },
         {   # below the maximum, the same load only scales
-            "interval": "15s",
+            "interval": f"{SCRAPE_S}s",
             "input_series": [
-                {"series": IDLE, "values": idle_series(0.9, 60)},
-                {"series": "autoscaler_pool_size", "values": "3x60"},
-                {"series": "autoscaler_pool_max_size", "values": "4x60"},
+                {"series": IDLE, "values": idle_series(0.9)},
+                {"series": "autoscaler_pool_size", "values": f"3x{N}"},
+                {"series": "autoscaler_pool_max_size", "values": f"4x{N}"},
             ],
             "alert_rule_test": [{"eval_time": "10m", "alertname": "PoolAtMaxOverloaded", "exp_alerts": []}],
         },
@@ -313,39 +348,39 @@ def test_promtool_cpu_bound_demand_for_the_processor_sharing_app(tmp_path: Path,
     hi = {"summary": up["summary"], "scale_members": "1", "scale_trend": "0.00000"}
     tests = [
         {   # connections do not count here: 0.85 busy with 6 connections is 0.85
-            "interval": "15s",
-            "input_series": [{"series": IDLE, "values": idle_series(0.85)}, {"series": LOAD, "values": "0.9x60"},
-                             {"series": estab(1), "values": "7x60"}],
+            "interval": f"{SCRAPE_S}s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.85)}, {"series": LOAD, "values": f"0.9x{N}"},
+                             {"series": estab(1), "values": f"7x{N}"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
                 alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.850"})]}],
         },
         {   # saturated (CPU 0.97 >= 0.95): load per core 2.5 > CPU, so the demand keeps growing past 1
-            "interval": "15s",
-            "input_series": [{"series": IDLE, "values": idle_series(0.97)}, {"series": LOAD, "values": "2.5x60"}],
+            "interval": f"{SCRAPE_S}s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.97)}, {"series": LOAD, "values": f"2.5x{N}"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
                 alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "2.500"})]}],
         },
         {   # just below saturation (0.94): the lagging load1 does not count, demand = CPU
-            "interval": "15s",
-            "input_series": [{"series": IDLE, "values": idle_series(0.94)}, {"series": LOAD, "values": "2.5x60"}],
+            "interval": f"{SCRAPE_S}s",
+            "input_series": [{"series": IDLE, "values": idle_series(0.94)}, {"series": LOAD, "values": f"2.5x{N}"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
                 alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.940"})]}],
         },
         {   # two saturated instances: load per core (4 and 2 on one vCPU each, avg 3) is the demand
-            "interval": "15s",
+            "interval": f"{SCRAPE_S}s",
             "input_series": [{"series": idle(n), "values": idle_series(0.98)} for n in (1, 2)]
-                            + [{"series": load(1), "values": "4x60"}, {"series": load(2), "values": "2x60"}],
+                            + [{"series": load(1), "values": f"4x{N}"}, {"series": load(2), "values": f"2x{N}"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
                                  "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
                                                       {**hi, "scale_value": "3.000", "scale_members": "2"})]}],
         },
         {   # members are instances, not vCPUs: one 2-vCPU instance (load 5 → 2.5 per core) and
             # two 1-vCPU ones, all saturated → 3 members, load per core avg (2.5 + 1.5 + 1.0) / 3
-            "interval": "15s",
+            "interval": f"{SCRAPE_S}s",
             "input_series": [{"series": idle(1, cpu), "values": idle_series(0.97)} for cpu in (0, 1)]
                             + [{"series": idle(n), "values": idle_series(0.97)} for n in (2, 3)]
-                            + [{"series": load(1), "values": "5x60"}, {"series": load(2), "values": "1.5x60"},
-                               {"series": load(3), "values": "1x60"}],
+                            + [{"series": load(1), "values": f"5x{N}"}, {"series": load(2), "values": f"1.5x{N}"},
+                               {"series": load(3), "values": f"1x{N}"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
                                  "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
                                                       {**hi, "scale_value": "1.667", "scale_members": "3"})]}],

@@ -18,9 +18,13 @@ BOUNDS = (1, 10)
 
 
 def test_floor_is_the_sum_of_the_delays() -> None:
+    # deployed: scrape 5 s, rate window 30 s, eval 10 s, for 10 s, group_wait 10 s, tick 60 s
     fl = pipeline.floor(Delays(), kicked=False)
-    assert fl.detection_s == pytest.approx(15 / 2 + 60 / 2 + 20 / 2)
-    assert fl.total_s == pytest.approx(47.5 + 60 + 10 + 30 + 75)
+    assert fl.detection_s == pytest.approx(5 / 2 + 30 / 2 + 10 / 2)
+    assert fl.total_s == pytest.approx(22.5 + 10 + 10 + 30 + 75)
+    # the detection deployed before benchmarks.floor's search: scrape 15 s, 1 m window, eval 20 s, for 1 m
+    before = pipeline.floor(Delays(scrape_s=15, rate_window_s=60, eval_s=20, for_s=60))
+    assert before.total_s == pytest.approx(47.5 + 60 + 10 + 0 + 75)
     other = pipeline.floor(Delays(scrape_s=10, rate_window_s=120, eval_s=30, for_s=0, group_wait_s=30,
                                   tick_s=20, boot_min_s=100, boot_max_s=100), kicked=False)
     assert other.total_s == pytest.approx(5 + 60 + 15 + 0 + 30 + 10 + 100)
@@ -29,7 +33,7 @@ def test_floor_is_the_sum_of_the_delays() -> None:
 def test_kicked_floor_has_no_tick_wait() -> None:
     # Deployed: a stored delivery starts a tick, so the floor is the old one less tick/2.
     assert pipeline.floor(Delays()).tick_wait_s == 0
-    assert pipeline.floor(Delays()).total_s == pytest.approx(47.5 + 60 + 10 + 0 + 75)
+    assert pipeline.floor(Delays()).total_s == pytest.approx(22.5 + 10 + 10 + 0 + 75)
 
 
 @pytest.mark.parametrize("policy_name", ["step", "proportional"])
@@ -66,11 +70,24 @@ def test_sd_kick_decides_a_waiting_request_at_the_first_sd_cycle_after_the_boot(
     assert runs[True] <= runs[False]
 
 
+def test_each_direction_waits_its_own_for() -> None:
+    """The scale-down alert's `for` delays only the down deliveries, the scale-up's only the up ones."""
+    demand = [0.1] * 600 + [4.0] * 600         # idle (down fires), then busy (up fires)
+
+    def first(direction: str, delays: Delays) -> int:
+        r = pipeline.simulate(demand, BaselineController(BOUNDS), seed=0, delays=delays)
+        return next(t for t, d, _ in r.deliveries if d == direction)
+
+    short, long_down = Delays(for_s=10, down_for_s=10), Delays(for_s=10, down_for_s=130)
+    assert first("down", long_down) - first("down", short) == 120
+    assert first("up", long_down) == first("up", short)
+
+
 def test_the_models_delays_and_thresholds_are_the_deployments() -> None:
     delays, thresholds = pipeline.from_alert_spec()
     d = deployed.read()
-    assert (delays.scrape_s, delays.rate_window_s, delays.eval_s, delays.for_s) == (
-        d.scrape_s, d.rate_window_s, d.eval_s, d.for_s)
+    assert (delays.scrape_s, delays.rate_window_s, delays.eval_s, delays.for_s, delays.down_for_s) == (
+        d.scrape_s, d.rate_window_s, d.eval_s, d.for_s, d.down_for_s)
     assert (delays.group_wait_s, delays.group_interval_s, delays.repeat_s) == (
         d.group_wait_s, d.group_interval_s, d.repeat_s)
     assert (delays.tick_s, delays.sd_s) == (d.tick_s, d.sd_s)

@@ -146,9 +146,12 @@ locals {
   # The demand panel plots exactly what the scale-up alert sends as scale_value.
   scale_up_alert = one([for alert in local.alert_spec.alerts : alert if lookup(alert.labels, "scale", "") == "up"])
 
+  # The CPU and in-flight panels average over the alerts' own rate window (the cpu signal's [..]),
+  # so a panel crosses its threshold line when the alert's expression does.
   dashboard_json = templatefile("${local.bootstrap_dir}/grafana/dashboards/autoscaler.json.tftpl", {
     scale_up_cpu   = local.alert_spec.thresholds.scale_up_cpu
     scale_down_cpu = local.alert_spec.thresholds.scale_down_cpu
     demand_expr    = local.alert_signals[local.scale_up_alert.demand_signal]
+    rate_window    = regex("\\[(\\w+)\\]", local.alert_spec.signals.cpu)[0]
   })
 }

@@ -61,6 +61,7 @@ locals {
       { path = "/etc/autoscaler/sos-curl.conf", permissions = "0600", content = "user = \"${var.scaler_key}:${var.scaler_secret}\"\n" },
       { path = "/etc/autoscaler/grafana.env", permissions = "0600", content = "GF_SECURITY_ADMIN_PASSWORD=${var.grafana_admin_password}\nGF_ANALYTICS_REPORTING_ENABLED=false\nGF_ANALYTICS_CHECK_FOR_UPDATES=false\nGF_USERS_ALLOW_SIGN_UP=false\n" },
       { path = "/etc/prometheus/prometheus.yml", permissions = "0644", content = file("${local.bootstrap_dir}/prometheus/prometheus.yml") },
+      { path = "/etc/default/prometheus", permissions = "0644", content = file("${local.bootstrap_dir}/prometheus/prometheus.default") },
       { path = "/etc/autoscaler/metadata-guard.nft", permissions = "0644", content = file("${local.bootstrap_dir}/nftables/metadata-guard.nft") },
       { path = "/etc/grafana/provisioning/datasources/autoscaler.yaml", permissions = "0644", content = file("${local.bootstrap_dir}/grafana/provisioning/datasources.yaml") },
       { path = "/etc/grafana/provisioning/dashboards/autoscaler.yaml", permissions = "0644", content = file("${local.bootstrap_dir}/grafana/provisioning/dashboards.yaml") },
