@@ -86,10 +86,15 @@ def test_checker_sizes_the_pool_in_one_round_and_returns_to_one(tmp_path: Path) 
 def check_deployed_run(report: dict, out: Path) -> None:
     s = report["summary"]
     # Two requests always in flight are two members' worth: requests in flight, not the saturated
-    # CPU, size the pool, so one round reaches ceil(2 / 0.75) = 3 (CPU alone would need 1 → 2 → 3),
-    # and one scale-down after the load brings it back to 1.
-    assert [(a["size_before"], a["size_after"]) for a in report["actions"]] == [(1, 3), (3, 1)]
-    assert report["actions"][1]["t"] >= SCENARIOS["checker"].compressed(6).drop_t, report["actions"]
+    # CPU, size the pool, so the first round already gives the checker its 2 members (3 when the
+    # alert's window held only loaded seconds: ceil(2 / 0.75); more with a rising trend), the pool
+    # only grows while the load lasts, and one scale-down after it brings the pool back to 1.
+    moves = [(a["size_before"], a["size_after"]) for a in report["actions"]]
+    assert moves[0][0] == 1 and moves[0][1] >= 2, moves
+    ups = [m for m in moves if m[1] > m[0]]
+    assert moves[:len(ups)] == ups and moves[len(ups):] == [(ups[-1][1], 1)], moves
+    assert s["flaps"] == 0, moves
+    assert report["actions"][len(ups)]["t"] >= SCENARIOS["checker"].compressed(6).drop_t, moves
     assert s["final_pool_size"] == 1 and s["checker_back_to_min_s"] is not None
     # The verdict is the grader's: 2 members within the (compressed) 300 s, and back to 1. How soon
     # depends on this machine's speed too, so the test checks the verdict's logic, not the clock;
