@@ -106,7 +106,7 @@ def test_grafana_delivery_is_stored_before_202(app: Any, store: Store, tcfg: con
     saved = stored_bodies(store, tcfg)
     assert saved[key] == {"schema": 1, "direction": "up", "source": "grafana", "received_at": NOW,
                           "alertname": "PoolCpuHigh", "fingerprint": "57c6d9296de2ad39",
-                          "value": 0.93, "members": 3, "trend": 0.0042}
+                          "value": 0.93, "members": 3, "trend": 0.0042, "cpu": None}
 
 
 def test_alertmanager_mixed_delivery(app: Any, store: Store, tcfg: config.Config) -> None:
