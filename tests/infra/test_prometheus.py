@@ -117,6 +117,9 @@ def test_cpu_bound_demand_counts_load_only_from_the_saturated_cpu_threshold(aler
     swapped = with_demand_signal(alert_spec, "demand_cpu_bound")
     assert [a.get("demand_signal") for a in swapped["alerts"]][:2] == ["demand_cpu_bound", "cpu"]
     assert [a.get("trend_signal") for a in swapped["alerts"]][:2] == ["demand_cpu_bound_trend", None]
+    # scale_cpu is read beside requests in flight only: a CPU-bound app's rules do not send it
+    assert alert_spec["alerts"][0]["cpu_signal"] == "cpu"
+    assert [a.get("cpu_signal") for a in swapped["alerts"]][:2] == [None, None]
     assert alert_spec["alerts"][0]["demand_signal"] == "demand"  # the spec itself is untouched
     with pytest.raises(KeyError, match="no signal 'load'"):
         with_demand_signal(alert_spec, "load")
@@ -148,7 +151,8 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
             "alert_rule_test": [
                 {"eval_time": "40s", "alertname": "PoolCpuHigh", "exp_alerts": []},
                 {"eval_time": "2m", "alertname": "PoolCpuHigh",
-                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.810"})]},
+                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.810",
+                                                                       "scale_cpu": "0.810"})]},
                 {"eval_time": "2m", "alertname": "PoolCpuLow", "exp_alerts": []},
             ],
         },
@@ -162,14 +166,15 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
             "input_series": [{"series": IDLE, "values": idle_series(0.97)}, {"series": LOAD, "values": "1x60"},
                              {"series": estab(1), "values": "4x60"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "3.000"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "3.000", "scale_cpu": "0.970"})]}],
         },
         {   # requests in flight rising by 0.15 every 15 s scrape: the trend is 0.01 members' worth/s
             "interval": "15s",
             "input_series": [{"series": IDLE, "values": idle_series(0.97)},
                              {"series": estab(1), "values": "3+0.15x60"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "2.900", "scale_trend": "0.01000"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "2.900", "scale_trend": "0.01000",
+                                                       "scale_cpu": "0.970"})]}],
         },
         {   # a second member joins at 75 s and takes half the requests: the pool's total (what the
             # trend follows) stays 4, so the trend stays 0 while the per-member figure halves
@@ -180,7 +185,8 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
                              {"series": estab(2), "values": "_x5 3x55"}],
             "alert_rule_test": [{"eval_time": "3m", "alertname": "PoolCpuHigh", "exp_alerts": [
                 alert("PoolCpuHigh", {"scale": "up"},
-                      {**hi, "scale_value": "2.000", "scale_members": "2", "scale_trend": "0.00000"})]}],
+                      {**hi, "scale_value": "2.000", "scale_members": "2", "scale_trend": "0.00000",
+                       "scale_cpu": "0.970"})]}],
         },
         {   # in flight averaged over the rules' window, not the last scrape: 2 and 4 requests in turn → 3
             # (scraped every 25 s, so the 1m window holds the samples at 75 s and 100 s whether its
@@ -191,19 +197,20 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
             # (the trend is the least-squares slope through the window's 15 s steps, here 5 5 3 3 5:
             # noise, which the scaler only ever uses when positive and then at most +50 %)
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "3.000", "scale_trend": "-0.01333"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "3.000", "scale_trend": "-0.01333",
+                                                       "scale_cpu": "0.990"})]}],
         },
         {   # only the scrape's connection (CPU used by something that is not a request): CPU is larger
             "interval": "15s",
             "input_series": [{"series": IDLE, "values": idle_series(0.81)}, {"series": estab(1), "values": "1x60"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "0.810"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "0.810", "scale_cpu": "0.810"})]}],
         },
         {   # a counter below the scrape's own connection never makes demand negative
             "interval": "15s",
             "input_series": [{"series": IDLE, "values": idle_series(0.9)}, {"series": estab(1), "values": "0x60"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "0.900"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "0.900", "scale_cpu": "0.900"})]}],
         },
         {   # two instances at 0.85 with a high load1 (what just after a scale-up looks like):
             # scale_value is the CPU, not the load, and scale_members counts both instances
@@ -212,7 +219,8 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
                             + [{"series": load(n), "values": "3x60"} for n in (1, 2)],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
                                  "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
-                                                      {**hi, "scale_value": "0.850", "scale_members": "2"})]}],
+                                                      {**hi, "scale_value": "0.850", "scale_members": "2",
+                                                       "scale_cpu": "0.850"})]}],
         },
         {   # two saturated instances with 2 and 1 requests in flight: 1.5 per member over 2 members
             "interval": "15s",
@@ -221,14 +229,16 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
                             + [{"series": load(n), "values": "1x60"} for n in (1, 2)],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
                                  "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
-                                                      {**steady, "scale_value": "1.500", "scale_members": "2"})]}],
+                                                      {**steady, "scale_value": "1.500", "scale_members": "2",
+                                                       "scale_cpu": "0.980"})]}],
         },
         {   # high for 3 minutes, then 0.5: the alert resolves
             "interval": "15s",
             "input_series": [{"series": IDLE, "values": "0+2.85x12 34.2+7.5x40"}],
             "alert_rule_test": [
                 {"eval_time": "2m", "alertname": "PoolCpuHigh",
-                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.810"})]},
+                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.810",
+                                                                       "scale_cpu": "0.810"})]},
                 {"eval_time": "6m", "alertname": "PoolCpuHigh", "exp_alerts": []},
             ],
         },

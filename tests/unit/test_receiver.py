@@ -106,7 +106,7 @@ def test_grafana_delivery_is_stored_before_202(app: Any, store: Store, tcfg: con
     saved = stored_bodies(store, tcfg)
     assert saved[key] == {"schema": 1, "direction": "up", "source": "grafana", "received_at": NOW,
                           "alertname": "PoolCpuHigh", "fingerprint": "57c6d9296de2ad39",
-                          "value": 0.93, "members": 3, "trend": 0.0042, "cpu": None}
+                          "value": 0.93, "members": 3, "trend": 0.0042, "cpu": 0.931}
 
 
 def test_alertmanager_mixed_delivery(app: Any, store: Store, tcfg: config.Config) -> None:
@@ -142,6 +142,20 @@ def test_trend_is_stored_and_a_bad_one_is_counted_without_losing_the_request(
     assert sorted((b["direction"], b["value"], b["trend"] is None) for b in saved) == [
         ("up", 0.93, False), ("up", 0.93, True)]
     assert sorted(b["trend"] for b in saved if b["trend"] is not None) == [0.0125]
+
+
+def test_cpu_is_stored_and_a_bad_one_is_counted_without_losing_the_request(
+        app: Any, store: Store, tcfg: config.Config) -> None:
+    doc = json.loads(fixture("grafana_firing_up"))
+    status, _, body = call(app, "POST", "/webhook", json.dumps(doc).encode(), bearer())
+    assert status == 202 and "bad_scale_cpu" not in body
+    doc["alerts"][0]["annotations"]["scale_cpu"] = "{{ printf \"%.3f\" $values.F.Value }}"
+    status, _, body = call(app, "POST", "/webhook", json.dumps(doc).encode(), bearer())
+    assert status == 202 and body["bad_scale_cpu"] == 1
+    saved = stored_bodies(store, tcfg).values()
+    assert sorted((b["direction"], b["value"], b["cpu"]) for b in saved
+                  if b["cpu"] is not None) == [("up", 0.93, 0.931)]
+    assert sum(b["cpu"] is None for b in saved) == 1
 
 
 @pytest.mark.parametrize("name,ignored", [
