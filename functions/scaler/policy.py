@@ -167,7 +167,10 @@ def _sizing(p: Pending, direction: str, now: float, params: Params) -> tuple[flo
     """A measured request's (demand in members' worth, expected growth, capacity per member)."""
     assert p.request.value is not None and p.request.members is not None
     total = p.request.value * p.request.members
-    if direction != UP:  # a scale-down never looks ahead, nor trusts a fit at low CPU
+    # Only a scale-up looks ahead (a falling trend never sizes a scale-down below the measured
+    # demand, nor gets past the cooldown, which decide() checks first) or fits the spread of
+    # requests (near zero CPU every spread looks alike).
+    if direction != UP:
         return total, 0.0, Capacity(params.target_utilization, None, "scale-down: the target")
     return (total, _ahead(p, total, now, params.lookahead_s),
             fit(p.request.value, p.request.cpu, params.target_utilization))
