@@ -23,7 +23,7 @@ class Controller(Protocol):
     outcomes: Counter[str]
 
     def webhook(self, t: int, direction: str, value: float | None, members: int | None,
-                pool: SimPool, trend: float | None = None) -> str | None: ...
+                pool: SimPool, trend: float | None = None, cpu: float | None = None) -> str | None: ...
 
     def tick(self, t: int, pool: SimPool, trigger: str = "timer") -> str | None: ...
 
@@ -50,11 +50,11 @@ class DecideController:
         self._n = 0
 
     def webhook(self, t: int, direction: str, value: float | None, members: int | None,
-                pool: SimPool, trend: float | None = None) -> str | None:
+                pool: SimPool, trend: float | None = None, cpu: float | None = None) -> str | None:
         self._n += 1
         alert = "PoolCpuHigh" if direction == "up" else "PoolCpuLow"
         request = ScaleRequest(direction, "alertmanager", float(t), alert, alert, value,
-                               members, trend)
+                               members, trend, cpu)
         self.pending.append(Pending(f"requests/sim/{t:09d}-{self._n}.json", request))
         return None  # stored only; the tick acts
 
@@ -104,7 +104,7 @@ class BaselineController:
         self.outcomes: Counter[str] = Counter()
 
     def webhook(self, t: int, direction: str, value: float | None, members: int | None,
-                pool: SimPool, trend: float | None = None) -> str | None:
+                pool: SimPool, trend: float | None = None, cpu: float | None = None) -> str | None:
         low, high = self.bounds
         if direction == "up" and pool.size < high:
             pool.scale_to(t, pool.size + 1)

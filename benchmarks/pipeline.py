@@ -6,7 +6,8 @@ CPU the chance that one is in flight) turns into CPU, load1 and connections → 
 Prometheus samples (benchmarks/exporters.py: each instance its own busy counter, node_load1 and
 established connections) → the alert's avg over instances of rate[window] (an instance counts
 once it has two samples in the window; `scale_members` = how many counted) and its demand figure
-(requests in flight, or CPU-then-load1 for a CPU-bound app) → `for` → Alertmanager/Grafana
+(requests in flight, or CPU-then-load1 for a CPU-bound app) and, beside requests in flight, its
+CPU (`scale_cpu`) → `for` → Alertmanager/Grafana
 group_wait / group_interval / repeat_interval deliveries (re-sent at every flush while firing, as
 deployed) → the policy. Tick-based policies run the tick's REAL
 state machine (`functions.scaler.transition.step`, around the real `decide()`) on a 60 s tick and,
@@ -41,6 +42,7 @@ class _Alert:
     value: float | None = None
     members: int | None = None  # members the average was taken over (scale_members)
     trend: float | None = None  # scale_trend: the scale-up alert's only
+    cpu: float | None = None    # scale_cpu: the alert's own CPU, the scale-up alert's only
     next_flush: int | None = None
     last_sent: int | None = None
 
@@ -129,6 +131,8 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
                     alert.firing = True
                 alert.value, alert.members = reading.value, reading.members
                 alert.trend = reading.trend if direction == "up" else None
+                # scale_cpu: beside requests in flight only (bootstrap/render.py drops it otherwise)
+                alert.cpu = reading.cpu if direction == "up" and reading.signal == "demand" else None
 
         for direction, alert in alerts.items():
             if alert.firing and alert.next_flush is None:
@@ -143,7 +147,7 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
                 result.deliveries.append((t, direction, alert.value))
                 result.delivered_members.append(alert.members)
                 record(t, controller.webhook(t, direction, alert.value, alert.members, pool,
-                                             alert.trend))
+                                             alert.trend, alert.cpu))
                 if controller.tick_on_webhook:
                     # The receiver's kick: the tick runs within a second of the stored request
                     # (a real tick takes ≈0.35 s); the timer's ticks go on as before.

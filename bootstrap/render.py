@@ -18,6 +18,7 @@ from typing import Any
 
 SPEC_PATH = Path(__file__).resolve().parent / "alerting" / "alerts.json"
 DEFAULT_WEBHOOK_URL = "http://127.0.0.1:8090/webhook"
+IN_FLIGHT_DEMAND = "demand"  # the demand signal that counts requests in flight (alerts.json)
 
 
 def load_spec(path: Path = SPEC_PATH) -> dict[str, Any]:
@@ -88,9 +89,17 @@ def with_demand_signal(spec: dict[str, Any], name: str) -> dict[str, Any]:
     if name not in spec["signals"]:
         raise KeyError(f"no signal {name!r} in the alert spec")
     trend = {"trend_signal": f"{name}_trend"} if f"{name}_trend" in spec["signals"] else {}
-    alerts = [{**a, "demand_signal": name, **trend} if a.get("labels", {}).get("scale") == "up" else a
-              for a in spec["alerts"]]
+    alerts = [{**_without_cpu(a, name), "demand_signal": name, **trend}
+              if a.get("labels", {}).get("scale") == "up" else a for a in spec["alerts"]]
     return {**spec, "alerts": alerts}
+
+
+def _without_cpu(alert: dict[str, Any], demand_signal: str) -> dict[str, Any]:
+    """The alert without its cpu_signal unless the demand is requests in flight (`demand`): the
+    scaler reads scale_cpu beside scale_value as a spread of requests over members."""
+    if demand_signal == IN_FLIGHT_DEMAND:
+        return alert
+    return {k: v for k, v in alert.items() if k != "cpu_signal"}
 
 
 def _query_annotation(expr: str, fmt: str) -> str:
@@ -130,6 +139,8 @@ def prometheus_rule_group(spec: dict[str, Any]) -> dict[str, Any]:
             rule["annotations"]["scale_members"] = members_annotation(signal(spec, alert["members_signal"]))
         if alert.get("trend_signal"):
             rule["annotations"]["scale_trend"] = trend_annotation(signal(spec, alert["trend_signal"]))
+        if alert.get("cpu_signal"):
+            rule["annotations"]["scale_cpu"] = _query_annotation(signal(spec, alert["cpu_signal"]), "%.3f")
         rules.append(rule)
     return {"name": "autoscaler", "interval": spec["evaluation_interval"], "rules": rules}
 

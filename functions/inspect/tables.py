@@ -118,9 +118,11 @@ def status_text(v: Json) -> str:
 def requests_text(v: Json) -> str:
     if not v["requests"]:
         return "no pending requests"
-    return table(["RECEIVED", "AGE", "DIR", "SOURCE", "ALERT", "VALUE", "MEMBERS", "TREND", "STATE"], [
+    return table(["RECEIVED", "AGE", "DIR", "SOURCE", "ALERT", "VALUE", "MEMBERS", "TREND", "CPU",
+                  "STATE"], [
         [r["received_at"], _ago(r["age_s"]), r["direction"], r["source"], r["alertname"],
-         r["value"], r["members"], r["trend"], "claimed by intent" if r["claimed"] else "pending"]
+         r["value"], r["members"], r["trend"], r["cpu"],
+         "claimed by intent" if r["claimed"] else "pending"]
         for r in v["requests"]])
 
 

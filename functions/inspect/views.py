@@ -108,7 +108,7 @@ def request_rows(items: list[Stored], claimed: set[str], now: float,
         rows.append({"key": item.key, "received_at": at, "age_s": age_s,
                      "direction": req.direction, "source": req.source,
                      "alertname": req.alertname, "fingerprint": req.fingerprint,
-                     "value": req.value, "members": req.members, "trend": req.trend,
+                     "value": req.value, "members": req.members, "trend": req.trend, "cpu": req.cpu,
                      "claimed": item.key in claimed})
     return rows
 

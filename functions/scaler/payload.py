@@ -24,6 +24,10 @@ Decisions:
   second, from deriv() over the alert's window; negative when falling) is read into `trend`:
   any finite number. Missing or blank → None; anything else → None, counted in `bad_trends`, and the
   alert still scales: without a trend decide() sizes for the measured demand alone.
+- The `scale_cpu` annotation (the pool's average CPU over the window `scale_value` was taken
+  over, 0..1) is read into `cpu` the same way: a finite number, not negative. Missing or blank →
+  None; anything else → None, counted in `bad_cpus`, and the alert still scales: without it
+  decide() sizes by requests in flight alone, as before the annotation existed.
 """
 from __future__ import annotations
 
@@ -67,6 +71,7 @@ class Parsed:
     bad_values: int = 0                           # scale alerts whose scale_value was unusable
     bad_members: int = 0                          # scale alerts whose scale_members was unusable
     bad_trends: int = 0                           # scale alerts whose scale_trend was unusable
+    bad_cpus: int = 0                             # scale alerts whose scale_cpu was unusable
 
 
 def _reject_constant(name: str) -> float:
@@ -158,6 +163,11 @@ def scale_trend(raw: str | None) -> float | None:
     return _finite(raw)
 
 
+def scale_cpu(raw: str | None) -> float | None:
+    """The pool's CPU from the `scale_cpu` annotation; None when absent or unusable."""
+    return scale_value(raw)
+
+
 def scale_members(raw: str | None) -> int | None:
     """The member count from the `scale_members` annotation; None when absent or unusable."""
     value = scale_value(raw)
@@ -234,7 +244,7 @@ def parse(body: bytes, received_at: float) -> Parsed:
     checked = [_validate_alert(i, alert) for i, alert in enumerate(alerts)]
     requests: list[ScaleRequest] = []
     ignored: dict[str, int] = {}
-    bad_values = bad_members = bad_trends = 0
+    bad_values = bad_members = bad_trends = bad_cpus = 0
     for alert, (status, labels, notes) in zip(alerts, checked, strict=True):
         reason = classify(status, labels)
         if reason is not None:
@@ -253,8 +263,12 @@ def parse(body: bytes, received_at: float) -> Parsed:
         trend = scale_trend(raw_trend)
         if raw_trend is not None and trend is None:
             bad_trends += 1
+        raw_cpu = notes.get("scale_cpu", "").strip() or None  # blank: no CPU figure, as above
+        cpu = scale_cpu(raw_cpu)
+        if raw_cpu is not None and cpu is None:
+            bad_cpus += 1
         requests.append(ScaleRequest(
             direction=labels["scale"], source=source, received_at=received_at,
             alertname=labels.get("alertname"), fingerprint=alert.get("fingerprint"), value=value,
-            members=members, trend=trend))
-    return Parsed(source, tuple(requests), ignored, bad_values, bad_members, bad_trends)
+            members=members, trend=trend, cpu=cpu))
+    return Parsed(source, tuple(requests), ignored, bad_values, bad_members, bad_trends, bad_cpus)

@@ -4,7 +4,7 @@ Rules, in order: paused → nothing; pool not `running` → nothing (requests st
 a pool outside its bounds is corrected without any request; requests received before the
 last action's capacity settled are absorbed (like a warm-up: one alert episode, one action);
 up beats down; no scale-down within the cooldown; `step` moves ±1, `proportional` aims at
-ceil(total demand / target), both capped by the bounds and `max_step`.
+ceil(total demand / what one member holds at the target), both capped by the bounds and `max_step`.
 
 A scale-up looks ahead: a measured request with a rising `trend` (members' worth per second) is
 sized for total + trend × (`lookahead_s` + its age), at most MAX_AHEAD more; a falling trend is
@@ -15,14 +15,16 @@ total demand in members' worth, independent of later changes to the pool: `propo
 then acts only when that total needs a different size, and needs no settle window, so a
 re-delivery measured before new capacity arrived is simply "covered".
 
-The target is in the demand figure's units: a fraction of one member's capacity per member. On
-http-load-generator the figure is requests in flight per member, and a member's CPU is the chance
-that it holds at least one, which never exceeds the mean it holds (P(n >= 1) <= E[n]): sizing for
-0.75 in flight per member keeps CPU at or under 75 % whatever the arrival pattern (67 % for two
-steady clients on three members, 53 % under random arrivals), under the 80 % scale-up threshold,
-so one target serves both apps without a per-app setting or a transformation of the signal. A
-target above 0.8 would leave closed-loop clients (a grader's) above 80 % CPU after the action; a
-lower one buys little (the benchmark's what-if "target 0.6": at most 2 s sooner, 7-25 % dearer).
+The target is a CPU and, in the demand figure's units, a fraction of one member's capacity per
+member. On http-load-generator the figure is requests in flight per member, and a member's CPU is
+the chance that it holds at least one, which never exceeds the mean it holds (P(n >= 1) <= E[n]):
+sizing for 0.75 in flight per member keeps CPU at or under 75 % whatever the arrival pattern. When
+a scale-up request also carries the pool's CPU over the same window, occupancy.fit() learns the
+arrival pattern from the pair and sizes for the requests in flight per member that give CPU 0.75
+under that pattern (0.75 for closed-loop clients spread evenly, up to 1.39 under random arrivals,
+where 0.75 in flight would buy about twice the members the baseline stops at); without it, or when
+the fit cannot tell, it falls back to 0.75. A target above 0.8 would leave closed-loop clients (a
+grader's) above the 80 % scale-up threshold after the action.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from enum import StrEnum
 
 from functions.common.config import Config
 
+from .occupancy import Capacity, fit
 from .scale_request import ScaleRequest
 
 
@@ -160,14 +163,17 @@ def _ahead(p: Pending, total: float, now: float, lookahead_s: float) -> float:
     return min(trend * horizon, MAX_AHEAD * total)
 
 
-def _total(requests: Sequence[Pending], now: float, lookahead_s: float) -> tuple[float, float] | None:
-    """(measured demand in members' worth, expected growth) of the request that asks for most
-    (the safe side both ways); growth is 0 unless `lookahead_s` > 0."""
-    totals = [(total, _ahead(p, total, now, lookahead_s)) for p in requests
-              if (value := p.request.value) is not None
-              and (members := p.request.members) is not None
-              for total in (value * members,)]
-    return max(totals, key=sum) if totals else None
+def _sizing(p: Pending, direction: str, now: float, params: Params) -> tuple[float, float, Capacity]:
+    """A measured request's (demand in members' worth, expected growth, capacity per member)."""
+    assert p.request.value is not None and p.request.members is not None
+    total = p.request.value * p.request.members
+    # Only a scale-up looks ahead (a falling trend never sizes a scale-down below the measured
+    # demand, nor gets past the cooldown, which decide() checks first) or fits the spread of
+    # requests (near zero CPU every spread looks alike).
+    if direction != UP:
+        return total, 0.0, Capacity(params.target_utilization, None, "scale-down: the target")
+    return (total, _ahead(p, total, now, params.lookahead_s),
+            fit(p.request.value, p.request.cpu, params.target_utilization))
 
 
 def _target(direction: str, pool: PoolView, requests: Sequence[Pending], params: Params,
@@ -175,15 +181,15 @@ def _target(direction: str, pool: PoolView, requests: Sequence[Pending], params:
     current = pool.size
     step = 1 if direction == UP else -1
     demand = _demand(requests)
-    # Only a scale-up looks ahead: a falling trend never sizes a scale-down below the measured
-    # demand (nor gets past the cooldown, which decide() checks first).
-    measured_total = _total(requests, now, params.lookahead_s if direction == UP else 0.0)
-    if params.policy == "proportional" and measured_total is not None:
-        total, ahead = measured_total
-        wanted = math.ceil((total + ahead) / params.target_utilization - 1e-9)
+    # Of several requests, the one that asks for most (the safe side both ways).
+    sizings = [_sizing(p, direction, now, params) for p in requests if measured(p)]
+    if params.policy == "proportional" and sizings:
+        total, ahead, capacity = max(sizings, key=lambda s: (s[0] + s[1]) / s[2].per_member)
+        wanted = math.ceil((total + ahead) / capacity.per_member - 1e-9)
         expected = f" + {ahead:.2f} expected by the trend" if ahead else ""
-        how = (f"proportional: ceil(demand {total:.2f}{expected} members' worth / target "
-               f"{params.target_utilization:.2f}) = {wanted}")
+        how = (f"proportional: ceil(demand {total:.2f}{expected} members' worth / "
+               f"{capacity.per_member:.2f} in flight per member at CPU "
+               f"{params.target_utilization:.2f}) = {wanted}; {capacity.why}")
     elif params.policy == "proportional" and demand is not None:
         serving = max(pool.serving, 1)
         wanted = math.ceil(serving * demand / params.target_utilization - 1e-9)

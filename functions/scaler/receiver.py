@@ -166,6 +166,8 @@ def make_app(cfg: config.Config, store: Store, clock: Clock = time.time, *,
             extra["bad_scale_members"] = parsed.bad_members
         if parsed.bad_trends:
             extra["bad_scale_trend"] = parsed.bad_trends
+        if parsed.bad_cpus:
+            extra["bad_scale_cpu"] = parsed.bad_cpus
         return save(parsed.requests, parsed.ignored, extra, started, parsed.source)
 
     def manual(direction: str) -> Callable[[], bottle.HTTPResponse]:

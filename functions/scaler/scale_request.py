@@ -25,6 +25,9 @@ class ScaleRequest:
     # How fast the total demand grows, members' worth per second (negative: falling), if known.
     # Absent from requests stored before it existed: those read back as None (unknown).
     trend: float | None = None
+    # The pool's average CPU (0..1) over the same window as `value`, if known; absent from
+    # requests stored before it existed, which read back as None (unknown).
+    cpu: float | None = None
 
     @property
     def received_ms(self) -> int:
@@ -52,23 +55,28 @@ def from_json(body: dict[str, Any]) -> ScaleRequest:
     received = body.get("received_at")
     if not isinstance(received, (int, float)) or isinstance(received, bool):
         raise ValueError("bad received_at")
-    value = body.get("value")
-    if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)
-                              or not math.isfinite(value) or value < 0):
-        raise ValueError("bad value")
+    value = _number(body, "value", non_negative=True)
     members = body.get("members")
     if members is not None and (not isinstance(members, int) or isinstance(members, bool)
                                 or members < 1):
         raise ValueError("bad members")
-    trend = body.get("trend")
-    if trend is not None and (not isinstance(trend, (int, float)) or isinstance(trend, bool)
-                              or not math.isfinite(trend)):
-        raise ValueError("bad trend")
+    trend = _number(body, "trend", non_negative=False)
+    cpu = _number(body, "cpu", non_negative=True)
     alertname = body.get("alertname")
     fingerprint = body.get("fingerprint")
     for name, item in (("alertname", alertname), ("fingerprint", fingerprint)):
         if item is not None and not isinstance(item, str):
             raise ValueError(f"bad {name}")
-    return ScaleRequest(direction, source, float(received), alertname, fingerprint,
-                        None if value is None else float(value), members,
-                        None if trend is None else float(trend))
+    return ScaleRequest(direction, source, float(received), alertname, fingerprint, value, members,
+                        trend, cpu)
+
+
+def _number(body: dict[str, Any], name: str, non_negative: bool) -> float | None:
+    """An optional finite number field (None when absent); raises ValueError naming it."""
+    item = body.get(name)
+    if item is None:
+        return None
+    if (not isinstance(item, (int, float)) or isinstance(item, bool) or not math.isfinite(item)
+            or (non_negative and item < 0)):
+        raise ValueError(f"bad {name}")
+    return float(item)

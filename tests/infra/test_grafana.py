@@ -137,7 +137,9 @@ def test_thresholds_labels_and_queries_equal_the_shared_spec(rendered: dict, ale
             # Grafana and Prometheus annotate the same figures from the same queries.
             annotations = prom[spec["name"]]["annotations"]
             trend = {"scale_trend"} if "trend_signal" in spec else set()
-            assert set(annotations) == set(rule["annotations"]) == {"summary", "scale_value", "scale_members"} | trend
+            cpu = {"scale_cpu"} if "cpu_signal" in spec else set()
+            expected = {"summary", "scale_value", "scale_members"} | trend | cpu
+            assert set(annotations) == set(rule["annotations"]) == expected
             assert data["B"]["model"]["expr"] in annotations["scale_value"]
             assert data["C"]["model"]["expr"] in annotations["scale_members"]
             if trend:   # E carries the demand trend the scaler sizes ahead with
@@ -146,11 +148,18 @@ def test_thresholds_labels_and_queries_equal_the_shared_spec(rendered: dict, ale
                 assert rule["annotations"]["scale_trend"] == '{{ printf "%.5f" $values.E.Value }}'
             else:
                 assert "E" not in data
+            if cpu:     # F carries the pool's CPU beside B, which the scaler fits the spread of requests to
+                assert data["F"]["model"]["expr"] == signal(alert_spec, spec["cpu_signal"])
+                assert data["F"]["model"]["expr"] in annotations["scale_cpu"]
+                assert rule["annotations"]["scale_cpu"] == '{{ printf "%.3f" $values.F.Value }}'
+            else:
+                assert "F" not in data
         else:
             assert set(data) == {"A", rule["condition"]} and set(rule["annotations"]) == {"summary"}
         # every ${threshold} placeholder was filled in by terraform
         assert "${" not in json.dumps(rule["data"])
     assert rules["PoolCpuHigh"]["labels"] == {"scale": "up"}
+    assert "scale_cpu" in rules["PoolCpuHigh"]["annotations"]  # the scale-up's demand comes with its CPU
     assert rules["PoolCpuLow"]["labels"] == {"scale": "down"}
     assert alert_spec["thresholds"]["scale_up_cpu"] == 0.8 and alert_spec["thresholds"]["scale_down_cpu"] == 0.2
 

@@ -122,6 +122,9 @@ def test_cpu_bound_demand_counts_load_only_from_the_saturated_cpu_threshold(aler
     swapped = with_demand_signal(alert_spec, "demand_cpu_bound")
     assert [a.get("demand_signal") for a in swapped["alerts"]][:2] == ["demand_cpu_bound", "cpu"]
     assert [a.get("trend_signal") for a in swapped["alerts"]][:2] == ["demand_cpu_bound_trend", None]
+    # scale_cpu is read beside requests in flight only: a CPU-bound app's rules do not send it
+    assert alert_spec["alerts"][0]["cpu_signal"] == "cpu"
+    assert [a.get("cpu_signal") for a in swapped["alerts"]][:2] == [None, None]
     assert alert_spec["alerts"][0]["demand_signal"] == "demand"  # the spec itself is untouched
     with pytest.raises(KeyError, match="no signal 'load'"):
         with_demand_signal(alert_spec, "load")
@@ -157,9 +160,11 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
                 # (0.857 at 20 s: the series is younger than the window, so rate() extrapolates its
                 # start by half an interval only, 3.8 × 22.5/20 idle seconds over 30 s)
                 {"eval_time": "20s", "alertname": "PoolCpuHigh",
-                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.857"})]},
+                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
+                                      {**hi, "scale_value": "0.857", "scale_cpu": "0.857"})]},
                 {"eval_time": "2m", "alertname": "PoolCpuHigh",
-                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.810"})]},
+                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.810",
+                                                                       "scale_cpu": "0.810"})]},
                 {"eval_time": "2m", "alertname": "PoolCpuLow", "exp_alerts": []},
             ],
         },
@@ -173,7 +178,7 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
             "input_series": [{"series": IDLE, "values": idle_series(0.97)}, {"series": LOAD, "values": f"1x{N}"},
                              {"series": estab(1), "values": f"4x{N}"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "3.000"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "3.000", "scale_cpu": "0.970"})]}],
         },
         {   # requests in flight rising by 0.05 every 5 s scrape: the trend is 0.01 members' worth/s
             # (scale_value: the 30 s window's mean of CurrEstab - 1, 2.05 at 120 s with its start
@@ -182,7 +187,8 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
             "input_series": [{"series": IDLE, "values": idle_series(0.97)},
                              {"series": estab(1), "values": f"3+0.05x{N}"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "3.050", "scale_trend": "0.01000"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "3.050", "scale_trend": "0.01000",
+                                                       "scale_cpu": "0.970"})]}],
         },
         {   # a second member joins at 75 s and takes half the requests: the pool's total (what the
             # trend follows) stays 4, so the trend stays 0 while the per-member figure halves
@@ -193,7 +199,8 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
                              {"series": estab(2), "values": f"_x15 3x{N - 15}"}],
             "alert_rule_test": [{"eval_time": "3m", "alertname": "PoolCpuHigh", "exp_alerts": [
                 alert("PoolCpuHigh", {"scale": "up"},
-                      {**hi, "scale_value": "2.000", "scale_members": "2", "scale_trend": "0.00000"})]}],
+                      {**hi, "scale_value": "2.000", "scale_members": "2", "scale_trend": "0.00000",
+                       "scale_cpu": "0.970"})]}],
         },
         {   # in flight averaged over the rules' window, not the last scrape: 2 and 4 requests in turn → 3
             # (scraped every 14 s, so the 30 s window at 120 s holds the samples at 98 s and 112 s
@@ -204,19 +211,20 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
             # (the trend is the least-squares slope through the window's 5 s steps, here 2 2 4 4 4 2 2:
             # flat; noise like it is used by the scaler only when positive and then at most +50 %)
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "3.000", "scale_trend": "0.00000"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "3.000", "scale_trend": "0.00000",
+                                                       "scale_cpu": "0.990"})]}],
         },
         {   # only the scrape's connection (CPU used by something that is not a request): CPU is larger
             "interval": f"{SCRAPE_S}s",
             "input_series": [{"series": IDLE, "values": idle_series(0.81)}, {"series": estab(1), "values": f"1x{N}"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "0.810"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "0.810", "scale_cpu": "0.810"})]}],
         },
         {   # a counter below the scrape's own connection never makes demand negative
             "interval": f"{SCRAPE_S}s",
             "input_series": [{"series": IDLE, "values": idle_series(0.9)}, {"series": estab(1), "values": f"0x{N}"}],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh", "exp_alerts": [
-                alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "0.900"})]}],
+                alert("PoolCpuHigh", {"scale": "up"}, {**steady, "scale_value": "0.900", "scale_cpu": "0.900"})]}],
         },
         {   # two instances at 0.85 with a high load1 (what just after a scale-up looks like):
             # scale_value is the CPU, not the load, and scale_members counts both instances
@@ -225,7 +233,8 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
                             + [{"series": load(n), "values": f"3x{N}"} for n in (1, 2)],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
                                  "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
-                                                      {**hi, "scale_value": "0.850", "scale_members": "2"})]}],
+                                                      {**hi, "scale_value": "0.850", "scale_members": "2",
+                                                       "scale_cpu": "0.850"})]}],
         },
         {   # two saturated instances with 2 and 1 requests in flight: 1.5 per member over 2 members
             "interval": f"{SCRAPE_S}s",
@@ -234,7 +243,8 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
                             + [{"series": load(n), "values": f"1x{N}"} for n in (1, 2)],
             "alert_rule_test": [{"eval_time": "2m", "alertname": "PoolCpuHigh",
                                  "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"},
-                                                      {**steady, "scale_value": "1.500", "scale_members": "2"})]}],
+                                                      {**steady, "scale_value": "1.500", "scale_members": "2",
+                                                       "scale_cpu": "0.980"})]}],
         },
         {   # blips: 100 % for 15 s (120-135 s) on a half-busy member: the 30 s window's average
             # peaks at 0.75, never above 0.8 (the window filters it)
@@ -256,14 +266,15 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
             "alert_rule_test": [
                 {"eval_time": "140s", "alertname": "PoolCpuHigh", "exp_alerts": []},
                 {"eval_time": "150s", "alertname": "PoolCpuHigh", "exp_alerts": [
-                    alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "1.000"})]}],
+                    alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "1.000", "scale_cpu": "1.000"})]}],
         },
         {   # high for 3 minutes, then 0.5: the alert resolves
             "interval": f"{SCRAPE_S}s",
             "input_series": [{"series": IDLE, "values": f"0+0.95x36 36.7+2.5x{N}"}],
             "alert_rule_test": [
                 {"eval_time": "2m", "alertname": "PoolCpuHigh",
-                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.810"})]},
+                 "exp_alerts": [alert("PoolCpuHigh", {"scale": "up"}, {**hi, "scale_value": "0.810",
+                                                                       "scale_cpu": "0.810"})]},
                 {"eval_time": "6m", "alertname": "PoolCpuHigh", "exp_alerts": []},
             ],
         },

@@ -8,7 +8,13 @@ from collections.abc import Callable
 import pytest
 
 from benchmarks import pipeline, traces
-from benchmarks.apps import CLOSED_LOOP, HTTP_LOAD_GENERATOR, PROCESSOR_SHARING, edge_per_member
+from benchmarks.apps import (
+    CLOSED_LOOP,
+    HTTP_LOAD_GENERATOR,
+    PROCESSOR_SHARING,
+    ModelApp,
+    edge_per_member,
+)
 from benchmarks.exporters import Exporters, Reading
 from benchmarks.pipeline import BaselineController, DecideController, Delays, Result, SimPool
 from functions.scaler.policy import Params
@@ -314,9 +320,9 @@ def test_only_the_scale_up_delivery_carries_the_trend_and_decide_sees_it() -> No
     webhook = ctl.webhook
 
     def spy(t: int, direction: str, value: float | None, members: int | None, pool: SimPool,
-            trend: float | None = None) -> str | None:
+            trend: float | None = None, cpu: float | None = None) -> str | None:
         seen.append((direction, trend))
-        return webhook(t, direction, value, members, pool, trend)
+        return webhook(t, direction, value, members, pool, trend, cpu)
 
     ctl.webhook = spy  # type: ignore[method-assign]  # a spy on what the pipeline delivers
     pipeline.simulate(traces.ramp().demand, ctl, seed=1)
@@ -324,3 +330,30 @@ def test_only_the_scale_up_delivery_carries_the_trend_and_decide_sees_it() -> No
     assert ups and all(trend is not None for trend in ups) and max(ups) > 0.002
     assert all(trend is None for direction, trend in seen if direction == "down")
     assert any("expected by the trend" in reason for _, _, reason, _ in ctl.log)
+
+
+@pytest.mark.parametrize("app, carried", [(HTTP_LOAD_GENERATOR, True), (PROCESSOR_SHARING, False)])
+def test_the_scale_up_delivery_carries_the_alerts_cpu_beside_requests_in_flight(app: ModelApp,
+                                                                               carried: bool) -> None:
+    """scale_cpu is the alert's own CPU reading (what fires it, so above 80 %), on the scale-up
+    alert only and only beside requests in flight; decide() then fits the spread of requests."""
+    ctl = DecideController("proportional", Params(policy="proportional"), BOUNDS, kicked=True)
+    seen: list[tuple[str, float | None, float | None]] = []
+    webhook = ctl.webhook
+
+    def spy(t: int, direction: str, value: float | None, members: int | None, pool: SimPool,
+            trend: float | None = None, cpu: float | None = None) -> str | None:
+        seen.append((direction, value, cpu))
+        return webhook(t, direction, value, members, pool, trend, cpu)
+
+    ctl.webhook = spy  # type: ignore[method-assign]  # a spy on what the pipeline delivers
+    pipeline.simulate(traces.step().demand, ctl, seed=1, app=app)
+    ups = [(value, cpu) for direction, value, cpu in seen if direction == "up"]
+    assert ups and all(cpu is None for direction, _, cpu in seen if direction == "down")
+    if carried:
+        assert all(cpu is not None and 0.8 < cpu <= value for value, cpu in ups if value is not None)
+        assert any("random arrivals" in reason for _, _, reason, _ in ctl.log)
+    else:
+        assert all(cpu is None for _, cpu in ups)
+        assert not any("occupancy fit" in reason or "random arrivals" in reason
+                       for _, _, reason, _ in ctl.log)

@@ -49,7 +49,7 @@ def run_json(env: dict[str, str], *argv: str) -> dict[str, Any]:
 # --- a busy bucket, as the receiver, the tick and sd leave it -------------------------------
 
 def fill_busy(store: Store) -> dict[str, Any]:
-    reqs = [ScaleRequest("up", "grafana", NOW - 40, "HighCPU", "fp1", 0.91, 3, 0.0125),
+    reqs = [ScaleRequest("up", "grafana", NOW - 40, "HighCPU", "fp1", 0.91, 3, 0.0125, 0.842),
             ScaleRequest("up", "alertmanager", NOW - 25, "HighCPU", "fp2", 0.88),
             ScaleRequest("down", "manual", NOW - 5)]
     req_keys = []
@@ -156,14 +156,15 @@ def test_requests_oldest_first_with_claimed_marker(env: dict[str, str],
     assert [r["key"] for r in rows] == busy["requests"]
     assert [r["claimed"] for r in rows] == [True, False, False]
     assert set(rows[0]) == {"key", "received_at", "age_s", "direction", "source", "alertname",
-                            "fingerprint", "value", "members", "trend", "claimed"}
-    assert (rows[0]["members"], rows[0]["trend"]) == (3, 0.0125)  # what the look-ahead sizes from
-    assert (rows[2]["members"], rows[2]["trend"]) == (None, None)
+                            "fingerprint", "value", "members", "trend", "cpu", "claimed"}
+    # what the proportional sizing, its look-ahead and its occupancy fit use
+    assert (rows[0]["members"], rows[0]["trend"], rows[0]["cpu"]) == (3, 0.0125, 0.842)
+    assert (rows[2]["members"], rows[2]["trend"], rows[2]["cpu"]) == (None, None, None)
     rc, out, _ = run(env, "requests")
     lines = out.splitlines()
     assert rc == 0 and lines[0].split() == ["RECEIVED", "AGE", "DIR", "SOURCE", "ALERT",
-                                            "VALUE", "MEMBERS", "TREND", "STATE"]
-    assert re.search(r"0\.91 +3 +0\.0125 +claimed by intent$", lines[1]), lines[1]
+                                            "VALUE", "MEMBERS", "TREND", "CPU", "STATE"]
+    assert re.search(r"0\.91 +3 +0\.0125 +0\.842 +claimed by intent$", lines[1]), lines[1]
     assert "claimed by intent" in lines[1] and "40s ago" in lines[1] and "manual" in lines[3]
 
 

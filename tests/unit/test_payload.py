@@ -228,6 +228,30 @@ def test_a_bad_trend_never_blocks_the_scale_and_is_counted(raw: str | None, tren
     assert (parsed.bad_values, parsed.bad_members, parsed.bad_trends) == (0, 0, bad)
 
 
+# annotation, cpu (the pool's average CPU, 0..1; a rate can read a hair above 1)
+CPUS = [
+    (None, None), ("0.817", 0.817), ("1.000", 1.0), ("1.002", 1.002), ("0", 0.0), (" 0.9 ", 0.9),
+    ("", None), ("-0.001", None), ("abc", None), ("nan", None), ("inf", None), ("1e400", None),
+    ("{{ printf \"%.3f\" $values.F.Value }}", None),
+]
+
+
+@pytest.mark.parametrize("raw,cpu", CPUS)
+def test_scale_cpu(raw: str | None, cpu: float | None) -> None:
+    assert payload.scale_cpu(raw) == cpu
+
+
+@pytest.mark.parametrize("raw,cpu,bad", [("0.817", 0.817, 0), ("NaN", None, 1), ("busy", None, 1),
+                                         ("-0.2", None, 1), (None, None, 0), (" ", None, 0)])
+def test_a_bad_cpu_never_blocks_the_scale_and_is_counted(raw: str | None, cpu: float | None,
+                                                         bad: int) -> None:
+    notes = {"scale_value": "1.700", "scale_members": "3"} | ({} if raw is None else {"scale_cpu": raw})
+    parsed = parse(with_alert(annotations=notes), T0)
+    assert [(r.direction, r.value, r.members, r.cpu) for r in parsed.requests] == [
+        ("up", 1.7, 3, cpu)]
+    assert (parsed.bad_values, parsed.bad_members, parsed.bad_trends, parsed.bad_cpus) == (0, 0, 0, bad)
+
+
 # annotations of one firing scale-up alert, (value, members), bad_values, bad_members
 ANNOTATIONS = [
     ({"scale_value": "0.85", "scale_members": "2"}, (0.85, 2), 0, 0),

@@ -11,9 +11,10 @@ NOW = 10_000.0
 
 
 def req(direction: str, age: float = 5.0, value: float | None = None, key: str = "",
-        members: int | None = None, trend: float | None = None) -> Pending:
-    r = ScaleRequest(direction, "grafana", NOW - age, "cpu", "fp", value, members, trend)
-    return Pending(key or f"requests/p/{direction}-{age}-{value}-{trend}.json", r)
+        members: int | None = None, trend: float | None = None, cpu: float | None = None
+        ) -> Pending:
+    r = ScaleRequest(direction, "grafana", NOW - age, "cpu", "fp", value, members, trend, cpu)
+    return Pending(key or f"requests/p/{direction}-{age}-{value}-{trend}-{cpu}.json", r)
 
 
 def pool(size: int, state: str = "running", serving: int | None = None) -> PoolView:
@@ -26,6 +27,7 @@ def pool(size: int, state: str = "running", serving: int | None = None) -> PoolV
 STEP = Params()
 PROP = Params(policy="proportional", target_utilization=0.6, max_step=4, lookahead_s=105)
 BLIND = Params(policy="proportional", target_utilization=0.6, max_step=4, lookahead_s=0)
+FIT = Params(policy="proportional", target_utilization=0.75, max_step=4, lookahead_s=105)
 QUIET = Memory()  # no earlier action
 RECENT = Memory(last_action_at=NOW - 30, settled_at=None)
 SETTLED_LONG_AGO = Memory(last_action_at=NOW - 1000, settled_at=NOW - 900)
@@ -142,6 +144,28 @@ CASES = [
     ("cooldown holds a scale-down whatever the trend", pool(6),
      [req("down", value=0.05, members=6, trend=-1.0)], (1, 10), PROP,
      Memory(last_action_at=NOW - 60, settled_at=NOW - 50), False, NONE, 6, None),
+    # The pool's CPU beside its requests in flight (occupancy.fit, target 0.75): random arrivals,
+    # 1.7 in flight per member at CPU 1 - e^(-1.7) = 0.817, need 1.39 per member, not 0.75.
+    ("random arrivals: 1.39 in flight per member", pool(3),
+     [req("up", value=1.7, members=3, cpu=0.817)], (1, 10), FIT, QUIET, False, UP, 4, None),
+    ("CPU unknown: 0.75 in flight per member", pool(3), [req("up", value=1.7, members=3)],
+     (1, 10), FIT, QUIET, False, UP, 7, None),
+    ("3 hashed clients on 2 members: N=3, 1.11 per member", pool(2),
+     [req("up", value=1.5, members=2, cpu=0.875)], (1, 10), FIT, QUIET, False, UP, 3, None),
+    ("2 clients on 2 members, saturated: 0.75 per member", pool(2),
+     [req("up", value=1.0, members=2, cpu=1.0)], (1, 10), FIT, QUIET, False, UP, 3, None),
+    ("the fit also says when the pool is big enough", pool(4),
+     [req("up", value=1.7, members=3, cpu=0.817)], (1, 10), FIT, QUIET, False, NONE, 4, "covered"),
+    ("the fit and the trend together", pool(3),
+     [req("up", value=1.7, members=3, cpu=0.817, trend=0.01)], (1, 10), FIT, QUIET, False, UP, 5,
+     None),
+    ("of fitted and unfitted requests, the larger size wins", pool(3),
+     [req("up", value=1.7, members=3, cpu=0.817), req("up", age=20, value=1.5, members=3)],
+     (1, 10), FIT, QUIET, False, UP, 6, None),
+    ("a scale-down never uses the fit", pool(6), [req("down", value=0.3, members=6, cpu=0.1)],
+     (1, 10), FIT, QUIET, False, DOWN, 3, None),
+    ("step ignores the CPU", pool(3), [req("up", value=1.7, members=3, cpu=0.817)], (1, 10),
+     STEP, QUIET, False, UP, 4, None),
 ]
 
 
@@ -155,6 +179,19 @@ def test_decide(name: str, view: PoolView, pending: list[Pending], bounds: tuple
     if action != NONE or (pending and d.consume):
         expected = "cooldown" if name.startswith("cooldown holds") else outcome
         assert d.outcome == expected, d.reason
+
+
+@pytest.mark.parametrize("request_, says", [
+    (req("up", value=1.7, members=3, cpu=0.817),
+     "ceil(demand 5.10 members' worth / 1.39 in flight per member at CPU 0.75) = 4; CPU 0.817 at "
+     "or under random arrivals' 0.817"),
+    (req("up", value=1.5, members=2, cpu=0.875),
+     "ceil(demand 3.00 members' worth / 1.11 in flight per member at CPU 0.75) = 3; occupancy fit "
+     "N=3.0"),
+    (req("up", value=1.7, members=3), "/ 0.75 in flight per member at CPU 0.75) = 7; CPU unknown"),
+])
+def test_the_reason_says_which_capacity_per_member_applied(request_: Pending, says: str) -> None:
+    assert says in policy.decide(NOW, pool(2), [request_], (1, 10), FIT, QUIET).reason
 
 
 def test_consumes_everything_pending_when_acting() -> None:

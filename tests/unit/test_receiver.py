@@ -106,7 +106,7 @@ def test_grafana_delivery_is_stored_before_202(app: Any, store: Store, tcfg: con
     saved = stored_bodies(store, tcfg)
     assert saved[key] == {"schema": 1, "direction": "up", "source": "grafana", "received_at": NOW,
                           "alertname": "PoolCpuHigh", "fingerprint": "57c6d9296de2ad39",
-                          "value": 0.93, "members": 3, "trend": 0.0042}
+                          "value": 0.93, "members": 3, "trend": 0.0042, "cpu": 0.931}
 
 
 def test_alertmanager_mixed_delivery(app: Any, store: Store, tcfg: config.Config) -> None:
@@ -129,19 +129,24 @@ def test_bad_scale_value_is_stored_without_value_and_reported(app: Any, store: S
     assert [(b["value"], b["members"]) for b in stored_bodies(store, tcfg).values()] == [(None, None)]
 
 
-def test_trend_is_stored_and_a_bad_one_is_counted_without_losing_the_request(
-        app: Any, store: Store, tcfg: config.Config) -> None:
+@pytest.mark.parametrize("annotation,good,field,stored,bad", [
+    ("scale_trend", "0.01250", "trend", 0.0125, '{{ printf "%.5f" $values.E.Value }}'),
+    ("scale_cpu", "0.817", "cpu", 0.817, '{{ printf "%.3f" $values.F.Value }}'),
+])
+def test_an_optional_figure_is_stored_and_a_bad_one_is_counted_without_losing_the_request(
+        app: Any, store: Store, tcfg: config.Config, annotation: str, good: str, field: str,
+        stored: float, bad: str) -> None:
     doc = json.loads(fixture("grafana_firing_up"))
-    doc["alerts"][0]["annotations"]["scale_trend"] = "0.01250"
+    doc["alerts"][0]["annotations"][annotation] = good
     status, _, body = call(app, "POST", "/webhook", json.dumps(doc).encode(), bearer())
-    assert status == 202 and "bad_scale_trend" not in body
-    doc["alerts"][0]["annotations"]["scale_trend"] = "{{ printf \"%.5f\" $values.E.Value }}"
+    assert status == 202 and f"bad_{annotation}" not in body
+    doc["alerts"][0]["annotations"][annotation] = bad   # a template Grafana left unexpanded
     status, _, body = call(app, "POST", "/webhook", json.dumps(doc).encode(), bearer())
-    assert status == 202 and body["bad_scale_trend"] == 1
+    assert status == 202 and body[f"bad_{annotation}"] == 1
     saved = stored_bodies(store, tcfg).values()
-    assert sorted((b["direction"], b["value"], b["trend"] is None) for b in saved) == [
+    assert sorted((b["direction"], b["value"], b[field] is None) for b in saved) == [
         ("up", 0.93, False), ("up", 0.93, True)]
-    assert sorted(b["trend"] for b in saved if b["trend"] is not None) == [0.0125]
+    assert [b[field] for b in saved if b[field] is not None] == [stored]
 
 
 @pytest.mark.parametrize("name,ignored", [

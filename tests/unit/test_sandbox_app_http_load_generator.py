@@ -194,3 +194,19 @@ def test_each_app_sends_its_own_trend_over_the_runs_windows(name: str) -> None:
     assert "deriv(" in trend and f"[{FAST.rate_window}:{int(FAST.scrape_s)}s]" in trend
     assert ("node_netstat_Tcp_CurrEstab" in trend) is (app.demand_signal == "demand")
     assert "[1m" not in trend
+
+
+@pytest.mark.parametrize("name", ["http-load-generator", "processor-sharing"])
+def test_only_requests_in_flight_come_with_the_pools_cpu_over_the_runs_window(name: str) -> None:
+    from sandbox.monitoring import rules
+    from sandbox.timings import FAST
+
+    app = for_run(name)
+    rendered = yaml.safe_load(rules(FAST, app.demand_signal))["groups"][0]["rules"]
+    up = next(r for r in rendered if r["labels"].get("scale") == "up")
+    if app.demand_signal != "demand":   # a CPU-bound app's figure is its CPU: nothing to fit
+        assert "scale_cpu" not in up["annotations"]
+        return
+    cpu = up["annotations"]["scale_cpu"]
+    assert "node_cpu_seconds_total" in cpu and f"[{FAST.rate_window}]" in cpu and "[1m" not in cpu
+    assert cpu.endswith('printf "%.3f" }}{{ end }}')

@@ -289,3 +289,17 @@ def test_stored_requests_keep_their_trend_and_old_ones_read_without_it() -> None
     for bad in ("fast", True, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="bad trend"):
             from_json({**old, "trend": bad})
+
+
+def test_stored_requests_keep_their_cpu_and_old_ones_read_without_it() -> None:
+    from functions.scaler.scale_request import from_json
+    new = ScaleRequest("up", "grafana", NOW, "PoolCpuHigh", "fp", 1.7, 3, None, 0.817)
+    assert from_json(new.to_json()) == new
+    old = {"schema": 1, "direction": "up", "source": "grafana", "received_at": NOW,
+           "alertname": "PoolCpuHigh", "fingerprint": "fp", "value": 1.7, "members": 3,
+           "trend": None}
+    assert from_json(old).cpu is None
+    assert from_json({**old, "cpu": 1}).cpu == 1.0
+    for bad in ("busy", True, float("nan"), float("inf"), -0.1):
+        with pytest.raises(ValueError, match="bad cpu"):
+            from_json({**old, "cpu": bad})

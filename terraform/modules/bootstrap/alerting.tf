@@ -28,7 +28,7 @@ locals {
 
   grafana_rules = [
     # refIds: A the signal, B demand (scale_value), C members (scale_members), D the threshold,
-    # E the demand trend (scale_trend).
+    # E the demand trend (scale_trend), F the pool's CPU beside the demand (scale_cpu).
     for alert in local.alert_spec.alerts : {
       uid       = alert.uid
       title     = alert.name
@@ -40,6 +40,7 @@ locals {
             ["B", lookup(alert, "demand_signal", null)],
             ["C", lookup(alert, "members_signal", null)],
             ["E", lookup(alert, "trend_signal", null)],
+            ["F", lookup(alert, "cpu_signal", null)],
             ] : {
             refId             = query[0]
             relativeTimeRange = { from = 300, to = 0 }
@@ -79,6 +80,7 @@ locals {
         lookup(alert, "demand_signal", null) == null ? {} : { scale_value = "{{ printf \"%.3f\" $values.B.Value }}" },
         lookup(alert, "members_signal", null) == null ? {} : { scale_members = "{{ printf \"%.0f\" $values.C.Value }}" },
         lookup(alert, "trend_signal", null) == null ? {} : { scale_trend = "{{ printf \"%.5f\" $values.E.Value }}" },
+        lookup(alert, "cpu_signal", null) == null ? {} : { scale_cpu = "{{ printf \"%.3f\" $values.F.Value }}" },
       )
       isPaused = false
     }
