@@ -24,7 +24,7 @@ TIMER_ONLY = " (60 s timer only)"
 
 
 def controllers(bounds: tuple[int, int] = BOUNDS) -> list[Callable[[], Controller]]:
-    # Params defaults are the deployment defaults (target 0.75, max_step 4, cooldown 120 s, settle 150 s).
+    # Params defaults are the deployment defaults (target 0.7, max_step 4, cooldown 120 s, settle 150 s).
     return [lambda: DecideController("step", Params(policy="step"), bounds, kicked=True),
             lambda: DecideController("proportional", Params(policy="proportional"), bounds,
                                      kicked=True),

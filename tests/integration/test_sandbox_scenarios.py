@@ -87,7 +87,7 @@ def check_deployed_run(report: dict, out: Path) -> None:
     s = report["summary"]
     # Two requests always in flight are two members' worth: requests in flight, not the saturated
     # CPU, size the pool, so the first round already gives the checker its 2 members (3 when the
-    # alert's window held only loaded seconds: ceil(2 / 0.75); more with a rising trend), the pool
+    # alert's window held only loaded seconds: ceil(2 / 0.7); more with a rising trend), the pool
     # only grows while the load lasts, and one scale-down after it brings the pool back to 1.
     moves = [(a["size_before"], a["size_after"]) for a in report["actions"]]
     assert moves[0][0] == 1 and moves[0][1] >= 2, moves

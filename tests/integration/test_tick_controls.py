@@ -37,7 +37,7 @@ def test_a_cap_trims_then_refuses_and_says_so_everywhere(world: World) -> None:
     zone = budget_zone(now)               # early in its day: many hours left, no midnight in the test
     cap = budget_cap(now, zone, 3, world.cfg.price_hourly)
     inspect(world, "set-budget", "--daily", f"{cap}", "--tz", zone)
-    add_request(world.store, world.pool, "up", value=2.0)       # 2 serving × 2.0 / 0.75 → 6 (step 4 allows 6)
+    add_request(world.store, world.pool, "up", value=2.0)       # 2 serving × 2.0 / 0.7 → 6 (step 4 allows 6)
     tick = world.tick()
     state = tick.run()
     assert world.size() == 3

@@ -22,7 +22,7 @@ def test_defaults() -> None:
     assert cfg.sos_endpoint == "https://sos-ch-gva-2.exo.io"
     assert (cfg.listen_addr, cfg.listen_port, cfg.token) == ("127.0.0.1", 8090, None)
     assert (cfg.min_size, cfg.max_size, cfg.policy, cfg.max_step) == (1, 10, "step", 4)
-    assert (cfg.cooldown_s, cfg.request_ttl_s, cfg.target_utilization) == (120.0, 300.0, 0.75)
+    assert (cfg.cooldown_s, cfg.request_ttl_s, cfg.target_utilization) == (120.0, 300.0, 0.7)
     assert (cfg.sd_output, cfg.target_port) == ("/var/lib/autoscaler/file_sd/pool.json", 9100)
 
 
@@ -60,7 +60,7 @@ def test_bad_values_name_the_variable(name: str, value: str, fragment: str) -> N
 
 def test_lookahead_reaches_the_policy_and_zero_turns_it_off() -> None:
     from functions.scaler.policy import Params
-    assert Params.of(config.load(BASE)).lookahead_s == 105.0
+    assert Params.of(config.load(BASE)).lookahead_s == 180.0
     assert Params.of(config.load({**BASE, "SCALER_LOOKAHEAD_S": "0"})).lookahead_s == 0.0
 
 
