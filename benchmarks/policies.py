@@ -21,7 +21,7 @@ from functions.scaler.policy import Params
 
 from . import pipeline, traces
 from .apps import APPS, ModelApp, edge_per_member
-from .replay import BOUNDS, INITIAL_SIZE, Row, aims, as_json, render, run_trace
+from .replay import BASELINE, BASELINE_KEY, BOUNDS, INITIAL_SIZE, Row, aims, as_json, controllers, render, run_trace
 from .trace_csv import TraceError, load
 from .whatif import explain, what_if
 
@@ -77,6 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         trace = next((t for t in trace_list if t.name == trace_name), None)
         if trace is None:
             parser.error(f"--explain: no trace {trace_name!r} (traces: {', '.join(t.name for t in trace_list)})")
+        names = [make().name for make in controllers()]
+        policy_name = BASELINE if policy_name == BASELINE_KEY else policy_name
+        if policy_name not in names:
+            parser.error(f"--explain: no policy {policy_name!r} (policies: "
+                         f"{', '.join(BASELINE_KEY if n == BASELINE else n for n in names)})")
         print(explain(trace, policy_name, args.seed, delays, thresholds, app))
         return 0
     fl, old_fl = pipeline.floor(delays), pipeline.floor(delays, kicked=False)

@@ -89,6 +89,18 @@ def test_json_has_every_cell_in_the_documented_shape(capsys: pytest.CaptureFixtu
     assert isinstance(cell["policies"]["proportional"]["reaction_s"], float)
 
 
+def test_explain_names_the_baseline_by_its_json_key_and_refuses_an_unknown_policy(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    step = str(EXAMPLES / "step.csv")
+    assert policies.main(["--trace", step, "--explain", "step:baseline"]) == 0
+    assert capsys.readouterr().out.startswith("# step, baseline ±1/webhook, seed 0:")
+    with pytest.raises(SystemExit) as exit_:
+        policies.main(["--trace", step, "--explain", "step:nope"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--explain: no policy 'nope'" in err and "baseline)" in err and "Traceback" not in err
+
+
 def test_the_floor_search_only_tries_settings_the_tools_allow() -> None:
     from benchmarks import floor
     from benchmarks.pipeline import Delays
