@@ -11,7 +11,7 @@ requests, P(member idle) = (1 - d/N)^N, N >= max(1, d):
 
 N counts sources, not members, so it stays when the pool is resized: fitted to one (d, u) pair it
 predicts CPU at any other size. The demand per member that gives CPU = t is then
-c = N(1 - (1 - t)^(1/N)): t for N = 1, -ln(1 - t) (1.39 at t = 0.75) for random arrivals.
+c = N(1 - (1 - t)^(1/N)): t for N = 1, -ln(1 - t) (1.20 at the deployed t = 0.7) for random arrivals.
 For a fixed d, (1 - d/N)^N grows with N towards e^(-d), so a CPU between the two ends fits exactly
 one N, found by bisection on 1/N.
 
