@@ -167,7 +167,8 @@ def _ahead(p: Pending, total: float, now: float, lookahead_s: float) -> float:
 def _sizing(p: Pending, direction: str, now: float, params: Params) -> tuple[float, float, Capacity]:
     """A measured request's (demand in members' worth, expected growth, capacity per member)."""
     assert p.request.value is not None and p.request.members is not None
-    total = p.request.value * p.request.members
+    # + 0.0: an idle pool's CPU rounded from just below 0 arrives as "-0.000", read as -0.0.
+    total = p.request.value * p.request.members + 0.0
     # Only a scale-up looks ahead (a falling trend never sizes a scale-down below the measured
     # demand, nor gets past the cooldown, which decide() checks first) or fits the spread of
     # requests (near zero CPU every spread looks alike).

@@ -194,6 +194,13 @@ def test_the_reason_says_which_capacity_per_member_applied(request_: Pending, sa
     assert says in policy.decide(NOW, pool(2), [request_], (1, 10), FIT, QUIET).reason
 
 
+def test_an_idle_pool_reads_zero_demand_not_minus_zero() -> None:
+    # A CPU rounded from just below 0 arrives as the annotation "-0.000", which parses as -0.0.
+    d = policy.decide(NOW, pool(4), [req("down", value=-0.0, members=4)], (1, 10), FIT, QUIET)
+    assert (d.action, d.target_size) == (DOWN, 1)
+    assert "ceil(demand 0.00 members' worth" in d.reason and "-0.00" not in d.reason
+
+
 def test_consumes_everything_pending_when_acting() -> None:
     pending = [req("up", 3, key="a"), req("down", 2, key="b"), req("up", 1, key="c")]
     d = policy.decide(NOW, pool(2), pending, (1, 10), STEP, QUIET)
