@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # A shell starts background jobs with SIGINT ignored, and Python then keeps it ignored: Ctrl-C
+    # (or the interrupt test's SIGINT) would be lost, so the handler is set whatever was inherited.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     out = Path(args.out)
     runs: dict[str, dict[str, Any]] = {}
     try:
