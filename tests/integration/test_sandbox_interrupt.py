@@ -23,7 +23,7 @@ def test_sigint_tears_everything_down(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "sandbox", "--scenario", "smoke", "--out",
                              str(tmp_path / "out")], cwd=ROOT, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     assert proc.stdout is not None
     seen = ""
     # Hang guards only, not speed bounds: a timer may wait up to 70 s for a tick child to end
@@ -36,7 +36,12 @@ def test_sigint_tears_everything_down(tmp_path: Path) -> None:
     ports = [int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", seen)]
     assert len(ports) >= 5 and Path(workdir).is_dir()
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=300)
+    try:
+        out, _ = proc.communicate(timeout=300)
+    finally:  # a run that ignored the signal must not outlive the test and hold the sandbox's ports
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     assert proc.returncode == 130, seen + out
     assert "interrupted; stopping every part" in out
     assert not Path(workdir).exists()
