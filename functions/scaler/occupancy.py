@@ -90,7 +90,3 @@ def fit(demand: float, cpu: float | None, target: float) -> Capacity:
             high = mid
     return Capacity(_at_target(high, target), 1.0 / high, f"occupancy fit N={1.0 / high:.1f}")
 
-
-def capacity_per_member(demand: float, cpu: float | None, target: float) -> float:
-    """fit()'s figure alone."""
-    return fit(demand, cpu, target).per_member

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from functions.scaler.occupancy import SATURATED_CPU, capacity_per_member, fit
+from functions.scaler.occupancy import SATURATED_CPU, fit
 
 T = 0.75
 POISSON_C = -math.log(1 - T)  # 1.386: random arrivals at CPU 0.75
@@ -48,7 +48,6 @@ def test_fit(name: str, demand: float, cpu: float | None,
         assert got.sources == sources, got
     else:
         assert got.sources == pytest.approx(sources, rel=1e-6), got
-    assert capacity_per_member(demand, cpu, T) == got.per_member
 
 
 def test_the_reason_names_the_case() -> None:
@@ -61,7 +60,7 @@ def test_the_reason_names_the_case() -> None:
 
 def test_the_fitted_capacity_predicts_the_cpu_at_another_size() -> None:
     # 2 hashed clients seen on 2 members; sized for c, 2 clients on 2 / c members show CPU 0.75.
-    c = capacity_per_member(*hashed(2, 2), T)
+    c = fit(*hashed(2, 2), T).per_member
     members = 2 / c
     assert 1 - (1 - 1 / members) ** 2 == pytest.approx(T)
 
@@ -73,7 +72,7 @@ cpus = st.floats(min_value=0.0, max_value=1.2, allow_nan=False)
 @given(demands, cpus | st.none())
 def test_capacity_lies_between_todays_rule_and_random_arrivals(demand: float,
                                                                 cpu: float | None) -> None:
-    assert T - 1e-12 <= capacity_per_member(demand, cpu, T) <= POISSON_C + 1e-12
+    assert T - 1e-12 <= fit(demand, cpu, T).per_member <= POISSON_C + 1e-12
 
 
 @given(demands, st.floats(min_value=T, max_value=1.2, allow_nan=False))
@@ -82,7 +81,7 @@ def test_the_pool_holds_at_least_cpu_over_target_times_the_capacity(demand: floa
     # What the alert sends as its value is the larger of demand and CPU; at a CPU above the
     # target the fit never says a member holds more than value × t / u at the target.
     value = max(demand, cpu)
-    assert value / capacity_per_member(value, cpu, T) >= cpu / T * (1 - 1e-9)
+    assert value / fit(value, cpu, T).per_member >= cpu / T * (1 - 1e-9)
 
 
 @given(demands, st.floats(min_value=0.8, max_value=1.2, allow_nan=False, exclude_min=True),
@@ -92,7 +91,7 @@ def test_a_firing_scale_up_always_asks_for_more_than_the_pool_it_measured(
     # CPU above the alert's 80 % threshold: decide() sizes ceil(value × members / c), and
     # value / c >= 0.8 / 0.75, so that is more members than were measured. No deadlock.
     value = max(demand, cpu)
-    assert math.ceil(value * members / capacity_per_member(value, cpu, T) - 1e-9) > members
+    assert math.ceil(value * members / fit(value, cpu, T).per_member - 1e-9) > members
 
 
 @given(st.integers(min_value=1, max_value=12), st.integers(min_value=2, max_value=12))
