@@ -89,4 +89,3 @@ def fit(demand: float, cpu: float | None, target: float) -> Capacity:
         else:
             high = mid
     return Capacity(_at_target(high, target), 1.0 / high, f"occupancy fit N={1.0 / high:.1f}")
-
