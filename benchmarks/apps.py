@@ -8,7 +8,9 @@ A trace's demand is in members' worth; each of the `serving` members gets x = de
   CPU is the chance that at least one is in flight: 1 - e^(-x) under random arrivals (the
   sandbox model's formula), min(1, x) for closed-loop clients spread round robin (a member then
   holds ⌊x⌋ or ⌈x⌉ and is busy whenever it holds one). load1 per core follows CPU (one runnable
-  thread per core while any request busy-loops); Tcp CurrEstab minus the scrape's connection is x.
+  thread per core while any request busy-loops); Tcp CurrEstab minus the scrape's connection is x
+  for closed-loop clients and, under random arrivals, a Poisson count with mean x
+  (benchmarks/arrivals.py).
   The scale-up alert sends `demand`: the larger of CPU and requests in flight.
 - `processor-sharing` (sandbox/apps/processor_sharing.py): CPU min(1, x), load1 per core x, in
   flight x/(1-x) below saturation (processor sharing's mean number in system) up to its queue
@@ -35,6 +37,7 @@ class ModelApp:
     name: str
     demand_signal: str          # the alerts.json signal the scale-up alert sends as scale_value
     closed_loop: bool = False   # http-load-generator: closed-loop clients instead of random arrivals
+    counted: bool = True        # requests in flight as a random count (benchmarks/arrivals.py)
 
     def cpu(self, x: float) -> float:
         if self.name == "http-load-generator" and not self.closed_loop:
@@ -56,6 +59,16 @@ class ModelApp:
         while size < high and self.cpu(demand / size) > up + 1e-12:
             size += 1
         return size
+
+    @property
+    def random_counts(self) -> bool:
+        """Requests in flight are a Poisson count: http-load-generator under random arrivals
+        (closed-loop clients hold exactly one each; processor-sharing's figure is CPU)."""
+        return self.counted and self.name == "http-load-generator" and not self.closed_loop
+
+    def without_noise(self) -> ModelApp:
+        """The same app with requests in flight at their mean: the model before arrival noise."""
+        return replace(self, counted=False)
 
     def sized_by_cpu(self) -> ModelApp:
         """The same app with CPU-only sizing: the scale-up alert sends `demand_cpu_bound`."""

@@ -17,6 +17,7 @@ class Delays:
     rate_window_s: int = DEPLOYED.rate_window_s
     trend_window_s: int = DEPLOYED.trend_window_s
     trend_step_s: int = DEPLOYED.trend_step_s
+    trend_noise_z: float = DEPLOYED.trend_noise_z  # standard errors the trend signal takes off
     eval_s: int = DEPLOYED.eval_s
     for_s: int = DEPLOYED.for_s            # the scale-up alert's `for`
     down_for_s: int = DEPLOYED.down_for_s  # the scale-down alert's

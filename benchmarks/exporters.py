@@ -7,9 +7,12 @@ the app (benchmarks/apps.py) turns x into CPU, load1 per core and requests in fl
 counter is kept once for the pool (`busy`) and each sample stores its value, since rate() only
 looks at differences. A node's load1 is its own exponentially damped average, updated every 5 s
 from its start as Linux does; its Tcp CurrEstab minus the scrape's connection is the app's
-requests in flight at the scrape. The scale-up alert's trend is deriv() over a subquery of the
-pool's summed requests in flight (summed CPU for a CPU-bound app): the sum at each aligned
-subquery step is the one of the last scrape at or before it.
+requests in flight at the scrape: x itself, or under random arrivals a Poisson count
+(benchmarks/arrivals.py) shared evenly by the serving members. The pool's sum of those counts,
+taken at each aligned 5 s subquery step from the last scrape at or before it, gives the alert's
+requests in flight (its mean over the window, per member counted) and its trend: deriv() less
+`trend_z` standard errors of that slope (trend_net_of_noise). A CPU-bound app's trend is the
+plain slope of the summed CPU.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from benchmarks.apps import HTTP_LOAD_GENERATOR, ModelApp
+from benchmarks.arrivals import RandomArrivals
 from sandbox import deployed
 
 
@@ -73,6 +77,22 @@ def deriv(points: Sequence[tuple[float, float]]) -> float | None:
     return sum((t - mean_t) * (v - mean_v) for t, v in points) / var
 
 
+def trend_net_of_noise(points: Sequence[tuple[float, float]], z: float) -> float | None:
+    """The trend signal of bootstrap/alerting/alerts.json: deriv() less z standard errors of it,
+    the error taken from the points' scatter around the fitted line (stddev_over_time of the
+    values, less the line's own share, over n - 2 degrees of freedom)."""
+    slope = deriv(points)
+    if slope is None:
+        return None
+    n = len(points)
+    mean_t = sum(t for t, _ in points) / n
+    mean_v = sum(v for _, v in points) / n
+    var_t = sum((t - mean_t) ** 2 for t, _ in points) / n      # stddev_over_time(timestamp(S))^2
+    var_v = sum((v - mean_v) ** 2 for _, v in points) / n      # stddev_over_time(S)^2
+    residual = max(var_v - (slope ** 2) * var_t, 0.0)
+    return slope - z * math.sqrt(residual / max(n - 2, 1)) / math.sqrt(var_t)
+
+
 class Exporters:
     """Per-instance samples as scraped, and the alert's averages over instances.
 
@@ -80,9 +100,11 @@ class Exporters:
 
     def __init__(self, rate_window_s: int, steady_share: float, app: ModelApp = HTTP_LOAD_GENERATOR,
                  load_tau_s: float = 60.0, load_every_s: int = 5,
-                 trend: tuple[int, int] = (60, 15)) -> None:
+                 trend: tuple[int, int] = (60, 15), arrivals: RandomArrivals | None = None,
+                 trend_z: float = 0.0) -> None:
         self.window_s = rate_window_s
         self.trend_window_s, self.trend_step_s = trend
+        self.trend_z = trend_z
         self.sums: deque[tuple[int, float]] = deque()  # (scrape time, the pool's summed demand)
         self.app = app
         self.steady_load = app.load_per_core(steady_share)
@@ -90,6 +112,7 @@ class Exporters:
         self.decay = math.exp(-load_every_s / load_tau_s)
         self.busy = 0.0
         self.in_flight = app.in_flight(steady_share)   # per member, now
+        self.arrivals = arrivals
         self.runnable: dict[int, float] = {}    # load per core each second, for the lazy load1 updates
         self.nodes: dict[str, _Node] = {}
 
@@ -98,7 +121,11 @@ class Exporters:
         if serving:
             self.busy += self.app.cpu(x)
         self.runnable[t] = self.app.load_per_core(x)
-        self.in_flight = self.app.in_flight(x)
+        if self.arrivals is None:
+            self.in_flight = self.app.in_flight(x)
+        else:
+            counted = self.arrivals.second(demand)
+            self.in_flight = counted / serving if serving else 0.0
 
     def _load(self, node: _Node, t: int) -> float:
         while node.next_update <= t:
@@ -138,8 +165,8 @@ class Exporters:
                 cpu += (inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0])
         return cpu
 
-    def trend(self, t: int) -> float | None:
-        """deriv(sum(...)[window:step]) at t: steps aligned to multiples of step in (t-window, t]."""
+    def _steps(self, t: int) -> list[tuple[float, float]]:
+        """The pool's sum at the subquery's steps: multiples of step in (t-window, t]."""
         step = self.trend_step_s
         points: list[tuple[float, float]] = []
         k = (t - self.trend_window_s) // step + 1
@@ -153,7 +180,14 @@ class Exporters:
             if last is not None:
                 points.append((at, last))
             k += 1
-        return deriv(points)
+        return points
+
+    def trend(self, t: int) -> float | None:
+        """The trend signal at t."""
+        points = self._steps(t)
+        # Only the count of requests in flight takes its noise off (alerts.json's demand_trend);
+        # the CPU sum is a 30 s rate already and keeps its plain deriv().
+        return trend_net_of_noise(points, self.trend_z if self.app.demand_signal == "demand" else 0.0)
 
     def evaluate(self, t: int) -> Reading | None:
         cpus: list[float] = []
@@ -176,5 +210,12 @@ class Exporters:
                 loads.append(samples[-1][2])
         if not cpus:
             return None
+        if self.app.demand_signal == "demand":
+            # alerts.json's in_flight: the pool's total over the window per member counted, so a
+            # member that joined inside the window leaves the total as it was
+            steps = self._steps(t)
+            per_member = sum(v for _, v in steps) / len(steps) / len(cpus) if steps else 0.0
+        else:
+            per_member = sum(in_flight) / len(in_flight)
         return Reading(sum(cpus) / len(cpus), sum(loads) / len(loads) if loads else 0.0, len(cpus),
-                       sum(in_flight) / len(in_flight), self.app.demand_signal, self.trend(t))
+                       per_member, self.app.demand_signal, self.trend(t))

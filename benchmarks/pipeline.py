@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from sandbox import measure
 
 from .apps import HTTP_LOAD_GENERATOR, ModelApp
+from .arrivals import RandomArrivals
 from .controllers import BaselineController, Controller, DecideController
 from .delays import DEPLOYED, Delays, Floor, Thresholds, floor, from_alert_spec
 from .exporters import Exporters
@@ -86,8 +87,12 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
     # Drawn last so that every other phase and boot time stays what it was before sd's kick.
     sd_phase = rng.randrange(delays.sd_s)
     pool = SimPool(initial_size, boots, delays.destroy_s)
+    # Its own stream, so the same seed gives every policy the same arrivals and the phases above
+    # stay what they were.
+    arrivals = RandomArrivals(random.Random(f"arrivals/{seed}"), demand[0]) if app.random_counts else None
     exporters = Exporters(delays.rate_window_s, demand[0] / max(initial_size, 1), app, delays.load_tau_s,
-                          delays.load_every_s, (delays.trend_window_s, delays.trend_step_s))
+                          delays.load_every_s, (delays.trend_window_s, delays.trend_step_s), arrivals,
+                          delays.trend_noise_z)
     alerts = {"up": _Alert(), "down": _Alert()}
     result = Result(controller.name)
     under_since: int | None = None

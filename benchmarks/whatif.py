@@ -20,14 +20,17 @@ WHAT_IF: list[tuple[str, Params, dict[str, int], bool, bool]] = [
     ("proportional, target 0.75", Params(policy="proportional", target_utilization=0.75), {}, True,
      True),
     ("proportional, no look-ahead", Params(policy="proportional", lookahead_s=0), {}, True, True),
-    ("proportional, look-ahead 105 s", Params(policy="proportional", lookahead_s=105), {}, True,
-     True),
+    # the trend's plain deriv(), noise and all (the deployment before trend_noise_z)
+    ("proportional, plain trend", Params(policy="proportional"), {"trend_noise_z": 0}, True, True),
     ("proportional, no sd kick", Params(policy="proportional"), {}, True, False),
     ("proportional, tick 10 s, no kick", Params(policy="proportional"), {"tick_s": 10}, False,
      False)]
 # The same decide() fed the CPU-bound figure (CPU, or load1 per core once saturated) instead of
 # requests in flight: the sizing before the demand figure, on http-load-generator.
 CPU_ONLY = "proportional, CPU-only sizing"
+# The same decide() with requests in flight at their mean instead of a Poisson count: the model
+# before arrival noise (benchmarks/arrivals.py), on http-load-generator under random arrivals.
+NO_NOISE = "proportional, no arrival noise"
 
 
 def what_if(trace_list: list[traces.Trace], seeds: int, delays: pipeline.Delays,
@@ -37,9 +40,11 @@ def what_if(trace_list: list[traces.Trace], seeds: int, delays: pipeline.Delays,
     variants = list(WHAT_IF)
     if app.demand_signal == "demand":
         variants.append((CPU_ONLY, Params(policy="proportional"), {}, True, True))
+    if app.random_counts:
+        variants.append((NO_NOISE, Params(policy="proportional"), {}, True, True))
     for label, params, changes, kicked, sd_kicked in variants:
         variant = dataclasses.replace(delays, **changes)
-        fed = app.sized_by_cpu() if label == CPU_ONLY else app
+        fed = {CPU_ONLY: app.sized_by_cpu(), NO_NOISE: app.without_noise()}.get(label, app)
         for trace in trace_list:
             if trace.name == "flat":
                 continue

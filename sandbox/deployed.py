@@ -64,6 +64,7 @@ class Deployed:
     scale_up_cpu: float
     scale_down_cpu: float
     saturated_cpu: float
+    trend_noise_z: float     # standard errors the scale-up trend signal takes off its slope
 
 
 @cache
@@ -89,4 +90,4 @@ def read(bootstrap: Path = BOOTSTRAP) -> Deployed:
         tick_s=timer_period_s(bootstrap / "systemd" / "autoscaler-tick.timer"),
         sd_s=timer_period_s(bootstrap / "systemd" / "autoscaler-sd.timer"),
         scale_up_cpu=limits["scale_up_cpu"], scale_down_cpu=limits["scale_down_cpu"],
-        saturated_cpu=limits["saturated_cpu"])
+        saturated_cpu=limits["saturated_cpu"], trend_noise_z=limits["trend_noise_z"])

@@ -195,9 +195,14 @@ def test_in_flight_panel_shows_per_member_what_the_demand_averages(rendered: dic
     panel = next(p for p in dashboard["panels"] if p["title"].startswith("Requests in flight per member"))
     (target,) = panel["targets"]
     assert target["legendFormat"] == "{{instance}}"
-    # the scale-up alert's demand averages exactly these per-member series
-    assert f"avg({target['expr']})" == signal(alert_spec, "in_flight")
-    assert signal(alert_spec, "in_flight") in signal(alert_spec, "demand")
+    # the scale-up alert's demand is the same counter over the same window, summed over the pool
+    # (so a member joining inside the window moves none of it) and divided by the members counted
+    per_member = target["expr"].replace("[${rate_window}]", "[30s]")
+    assert per_member == 'clamp_min(avg_over_time(node_netstat_Tcp_CurrEstab{job="pool"}[30s]) - 1, 0)'
+    in_flight = signal(alert_spec, "in_flight")
+    assert in_flight.startswith('avg_over_time(sum(clamp_min(node_netstat_Tcp_CurrEstab{job="pool"} - 1, 0))[30s:5s])')
+    assert in_flight.endswith(f" / {signal(alert_spec, 'members')}")
+    assert in_flight in signal(alert_spec, "demand")
 
 
 def test_dashboard_shows_firing_warnings_and_unfinished_boots(rendered: dict) -> None:

@@ -325,7 +325,8 @@ def test_only_the_scale_up_delivery_carries_the_trend_and_decide_sees_it() -> No
         return webhook(t, direction, value, members, pool, trend, cpu)
 
     ctl.webhook = spy  # type: ignore[method-assign]  # a spy on what the pipeline delivers
-    pipeline.simulate(traces.ramp().demand, ctl, seed=1)
+    # requests in flight at their mean: a clean ramp, whose slope stands out of no noise
+    pipeline.simulate(traces.ramp().demand, ctl, seed=1, app=HTTP_LOAD_GENERATOR.without_noise())
     ups = [trend for direction, trend in seen if direction == "up"]
     assert ups and all(trend is not None for trend in ups) and max(ups) > 0.002
     assert all(trend is None for direction, trend in seen if direction == "down")

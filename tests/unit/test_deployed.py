@@ -35,7 +35,7 @@ def test_every_number_comes_from_its_file(tmp_path: Path) -> None:
     spec = json.loads(spec_path.read_text())
     spec["evaluation_interval"] = "30s"
     spec["notification"].update(group_wait="7s", group_interval="2m", repeat_interval="50s")
-    spec["thresholds"].update(scale_up_cpu=0.7, scale_down_cpu=0.1, saturated_cpu=0.9)
+    spec["thresholds"].update(scale_up_cpu=0.7, scale_down_cpu=0.1, saturated_cpu=0.9, trend_noise_z=2)
     spec["signals"]["cpu"] = spec["signals"]["cpu"].replace("[30s]", "[2m]")
     spec["signals"]["other_trend"] = "deriv(sum(up)[3m:5s])"
     for alert in spec["alerts"]:
@@ -54,7 +54,7 @@ def test_every_number_comes_from_its_file(tmp_path: Path) -> None:
                                     trend_step_s=5, for_s=180, down_for_s=240,
                                     group_wait_s=7, group_interval_s=120, repeat_s=50, tick_s=60,
                                     sd_s=9, scale_up_cpu=0.7, scale_down_cpu=0.1,
-                                    saturated_cpu=0.9)
+                                    saturated_cpu=0.9, trend_noise_z=2)
 
 
 def test_the_sandboxs_real_timers_are_the_deployed_ones() -> None:
