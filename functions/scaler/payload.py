@@ -21,7 +21,8 @@ Decisions:
   `bad_members`, and the alert still scales: without members decide() treats the request as
   not measured, i.e. as before the annotation existed.
 - The `scale_trend` annotation (how fast the pool's total demand grows, members' worth per
-  second, from deriv() over the alert's window; negative when falling) is read into `trend`:
+  second, from deriv() over the alert's window less its noise; negative when falling or lost in
+  the noise) is read into `trend`:
   any finite number. Missing or blank → None; anything else → None, counted in `bad_trends`, and the
   alert still scales: without a trend decide() sizes for the measured demand alone.
 - The `scale_cpu` annotation (the pool's average CPU over the window `scale_value` was taken

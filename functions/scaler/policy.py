@@ -8,7 +8,8 @@ ceil(total demand / what one member holds at the target), both capped by the bou
 
 A scale-up looks ahead: a measured request with a rising `trend` (members' worth per second) is
 sized for total + trend × (`lookahead_s` + its age), at most MAX_AHEAD more; a falling trend is
-never used, so it cannot deepen a scale-down nor bring one before the cooldown ends.
+never used, so it cannot deepen a scale-down nor bring one before the cooldown ends. The alert
+sends the trend net of its noise (alerts.json's demand_trend), so a count's scatter reads as none.
 
 A request that says how many members its demand was averaged over (`members`) gives the
 total demand in members' worth, independent of later changes to the pool: `proportional`
@@ -149,8 +150,8 @@ def measured(p: Pending) -> bool:
     return p.request.value is not None and p.request.members is not None
 
 
-# The look-ahead adds at most this share of the measured demand: deriv() over a short window
-# reads a step as a steep but passing slope, and sizing for it in full would overshoot.
+# The look-ahead adds at most this share of the measured demand: a slope over a short window
+# is a guess at the next minutes, and what is left of noise or of a step must not double a pool.
 MAX_AHEAD = 0.5
 
 
