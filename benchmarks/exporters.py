@@ -24,6 +24,7 @@ from typing import Protocol
 
 from benchmarks.apps import HTTP_LOAD_GENERATOR, ModelApp
 from benchmarks.arrivals import RandomArrivals
+from bootstrap.render import IN_FLIGHT_DEMAND
 from sandbox import deployed
 
 
@@ -107,6 +108,9 @@ class Exporters:
         self.trend_z = trend_z
         self.sums: deque[tuple[int, float]] = deque()  # (scrape time, the pool's summed demand)
         self.app = app
+        # The pool's sum is of requests in flight (alerts.json's in_flight and demand_trend), or
+        # of CPU for a CPU-bound app (demand_cpu_bound_trend).
+        self.counts_requests = app.demand_signal == IN_FLIGHT_DEMAND
         self.steady_load = app.load_per_core(steady_share)
         self.every = load_every_s
         self.decay = math.exp(-load_every_s / load_tau_s)
@@ -156,7 +160,7 @@ class Exporters:
     def _summed(self, t: int) -> float:
         """What the trend's inner sum reads right after a scrape at t."""
         live = [n.samples for n in self.nodes.values() if n.alive and n.samples]
-        if self.app.demand_signal == "demand":
+        if self.counts_requests:
             return sum(s[-1][3] for s in live)
         cpu = 0.0
         for samples in live:
@@ -182,13 +186,6 @@ class Exporters:
             k += 1
         return points
 
-    def trend(self, t: int) -> float | None:
-        """The trend signal at t."""
-        points = self._steps(t)
-        # Only the count of requests in flight takes its noise off (alerts.json's demand_trend);
-        # the CPU sum is a 30 s rate already and keeps its plain deriv().
-        return trend_net_of_noise(points, self.trend_z if self.app.demand_signal == "demand" else 0.0)
-
     def evaluate(self, t: int) -> Reading | None:
         cpus: list[float] = []
         loads: list[float] = []
@@ -205,17 +202,21 @@ class Exporters:
             if len(samples) >= 2:   # rate() needs two samples in the window
                 (t0, b0, _, _), (t1, b1, _, _) = samples[0], samples[-1]
                 cpus.append((b1 - b0) / (t1 - t0))
-            in_flight.append(sum(s[3] for s in samples) / len(samples))  # avg_over_time: one is enough
+            if not self.counts_requests:  # avg_over_time: one sample is enough
+                in_flight.append(sum(s[3] for s in samples) / len(samples))
             if node.alive:          # an instant vector drops a target once it is stale
                 loads.append(samples[-1][2])
         if not cpus:
             return None
-        if self.app.demand_signal == "demand":
+        steps = self._steps(t)
+        if self.counts_requests:
             # alerts.json's in_flight: the pool's total over the window per member counted, so a
             # member that joined inside the window leaves the total as it was
-            steps = self._steps(t)
             per_member = sum(v for _, v in steps) / len(steps) / len(cpus) if steps else 0.0
         else:
             per_member = sum(in_flight) / len(in_flight)
+        # Only the count of requests in flight takes its noise off (alerts.json's demand_trend);
+        # the CPU sum is a 30 s rate already and keeps its plain deriv().
+        trend = trend_net_of_noise(steps, self.trend_z if self.counts_requests else 0.0)
         return Reading(sum(cpus) / len(cpus), sum(loads) / len(loads) if loads else 0.0, len(cpus),
-                       per_member, self.app.demand_signal, self.trend(t))
+                       per_member, self.app.demand_signal, trend)
