@@ -53,21 +53,20 @@ def test_only_random_arrivals_count_requests_at_random() -> None:
     assert not CLOSED_LOOP.random_counts and not PROCESSOR_SHARING.random_counts
 
 
-def test_every_policy_sees_the_same_arrivals_for_a_seed() -> None:
+def test_every_policy_sees_the_same_arrivals_for_a_seed(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Exporters.scrape
+
     def in_flight_sums(policy: str, seed: int) -> list[float]:
+        """The pool's count of requests in flight at every scrape of one run."""
         seen: list[float] = []
-        original = Exporters.scrape
 
         def spy(self: Exporters, t: int, serving: Sequence[Target]) -> None:
             original(self, t, serving)
-            seen.append(self.arrivals.recent[-1] if self.arrivals else -1.0)
+            seen.append(sum(self.arrivals.recent) if self.arrivals else -1.0)
 
-        Exporters.scrape = spy  # type: ignore[method-assign]
-        try:
-            ctl = DecideController(policy, Params(policy=policy), BOUNDS, kicked=True)
-            pipeline.simulate(traces.step().demand[:900], ctl, seed=seed)
-        finally:
-            Exporters.scrape = original  # type: ignore[method-assign]
+        monkeypatch.setattr(Exporters, "scrape", spy)
+        ctl = DecideController(policy, Params(policy=policy), BOUNDS, kicked=True)
+        pipeline.simulate(traces.step().demand[:900], ctl, seed=seed)
         return seen
 
     assert in_flight_sums("step", 4) == in_flight_sums("proportional", 4)
