@@ -52,7 +52,8 @@ def run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess
 
 
 def includes_window_start() -> bool:
-    """Prometheus 2 selects a range's start sample too, Prometheus 3 does not (left-open ranges)."""
+    """Prometheus 2 selects a range's start sample too, Prometheus 3 does not (prometheus/prometheus
+    CHANGELOG.md, 3.0.0: "Range selectors and the lookback delta are now left-open")."""
     version = run([tool("promtool"), "--version"]).stdout.split()[2]
     return int(version.split(".")[0]) < 3
 
