@@ -45,7 +45,7 @@ def terraform_variables() -> dict[str, str | None]:
 
 def deployed_literals() -> dict[str, str]:
     """`NAME=value` lines terraform writes into the handlers' environment whose value is a literal."""
-    found = {}
+    found: dict[str, str] = {}
     for tf in TERRAFORM_DIR.rglob("*.tf"):
         found.update(re.findall(r'^\s*"([A-Z][A-Z_]+)=([^"$]+)",$', tf.read_text(), re.M))
     return {name: value for name, value in found.items() if name in names_config_reads()}
