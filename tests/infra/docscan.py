@@ -141,7 +141,8 @@ def unknown_flags(words: tuple[str, ...], help_of: Callable[[tuple[str, ...]], s
         if flag is not None:
             if not has_option(help_of(path), flag):
                 bad.append(" ".join((*path, flag)))
-        elif re.fullmatch(r"[a-z][\w-]*", word) and prog_of(help_of((*path, word))).endswith(" ".join((*path, word))):
+        elif (re.fullmatch(r"[a-z][\w-]*", word) and has_option(help_of(path), word)
+              and prog_of(help_of((*path, word))).endswith(" ".join((*path, word)))):
             path = (*path, word)
     return bad
 
