@@ -8,8 +8,8 @@ set -eu
 . /etc/autoscaler/install.env   # ZONE, SOS_ENDPOINT, SOS_BUCKET, ARTIFACT_KEY, GRAFANA_VERSION (no secrets)
 boot_begin monitoring
 
-# user_data holds the handlers' credentials and the metadata server serves it to any local
-# process: from here on only root may reach it (the unit reloads the rule at every boot).
+# user_data holds the handlers' credentials and the metadata server serves it over HTTP to any local
+# process: from here on only root may reach its HTTP ports (the unit reloads the rule at every boot).
 boot_step metadata-guard
 apt_install nftables
 systemctl daemon-reload
