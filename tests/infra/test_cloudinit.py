@@ -80,7 +80,7 @@ def test_install_script_gets_grafana_from_its_repository_and_functions_from_the_
     script = next(f["content"] for f in cfg["write_files"] if f["path"] == "/usr/local/sbin/autoscaler-install")
     assert "https://apt.grafana.com stable main" in script
     # Grafana pinned to the version the fixtures were checked against, and held
-    assert 'apt_install "grafana=${GRAFANA_VERSION}"' in script and "apt-mark hold grafana" in script
+    assert 'apt_install "grafana=${GRAFANA_VERSION}"' in script and "apt_hold grafana" in script
     assert "GRAFANA_VERSION=12.4.3" in next(f["content"] for f in cfg["write_files"]
                                             if f["path"] == "/etc/autoscaler/install.env")
     assert "--aws-sigv4" in script and "${SOS_BUCKET}/${ARTIFACT_KEY}" in script
@@ -99,7 +99,7 @@ def test_pool_runs_the_app_and_node_exporter(rendered: dict) -> None:
     assert "packages" not in cfg and cfg["runcmd"] == [["/usr/local/sbin/autoscaler-member-install"]]
     script = files["/usr/local/sbin/autoscaler-member-install"]["content"]
     assert files["/usr/local/sbin/autoscaler-member-install"]["permissions"] == "0755"
-    assert "apt_install prometheus-node-exporter" in script and "apt_install docker.io" in script
+    assert "apt_install prometheus-node-exporter docker.io" in script
     # the app's connections must be the host's, where node exporter's netstat collector counts them
     run = next(line for line in script.splitlines() if line.strip().startswith("docker run "))
     assert "--network host" in run and "--publish" not in run and run.endswith('"$LOAD_GENERATOR_IMAGE"')
