@@ -36,7 +36,8 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
 
     binary = find_terraform()
     if not binary:
-        print("acceptance: needs terraform (./dev setup installs it into .venv)", file=sys.stderr)
+        print("acceptance: needs terraform >= 1.3 on PATH (https://developer.hashicorp.com/terraform/install)",
+              file=sys.stderr)
         return 2
 
     import boto3
