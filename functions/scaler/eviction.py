@@ -1,16 +1,22 @@
 """Whom a scale-down removes: pure ranking of the pool's members.
 
-Members not yet serving go first, then the newest. `created-at` is parsed, not compared as text:
-fractions of a second and offsets make string order wrong. A timestamp without an offset is UTC,
-as the API's are. A member whose creation time is missing or unreadable has no evidence of being
-new, so it ranks as the oldest (evicted after every dated member of its rank); the id breaks the
-remaining ties, so the order is deterministic.
+Exoscale's NLB forwards to the pool as a whole, so a member cannot be drained before it goes;
+what the scaler chooses is whom to evict: members not yet serving first, then those holding the
+fewest requests in flight (read from Prometheus by the tick: functions/scaler/in_flight.py), then
+the newest. A member without a figure ranks after every member with one (it may be busy); with no
+figures at all (Prometheus did not answer) the order is readiness, then age.
+
+`created-at` is parsed, not compared as text: fractions of a second and offsets make string
+order wrong. A timestamp without an offset is UTC, as the API's are. A member whose creation time
+is missing or unreadable has no evidence of being new, so it ranks as the oldest (evicted after
+every dated member of its rank); the id breaks the remaining ties, so the order is deterministic.
 """
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -18,6 +24,8 @@ class Member:
     id: str
     state: str
     created_at: str = ""
+    ip: str = ""                     # public IP (list-instances): the key of the in-flight figures
+    in_flight: float | None = None   # requests it holds now; None = unknown
 
     @property
     def serving(self) -> bool:
@@ -35,12 +43,21 @@ def created(text: str) -> float | None:
     return at.timestamp()
 
 
-def _rank(m: Member) -> tuple[bool, bool, float, str]:
+def _rank(m: Member) -> tuple[bool, float, bool, float, str]:
     at = created(m.created_at)
-    return (m.serving, at is None, -(at or 0.0), m.id)
+    busy = math.inf if m.in_flight is None else m.in_flight
+    return (m.serving, busy, at is None, -(at or 0.0), m.id)
 
 
 def evict_order(members: Sequence[Member], count: int) -> tuple[str, ...]:
-    """The `count` members to remove: not yet serving first, then the newest."""
+    """The `count` members to remove: not yet serving, then fewest in flight, then newest."""
     ranked = sorted(members, key=_rank)
     return tuple(m.id for m in ranked[:max(count, 0)])
+
+
+def with_in_flight(members: Sequence[Member], by_ip: Mapping[str, float] | None
+                   ) -> tuple[Member, ...]:
+    """The members with their figures from `by_ip` (None: Prometheus did not answer)."""
+    if by_ip is None:
+        return tuple(members)
+    return tuple(replace(m, in_flight=by_ip.get(m.ip)) if m.ip else m for m in members)

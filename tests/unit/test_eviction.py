@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from functions.scaler import policy
+from functions.scaler import eviction, policy
 from functions.scaler.policy import Member
 
 
@@ -54,3 +54,37 @@ def test_not_serving_comes_before_any_age() -> None:
                Member("booting-undated", "starting", ""),
                Member("booting", "starting", "2026-01-01T00:01:00Z")]
     assert policy.evict_order(members, 3) == ("booting", "booting-undated", "new")
+
+
+def busy(name: str, in_flight: float | None, created_at: str = "2026-01-01T00:00:00Z",
+         state: str = "running") -> Member:
+    return Member(name, state, created_at, f"10.0.0.{len(name)}", in_flight)
+
+
+@pytest.mark.parametrize("members, count, expected", [
+    # fewest in flight before age: the newest holds two, the oldest none
+    ([busy("old", 0, "2026-01-01T00:00:00Z"), busy("new", 2, "2026-01-01T00:05:00Z"),
+      busy("mid", 1, "2026-01-01T00:03:00Z")], 2, ("old", "mid")),
+    # equal figures: the newest first, as without figures
+    ([busy("old", 0, "2026-01-01T00:00:00Z"), busy("new", 0, "2026-01-01T00:05:00Z")], 1, ("new",)),
+    # not yet serving still goes first, even holding more (a booting member serves nobody for long)
+    ([busy("idle", 0), busy("booting", 3, state="starting")], 1, ("booting",)),
+    # a member without a figure may be busy: it goes after every member with one
+    ([busy("unknown", None, "2026-01-01T00:09:00Z"), busy("busy", 4)], 1, ("busy",)),
+    # no figures at all (Prometheus did not answer): readiness, then newest
+    ([busy("old", None, "2026-01-01T00:00:00Z"), busy("new", None, "2026-01-01T00:05:00Z"),
+      busy("booting", None, "2025-01-01T00:00:00Z", "starting")], 2, ("booting", "new")),
+    # fractions from a windowed figure order as numbers
+    ([busy("a", 0.5), busy("b", 0.25), busy("c", 2)], 3, ("b", "a", "c")),
+])
+def test_fewest_in_flight_after_readiness_before_age(members: list[Member], count: int,
+                                                      expected: tuple[str, ...]) -> None:
+    assert policy.evict_order(members, count) == expected
+
+
+def test_figures_are_matched_by_ip_and_missing_ones_stay_unknown() -> None:
+    members = [Member("a", "running", ip="10.0.0.1"), Member("b", "running", ip="10.0.0.2"),
+               Member("no-ip", "running")]
+    got = eviction.with_in_flight(members, {"10.0.0.1": 3.0, "10.0.0.9": 1.0})
+    assert [m.in_flight for m in got] == [3.0, None, None]
+    assert eviction.with_in_flight(members, None) == tuple(members)
