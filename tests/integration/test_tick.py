@@ -105,8 +105,12 @@ def test_scale_down_evicts_the_idle_member_prometheus_names(moto_endpoint: str, 
 
 
 def test_pool_not_running_keeps_requests_pending(world: World) -> None:
+    # Members boot for an hour of the model's time: the second tick meets the pool scaling up
+    # however long the first one took on a loaded machine (0.2 s was not always enough).
+    world.emu.model.boot_delay_s = 3600.0
     add_request(world.store, world.pool, "up")
     world.tick().run()  # 2 → 3, the new member boots
+    assert world.emu.model.get_pool(world.pool).state == "scaling-up"
     key = add_request(world.store, world.pool, "up", fingerprint="during-boot")
     world.tick().run()
     assert len(scaling_calls(world.emu)) == 1
