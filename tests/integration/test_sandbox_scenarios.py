@@ -95,8 +95,13 @@ def check_deployed_run(report: dict, out: Path) -> None:
     assert moves[0][0] == 1 and moves[0][1] >= 2, moves
     ups = [m for m in moves if m[1] > m[0]]
     assert moves[:len(ups)] == ups and moves[len(ups):] == [(ups[-1][1], 1)], moves
-    assert s["flaps"] == 0, moves
-    assert report["actions"][len(ups)]["t"] >= SCENARIOS["checker"].compressed(6).drop_t, moves
+    drop_t = SCENARIOS["checker"].compressed(6).drop_t
+    assert report["actions"][len(ups)]["t"] >= drop_t, moves
+    # The load outlasts the flap window by 45 s (7.5 s with --fast), so the return to 1 after it is
+    # no reversal, unless a loaded machine delayed the last scale-up into that margin: then the one
+    # reversal counted is that return, after the load, and nothing else.
+    late = report["actions"][len(ups) - 1]["t"] > drop_t - report["timings"]["flap_window_s"]
+    assert s["flaps"] == (1 if late else 0), (moves, report["actions"])
     assert s["final_pool_size"] == 1 and s["checker_back_to_min_s"] is not None
     # The verdict is the grader's: 2 members within the (compressed) 300 s, and back to 1. How soon
     # depends on this machine's speed too, so the test checks the verdict's logic, not the clock;
