@@ -100,7 +100,8 @@ def check_deployed_run(report: dict, out: Path) -> None:
     # The load outlasts the flap window by 45 s (7.5 s with --fast), so the return to 1 after it is
     # no reversal, unless a loaded machine delayed the last scale-up into that margin: then the one
     # reversal counted is that return, after the load, and nothing else.
-    late = report["actions"][len(ups) - 1]["t"] > drop_t - report["timings"]["flap_window_s"]
+    up_t, down_t = report["actions"][len(ups) - 1]["t"], report["actions"][len(ups)]["t"]
+    late = down_t - up_t < report["timings"]["flap_window_s"]
     assert s["flaps"] == (1 if late else 0), (moves, report["actions"])
     assert s["final_pool_size"] == 1 and s["checker_back_to_min_s"] is not None
     # The verdict is the grader's: 2 members within the (compressed) 300 s, and back to 1. How soon
