@@ -358,3 +358,27 @@ def test_the_scale_up_delivery_carries_the_alerts_cpu_beside_requests_in_flight(
         assert all(cpu is None for _, cpu in ups)
         assert not any("occupancy fit" in reason or "random arrivals" in reason
                        for _, _, reason, _ in ctl.log)
+
+
+def _up_values(resend_s: int) -> list[float]:
+    """The values the scale-up deliveries carried on a clean ramp, the pool held at 2 members by
+    its bounds so that the alert fires from its first delivery to the end."""
+    result = pipeline.simulate(traces.ramp().demand, BaselineController((1, 2)), seed=3,
+                               delays=Delays(resend_s=resend_s), bounds=(1, 2),
+                               app=HTTP_LOAD_GENERATOR.without_noise())
+    values = [value for _, direction, value in result.deliveries if direction == "up"]
+    assert all(value is not None for value in values)
+    return [value for value in values if value is not None]
+
+
+def test_a_flush_carries_the_annotations_of_grafanas_last_send_to_its_alertmanager() -> None:
+    """Grafana hands a still-firing alert to its Alertmanager again only `resend_s` (30 s) after its
+    last send (ResendDelay): never re-sent, every flush repeats the first values; sent at every
+    evaluation, each flush carries the latest."""
+    never = _up_values(resend_s=10_000)
+    assert len(never) > 10 and len(set(never)) == 1
+    every = _up_values(resend_s=0)
+    assert len(every) == len(never) and every == sorted(every) and every[-1] > every[0] + 1
+    deployed = _up_values(resend_s=Delays().resend_s)
+    # 30 s: each flush carries an evaluation up to 30 s older than the latest, so lower on a rise
+    assert all(d <= e for d, e in zip(deployed, every, strict=True)) and deployed != every
