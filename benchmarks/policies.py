@@ -1,10 +1,10 @@
 """`python -m benchmarks.policies`: replay load traces through one modelled pipeline per policy.
 
 Every policy sees the same demand, the same scrape/eval/tick phases and the same boot times
-(seeds 0..N-1); only the decision differs. `step` and `proportional` run the real
+(seeds 0..N-1); only the decision differs. `proportional` runs the real
 `functions.scaler.policy.decide()` as deployed: on the 60 s timer, on a tick each stored
 delivery starts (the receiver's kick) and on one each discovery cycle that sees the running
-members change starts (sd's kick); the "timer only" rows are the pipeline before both kicks.
+members change starts (sd's kick); the "timer only" row is the pipeline without both kicks.
 The baseline acts ±1 on every webhook delivery. The ablation rows run the deployed policy with
 one mechanism removed each, on the same seeds.
 Figures are means over the seeds (reaction: mean of each run's slowest shortfall), "±" half the
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.policies", description=__doc__)
     parser.add_argument("--seeds", type=int, default=20, help="runs per trace and policy (default 20)")
     parser.add_argument("--explain", metavar="TRACE:POLICY",
-                        help="print one run's deliveries, ticks and actions instead (e.g. step:proportional)")
+                        help="print one run's deliveries, ticks and actions instead (e.g. ramp:proportional)")
     parser.add_argument("--seed", type=int, default=0, help="the run --explain prints (default 0)")
     parser.add_argument("--app", choices=sorted(APPS), default="http-load-generator",
                         help="what the members run (default http-load-generator, the deployed app)")
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(render(trace, results[trace.name], fl.total_s, old_fl.total_s))
     print()
-    print("## aims: the deployed policies against the baseline")
+    print("## aims: the deployed policy against the baseline")
     print("\n".join(aims(results, trace_list, fl.total_s, old_fl.total_s)))
     print()
     print("## ablation (NOT deployed): proportional without one mechanism; worse/better than the "

@@ -20,7 +20,7 @@ class Variant:
     """The deployed `proportional` with one mechanism removed."""
     label: str
     applies: Callable[[ModelApp], bool]      # the app has the mechanism at all
-    params: Params = field(default_factory=lambda: Params(policy="proportional"))
+    params: Params = field(default_factory=lambda: Params())
     delays: dict[str, int] = field(default_factory=dict)
     feed: Callable[[ModelApp], ModelApp] = lambda app: app
     sd_kicked: bool = True
@@ -32,7 +32,7 @@ def _in_flight(app: ModelApp) -> bool:
 
 
 ABLATION = [
-    Variant("no look-ahead", lambda app: True, Params(policy="proportional", lookahead_s=0)),
+    Variant("no look-ahead", lambda app: True, Params(lookahead_s=0)),
     # The trend's plain deriv(): no standard errors taken off (only the count's trend nets them).
     Variant("no trend noise netting", _in_flight, delays={"trend_noise_z": 0}),
     # Requests stored without scale_cpu: sized at the target in flight per member (the fallback).

@@ -44,8 +44,7 @@ def clock() -> Skewed:
 
 @pytest.fixture
 def world(moto_endpoint: str, bucket: str, clock: Skewed) -> Iterator[World]:
-    with tick_world(moto_endpoint, bucket, emulator={"clock": clock}, SCALER_COOLDOWN_S="0",
-                    SCALER_SETTLE_S="0") as w:
+    with tick_world(moto_endpoint, bucket, emulator={"clock": clock}, SCALER_COOLDOWN_S="0") as w:
         yield w
 
 
