@@ -42,7 +42,9 @@ ABLATION = [
     # On a CPU-bound app: plain CPU, load1 never counted.
     Variant("no load1 (CPU alone)", lambda app: not _in_flight(app),
             feed=lambda app: app.sized_by_cpu_alone()),
-    Variant("no sd kick", lambda app: True, sd_kicked=False)]
+    Variant("no sd kick", lambda app: True, sd_kicked=False),
+    # A scale-up sized for the present alone, often +1 on a rise (policy.MIN_UP_STEP 1).
+    Variant("scale-up +1 (no +2 floor)", lambda app: True, Params(min_up_step=1))]
 
 _FIGURES = (("reaction_s", "reaction"), ("violation_s", "viol"), ("instance_s", "cost"),
             ("flaps", "flaps"))

@@ -3,7 +3,8 @@
 Rules, in order: paused → nothing; pool not `running` → nothing (requests stay pending);
 a pool outside its bounds is corrected without any request; up beats down; no scale-down within
 the cooldown; the size aimed at is ceil(total demand / what one member holds at the target),
-capped by the bounds and `max_step` (a request without a demand figure moves ±1).
+at least +MIN_UP_STEP on a scale-up, capped by the bounds and `max_step` (a request without a
+demand figure moves ±1).
 
 A scale-up looks ahead: a measured request with a rising `trend` (members' worth per second) is
 sized for total + trend × (`lookahead_s` + its age), at most MAX_AHEAD more; a falling trend is
@@ -92,6 +93,14 @@ class Pending:
     request: ScaleRequest
 
 
+# A scale-up sized from a demand figure adds at least this many members. The classic ±1 per
+# delivery adds one at every flush while the new capacity boots (a 60 s group interval against a
+# 60-90 s boot: two per alert episode), so on a slow rise it ends a member ahead of the present;
+# sizing for the present alone (often +1 on a rise) fell one round behind it on the ramp and the
+# diurnal trace (benchmarks.policies, docs/benchmarks.md: the ablation row "scale-up +1").
+MIN_UP_STEP = 2
+
+
 @dataclass(frozen=True)
 class Params:
     """The policy's knobs; the defaults are the deployment's (declared once, in Config)."""
@@ -99,6 +108,7 @@ class Params:
     max_step: int = Config.max_step
     cooldown_s: float = Config.cooldown_s
     lookahead_s: float = Config.lookahead_s
+    min_up_step: int = MIN_UP_STEP
 
     @classmethod
     def of(cls, cfg: Config) -> Params:
@@ -193,11 +203,17 @@ def _target(direction: str, pool: PoolView, requests: Sequence[Pending], params:
                f"target {params.target_utilization:.2f}) = {wanted}")
         wanted = max(wanted, current + 1) if direction == UP else min(wanted, current - 1)
     else:
-        wanted = current + step
-        how = "no demand figure: step ±1"
+        return _capped(current + step, current, direction, params, low, high), "no demand figure: step ±1"
+    if direction == UP and wanted > current and wanted < current + params.min_up_step:
+        wanted = current + params.min_up_step
+        how += f", at least +{params.min_up_step}"
+    return _capped(wanted, current, direction, params, low, high), how
+
+
+def _capped(wanted: int, current: int, direction: str, params: Params, low: int, high: int) -> int:
     wanted = min(wanted, current + params.max_step) if direction == UP else max(
         wanted, current - params.max_step)
-    return min(max(wanted, low), high), how
+    return min(max(wanted, low), high)
 
 
 def decide(now: float, pool: PoolView, pending: Sequence[Pending], bounds: tuple[int, int],

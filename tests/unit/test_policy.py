@@ -25,9 +25,10 @@ def pool(size: int, state: str = "running", serving: int | None = None) -> PoolV
 
 
 PLAIN = Params()  # the deployed knobs; the requests it sees carry no demand figure
-PROP = Params(target_utilization=0.6, max_step=4, lookahead_s=105)
-BLIND = Params(target_utilization=0.6, max_step=4, lookahead_s=0)
-FIT = Params(target_utilization=0.75, max_step=4, lookahead_s=105)
+# The sizing arithmetic alone: no +2 floor on a scale-up (its own cases below use the default).
+PROP = Params(target_utilization=0.6, max_step=4, lookahead_s=105, min_up_step=1)
+BLIND = Params(target_utilization=0.6, max_step=4, lookahead_s=0, min_up_step=1)
+FIT = Params(target_utilization=0.75, max_step=4, lookahead_s=105, min_up_step=1)
 QUIET = Memory()  # no earlier action
 RECENT = Memory(last_action_at=NOW - 30)
 
@@ -101,6 +102,18 @@ CASES = [
      PROP, QUIET, False, NONE, 2, "covered"),
     ("total down keeps what demand needs", pool(4), [req("down", value=0.19, members=4)],
      (1, 10), PROP, QUIET, False, DOWN, 2, None),
+    # A scale-up adds at least MIN_UP_STEP (2): 2.4 members' worth / 0.7 = 4 on a pool of 3 → 5.
+    ("a scale-up adds at least 2", pool(3), [req("up", value=0.8, members=3)], (1, 10), PLAIN,
+     QUIET, False, UP, 5, None),
+    ("the floor leaves covered alone", pool(4), [req("up", value=0.8, members=3)], (1, 10), PLAIN,
+     QUIET, False, NONE, 4, "covered"),
+    ("the floor within the bounds", pool(3), [req("up", value=0.8, members=3)], (1, 4), PLAIN,
+     QUIET, False, UP, 4, None),
+    ("the floor within max_step", pool(3), [req("up", value=0.8, members=3)], (1, 10),
+     Params(max_step=1), QUIET, False, UP, 4, None),
+    ("no demand figure: still +1", pool(3), [req("up")], (1, 10), PLAIN, QUIET, False, UP, 4, None),
+    ("a scale-down has no floor", pool(4), [req("down", value=0.4, members=4)], (1, 10), PLAIN,
+     QUIET, False, DOWN, 3, None),
     # The trend (members' worth per second): a scale-up sizes for the demand expected when the
     # new capacity serves, 3.0 + 0.01 × (105 s look-ahead + 5 s age) = 4.1 → ceil(4.1 / 0.6) = 7.
     ("no trend: sizes for the measured demand", pool(3), [req("up", value=1.5, members=2)],
