@@ -11,14 +11,18 @@ import pytest
 
 from functions.common import keys
 from functions.common.store import Store
-from tests.integration.tickkit import cfg_for, env_for, start_emulator, wait_running
+from tests.integration.tickkit import cfg_for, env_for, start_emulator
+from tests.unit.emulator_kit import FakeClock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture
 def world(moto_endpoint: str, bucket: str, tmp_path) -> Iterator[dict]:
-    emu, pool_id = start_emulator(3, boot_delay_s=2.0)
+    # The model's clock moves only when a test says so: "still booting" cannot depend on how
+    # fast the sd process starts on a loaded machine (signatures keep the real clock).
+    clock = FakeClock()
+    emu, pool_id = start_emulator(3, boot_delay_s=2.0, clock=clock)
     out = tmp_path / "file_sd" / "pool.json"
     textdir = tmp_path / "textfile"
     textdir.mkdir()
@@ -27,6 +31,7 @@ def world(moto_endpoint: str, bucket: str, tmp_path) -> Iterator[dict]:
     env = env_for(moto_endpoint, bucket, emu, pool_id, SD_OUTPUT=str(out),
                   TEXTFILE_DIR=str(textdir), SCALER_KICK_FILE=str(kick))
     yield {"emu": emu, "pool": pool_id, "env": env, "out": out, "textdir": textdir, "kick": kick,
+           "boot": lambda: clock.advance(2.0),
            "store": Store.from_config(cfg_for(env))}
     emu.stop()
 
@@ -92,7 +97,7 @@ def test_new_member_appears_after_it_boots(world: dict) -> None:
     world["emu"].model.scale(world["pool"], 4)
     sd(world["env"])
     assert len(json.loads(world["out"].read_text())) == 3  # still booting: not a target yet
-    wait_running(world["emu"], world["pool"])
+    world["boot"]()
     sd(world["env"])
     assert len(json.loads(world["out"].read_text())) == 4
 
@@ -106,7 +111,7 @@ def test_changed_targets_kick_the_tick_and_unchanged_ones_do_not(world: dict) ->
     world["emu"].model.scale(world["pool"], 4)
     assert sd(world["env"]).returncode == 0
     assert not world["kick"].exists()  # the new member still boots: targets unchanged
-    wait_running(world["emu"], world["pool"])
+    world["boot"]()
     proc = sd(world["env"])
     assert proc.returncode == 0, proc.stderr
     assert world["kick"].exists()  # it runs now: pending requests can be decided
