@@ -74,6 +74,10 @@ class ModelApp:
         """The same app with CPU-only sizing: the scale-up alert sends `demand_cpu_bound`."""
         return replace(self, demand_signal="demand_cpu_bound")
 
+    def sized_by_cpu_alone(self) -> ModelApp:
+        """The same app with the scale-up alert sending plain CPU, load1 never counted."""
+        return replace(self, demand_signal="cpu")
+
     def describe(self) -> str:
         arrivals = "closed-loop clients" if self.closed_loop else "random arrivals"
         return f"{self.name} ({arrivals}; scale_value = {self.demand_signal})"

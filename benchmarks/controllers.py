@@ -32,13 +32,15 @@ class DecideController:
     """The tick's own state machine (`transition.step`, with the real decide()) on a tick: requests
     accumulate between ticks and are consumed as the tick consumes them.
     `kicked`: each stored delivery also starts a tick at once (deployed), besides the timer;
-    `sd_kicked` (default: as `kicked`): so does a discovery cycle that sees the members change."""
+    `sd_kicked` (default: as `kicked`): so does a discovery cycle that sees the members change;
+    `with_cpu` False stores requests without the delivery's `scale_cpu` (no occupancy fit)."""
     uses_tick = True
 
     def __init__(self, name: str, params: Params, bounds: tuple[int, int],
                  ttl_s: float = Config.request_ttl_s, kicked: bool = False,
-                 sd_kicked: bool | None = None) -> None:
+                 sd_kicked: bool | None = None, with_cpu: bool = True) -> None:
         self.name = name
+        self.with_cpu = with_cpu
         self.settings = Settings(params, bounds, ttl_s)
         self.tick_on_webhook = kicked
         self.tick_on_members = kicked if sd_kicked is None else sd_kicked
@@ -54,7 +56,7 @@ class DecideController:
         self._n += 1
         alert = "PoolCpuHigh" if direction == "up" else "PoolCpuLow"
         request = ScaleRequest(direction, "alertmanager", float(t), alert, alert, value,
-                               members, trend, cpu)
+                               members, trend, cpu if self.with_cpu else None)
         self.pending.append(Pending(f"requests/sim/{t:09d}-{self._n}.json", request))
         return None  # stored only; the tick acts
 

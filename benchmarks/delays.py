@@ -24,6 +24,11 @@ class Delays:
     group_wait_s: int = DEPLOYED.group_wait_s
     group_interval_s: int = DEPLOYED.group_interval_s
     repeat_s: int = DEPLOYED.repeat_s
+    # Grafana's state manager sends a still-firing alert to its Alertmanager again only once this
+    # long has passed since the last send (`ResendDelay`, a constant: grafana/grafana
+    # pkg/services/ngalert/state/manager.go; the check is State.NeedsSending in state.go), so a
+    # flush carries the annotations of that last send.
+    resend_s: int = 30
     tick_s: int = DEPLOYED.tick_s
     sd_s: int = DEPLOYED.sd_s  # discovery sees member changes at this period
     boot_min_s: int = 60       # create → booted → app healthy behind the NLB on Exoscale
@@ -40,7 +45,8 @@ class Delays:
         return (f"scrape {self.scrape_s}s, rate window {self.rate_window_s}s, trend "
                 f"deriv[{self.trend_window_s}s:{self.trend_step_s}s], eval {self.eval_s}s, "
                 f"for {self.for_s}s (down {self.down_for_s}s), group_wait {self.group_wait_s}s, group_interval "
-                f"{self.group_interval_s}s, repeat {self.repeat_s}s, tick {self.tick_s}s, "
+                f"{self.group_interval_s}s, repeat {self.repeat_s}s, Grafana resend {self.resend_s}s, "
+                f"tick {self.tick_s}s, "
                 f"sd {self.sd_s}s, boot {self.boot_min_s}–{self.boot_max_s}s, "
                 f"load1 τ {self.load_tau_s:.0f}s every {self.load_every_s}s")
 

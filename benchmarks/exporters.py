@@ -52,6 +52,8 @@ class Reading:
         if self.signal == "demand":
             # requests in flight keep growing where CPU saturates; CPU covers a missing figure
             return max(self.cpu, self.in_flight)
+        if self.signal == "cpu":   # alerts.json's plain CPU signal (the ablation of load1)
+            return self.cpu
         # load1 lags and reads high after a burst, so it only counts as demand once CPU
         # saturates and can no longer tell 1.2 × from 5 × overload.
         return max(self.cpu, self.load) if self.cpu >= deployed.read().saturated_cpu else self.cpu

@@ -66,7 +66,7 @@ def candidates(base: pipeline.Delays) -> list[pipeline.Delays]:
 def _runs(trace: traces.Trace, delays: pipeline.Delays, seeds: int, app: ModelApp,
           thresholds: pipeline.Thresholds) -> list[pipeline.Result]:
     return [pipeline.simulate(trace.demand, DecideController(
-                "proportional", Params(policy="proportional"), BOUNDS, kicked=True), seed=s,
+                "proportional", Params(), BOUNDS, kicked=True), seed=s,
                 delays=delays, thresholds=thresholds, initial_size=INITIAL_SIZE, bounds=BOUNDS,
                 app=app) for s in range(seeds)]
 

@@ -7,8 +7,10 @@ Prometheus samples (benchmarks/exporters.py: each instance its own busy counter,
 established connections) → the alert's avg over instances of rate[window] (an instance counts
 once it has two samples in the window; `scale_members` = how many counted) and its demand figure
 (requests in flight, or CPU-then-load1 for a CPU-bound app) and, beside requests in flight, its
-CPU (`scale_cpu`) → `for` → Alertmanager/Grafana
-group_wait / group_interval / repeat_interval deliveries (re-sent at every flush while firing, as
+CPU (`scale_cpu`) → `for` → Grafana's state manager, which hands a firing alert with the
+annotations of that evaluation to its Alertmanager at the first firing evaluation and then at the
+first one at least `resend_s` (30 s) after its last send → group_wait / group_interval /
+repeat_interval deliveries of what Alertmanager holds (re-sent at every flush while firing, as
 deployed) → the policy. Tick-based policies run the tick's REAL
 state machine (`functions.scaler.transition.step`, around the real `decide()`) on a 60 s tick and,
 as deployed, also in the second a delivery is stored (the receiver's kick starts a tick) and at
@@ -46,6 +48,10 @@ class _Alert:
     cpu: float | None = None    # scale_cpu: the alert's own CPU, the scale-up alert's only
     next_flush: int | None = None
     last_sent: int | None = None
+    # What Alertmanager holds: (value, members, trend, cpu) of Grafana's last send, and when that
+    # was (a resolved alert's send counts too: Grafana's State.NeedsSending keys on LastSentAt).
+    held: tuple[float | None, int | None, float | None, float | None] | None = None
+    handed_at: int | None = None
 
 
 @dataclass
@@ -128,7 +134,9 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
             for direction, alert in alerts.items():
                 if reading is None or not (reading.cpu > thresholds.up if direction == "up"
                                            else reading.cpu < thresholds.down):
-                    alert.active_since, alert.firing = None, False
+                    if alert.firing:
+                        alert.handed_at = t   # the resolved alert goes to Alertmanager now
+                    alert.active_since, alert.firing, alert.held = None, False, None
                     continue
                 if alert.active_since is None:
                     alert.active_since = t
@@ -138,6 +146,9 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
                 alert.trend = reading.trend if direction == "up" else None
                 # scale_cpu: beside requests in flight only (bootstrap/render.py drops it otherwise)
                 alert.cpu = reading.cpu if direction == "up" and reading.signal == "demand" else None
+                if alert.firing and (alert.handed_at is None or t - alert.handed_at >= delays.resend_s):
+                    alert.handed_at = t
+                    alert.held = (alert.value, alert.members, alert.trend, alert.cpu)
 
         for direction, alert in alerts.items():
             if alert.firing and alert.next_flush is None:
@@ -147,12 +158,12 @@ def simulate(demand: Sequence[float], controller: Controller, *, seed: int = 0,
             if not alert.firing:
                 alert.next_flush = None             # resolved: the group ends (receiver ignores it)
                 continue
-            if alert.last_sent is None or t - alert.last_sent >= delays.repeat_s:
+            if alert.held is not None and (alert.last_sent is None or t - alert.last_sent >= delays.repeat_s):
                 alert.last_sent = t
-                result.deliveries.append((t, direction, alert.value))
-                result.delivered_members.append(alert.members)
-                record(t, controller.webhook(t, direction, alert.value, alert.members, pool,
-                                             alert.trend, alert.cpu))
+                value, members, trend, cpu = alert.held
+                result.deliveries.append((t, direction, value))
+                result.delivered_members.append(members)
+                record(t, controller.webhook(t, direction, value, members, pool, trend, cpu))
                 if controller.tick_on_webhook:
                     # The receiver's kick: the tick runs within a second of the stored request
                     # (a real tick takes ≈0.35 s); the timer's ticks go on as before.

@@ -1,12 +1,14 @@
 """`python -m benchmarks.policies`: replay load traces through one modelled pipeline per policy.
 
 Every policy sees the same demand, the same scrape/eval/tick phases and the same boot times
-(seeds 0..N-1); only the decision differs. `step` and `proportional` run the real
+(seeds 0..N-1); only the decision differs. `proportional` runs the real
 `functions.scaler.policy.decide()` as deployed: on the 60 s timer, on a tick each stored
 delivery starts (the receiver's kick) and on one each discovery cycle that sees the running
-members change starts (sd's kick); the "timer only" rows are the pipeline before both kicks.
-The baseline acts ±1 on every webhook delivery.
-Figures are means over the seeds (reaction: mean of each run's slowest shortfall).
+members change starts (sd's kick); the "timer only" row is the pipeline without both kicks.
+The baseline acts ±1 on every webhook delivery. The ablation rows run the deployed policy with
+one mechanism removed each, on the same seeds.
+Figures are means over the seeds (reaction: mean of each run's slowest shortfall), "±" half the
+95 % t interval of that mean over the seeds.
 """
 from __future__ import annotations
 
@@ -21,9 +23,21 @@ from functions.scaler.policy import Params
 
 from . import pipeline, traces
 from .apps import APPS, ModelApp, edge_per_member
-from .replay import BASELINE, BASELINE_KEY, BOUNDS, INITIAL_SIZE, Row, aims, as_json, controllers, render, run_trace
+from .replay import (
+    BASELINE,
+    BASELINE_KEY,
+    BOUNDS,
+    INITIAL_SIZE,
+    Row,
+    aims,
+    as_json,
+    cell,
+    controllers,
+    render,
+    run_trace,
+)
 from .trace_csv import TraceError, load
-from .whatif import explain, what_if
+from .whatif import ablate, explain
 
 
 def _header(app: ModelApp, delays: pipeline.Delays, thresholds: pipeline.Thresholds,
@@ -49,9 +63,9 @@ def _header(app: ModelApp, delays: pipeline.Delays, thresholds: pipeline.Thresho
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.policies", description=__doc__)
-    parser.add_argument("--seeds", type=int, default=40, help="runs per trace and policy (default 40)")
+    parser.add_argument("--seeds", type=int, default=20, help="runs per trace and policy (default 20)")
     parser.add_argument("--explain", metavar="TRACE:POLICY",
-                        help="print one run's deliveries, ticks and actions instead (e.g. step:proportional)")
+                        help="print one run's deliveries, ticks and actions instead (e.g. ramp:proportional)")
     parser.add_argument("--seed", type=int, default=0, help="the run --explain prints (default 0)")
     parser.add_argument("--app", choices=sorted(APPS), default="http-load-generator",
                         help="what the members run (default http-load-generator, the deployed app)")
@@ -87,22 +101,24 @@ def main(argv: list[str] | None = None) -> int:
     fl, old_fl = pipeline.floor(delays), pipeline.floor(delays, kicked=False)
     results: dict[str, list[Row]] = {t.name: run_trace(t, args.seeds, delays, thresholds, app)
                                      for t in trace_list}
+    ablation, ablation_table = ablate(trace_list, args.seeds, delays, thresholds, results, app)
     if args.json:
-        print(json.dumps(as_json(results, trace_list, fl.total_s, old_fl.total_s, app, args.seeds),
-                         indent=1, sort_keys=True))
+        doc = as_json(results, trace_list, fl.total_s, old_fl.total_s, app, args.seeds)
+        doc["ablation"] = {label: {name: cell(r) for name, r in by_trace.items()}
+                           for label, by_trace in ablation.items()}
+        print(json.dumps(doc, indent=1, sort_keys=True))
         return 0
     print(_header(app, delays, thresholds, fl, old_fl, args.seeds))
     for trace in trace_list:
         print()
         print(render(trace, results[trace.name], fl.total_s, old_fl.total_s))
     print()
-    print("## aims: the deployed policies against the baseline")
+    print("## aims: the deployed policy against the baseline")
     print("\n".join(aims(results, trace_list, fl.total_s, old_fl.total_s)))
-    if not args.trace:
-        print()
-        print("## what-if (NOT deployed): the real decide() with other Params, without sd's kick, a "
-              "10 s timer instead of kicks, or fed CPU-only sizing")
-        print(what_if(trace_list, args.seeds, delays, thresholds, results, app))
+    print()
+    print("## ablation (NOT deployed): proportional without one mechanism; worse/better than the "
+          "deployed row by more than the larger 95 % half-width")
+    print(ablation_table)
     print(f"\n(ran in {time.monotonic() - started:.1f} s)")
     return 0
 

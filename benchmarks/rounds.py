@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=40, help="runs per cell (default 40)")
     args = parser.parse_args(argv)
     started = time.monotonic()
-    params = Params(policy="proportional")
+    params = Params()
     delays = pipeline.Delays()
     fl = pipeline.floor(delays, window_share=pipeline.Thresholds().up)
     print("# Alert rounds on http-load-generator, N closed-loop clients from one idle member")

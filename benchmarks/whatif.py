@@ -1,7 +1,10 @@
-"""What-if variants of the policy replay (NOT the deployment) and one run explained event by event."""
+"""The ablation (NOT the deployment): the deployed policy with one mechanism removed per row, on the
+same seeds as the main table, and one run explained event by event."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from functions.inspect.tables import table
 from functions.scaler.policy import Params
@@ -9,62 +12,91 @@ from functions.scaler.policy import Params
 from . import pipeline, traces
 from .apps import HTTP_LOAD_GENERATOR, ModelApp
 from .pipeline import DecideController
-from .replay import BASELINE, BOUNDS, INITIAL_SIZE, Row, controllers, summarise
-
-# What-if variants, NOT the deployment: the same decide() with other Params on the deployed
-# (kicked) pipeline; for comparison the previous deployment (the receiver's kick, no sd kick) and
-# the 10 s timer without kicks the kick replaced. (label, params, delay changes, kicked, sd kicked)
-WHAT_IF: list[tuple[str, Params, dict[str, int], bool, bool]] = [
-    ("proportional, target 0.6", Params(policy="proportional", target_utilization=0.6), {}, True,
-     True),
-    ("proportional, target 0.75", Params(policy="proportional", target_utilization=0.75), {}, True,
-     True),
-    ("proportional, no look-ahead", Params(policy="proportional", lookahead_s=0), {}, True, True),
-    # the trend's plain deriv(), noise and all (the deployment before trend_noise_z)
-    ("proportional, plain trend", Params(policy="proportional"), {"trend_noise_z": 0}, True, True),
-    ("proportional, no sd kick", Params(policy="proportional"), {}, True, False),
-    ("proportional, tick 10 s, no kick", Params(policy="proportional"), {"tick_s": 10}, False,
-     False)]
-# The same decide() fed the CPU-bound figure (CPU, or load1 per core once saturated) instead of
-# requests in flight: the sizing before the demand figure, on http-load-generator.
-CPU_ONLY = "proportional, CPU-only sizing"
-# The same decide() with requests in flight at their mean instead of a Poisson count: the model
-# before arrival noise (benchmarks/arrivals.py), on http-load-generator under random arrivals.
-NO_NOISE = "proportional, no arrival noise"
+from .replay import BASELINE, BOUNDS, DEPLOYED_POLICY, INITIAL_SIZE, Row, controllers, summarise
 
 
-def what_if(trace_list: list[traces.Trace], seeds: int, delays: pipeline.Delays,
-            thresholds: pipeline.Thresholds, results: dict[str, list[Row]],
-            app: ModelApp = HTTP_LOAD_GENERATOR) -> str:
+@dataclass(frozen=True)
+class Variant:
+    """The deployed `proportional` with one mechanism removed."""
+    label: str
+    applies: Callable[[ModelApp], bool]      # the app has the mechanism at all
+    params: Params = field(default_factory=lambda: Params())
+    delays: dict[str, int] = field(default_factory=dict)
+    feed: Callable[[ModelApp], ModelApp] = lambda app: app
+    sd_kicked: bool = True
+    with_cpu: bool = True
+
+
+def _in_flight(app: ModelApp) -> bool:
+    return app.demand_signal == "demand"
+
+
+ABLATION = [
+    Variant("no look-ahead", lambda app: True, Params(lookahead_s=0)),
+    # The trend's plain deriv(): no standard errors taken off (only the count's trend nets them).
+    Variant("no trend noise netting", _in_flight, delays={"trend_noise_z": 0}),
+    # Requests stored without scale_cpu: sized at the target in flight per member (the fallback).
+    Variant("no occupancy fit", _in_flight, with_cpu=False),
+    # The sizing before requests in flight: CPU, or load1 per core once CPU saturates.
+    Variant("CPU-then-load1 instead of in flight", _in_flight, feed=lambda app: app.sized_by_cpu()),
+    # On a CPU-bound app: plain CPU, load1 never counted.
+    Variant("no load1 (CPU alone)", lambda app: not _in_flight(app),
+            feed=lambda app: app.sized_by_cpu_alone()),
+    Variant("no sd kick", lambda app: True, sd_kicked=False),
+    # A scale-up sized for the present alone, often +1 on a rise (policy.MIN_UP_STEP 1).
+    Variant("scale-up +1 (no +2 floor)", lambda app: True, Params(min_up_step=1))]
+
+_FIGURES = (("reaction_s", "reaction"), ("violation_s", "viol"), ("instance_s", "cost"),
+            ("flaps", "flaps"))
+
+
+def compare(variant: Row, deployed: Row) -> tuple[list[str], list[str]]:
+    """(worse, better): the aim figures where the variant differs from the deployed row by more
+    than the spread (the larger of the two rows' 95 % half-widths)."""
+    worse, better = [], []
+    for name, short in _FIGURES:
+        mine, theirs = getattr(variant, name), getattr(deployed, name)
+        if mine is None or theirs is None:
+            continue
+        spread = max(variant.spread.get(name) or 0.0, deployed.spread.get(name) or 0.0)
+        diff = mine - theirs
+        text = f"{short} {diff:+.2f}" if name == "flaps" else f"{short} {diff:+.0f}"
+        if diff > spread:
+            worse.append(text)
+        elif -diff > spread:
+            better.append(text)
+    return worse, better
+
+
+def ablate(trace_list: list[traces.Trace], seeds: int, delays: pipeline.Delays,
+           thresholds: pipeline.Thresholds, results: dict[str, list[Row]],
+           app: ModelApp = HTTP_LOAD_GENERATOR) -> tuple[dict[str, dict[str, Row]], str]:
+    """Every variant that applies to the app on every trace: (rows by variant and trace, table)."""
     body = []
-    variants = list(WHAT_IF)
-    if app.demand_signal == "demand":
-        variants.append((CPU_ONLY, Params(policy="proportional"), {}, True, True))
-    if app.random_counts:
-        variants.append((NO_NOISE, Params(policy="proportional"), {}, True, True))
-    for label, params, changes, kicked, sd_kicked in variants:
-        variant = dataclasses.replace(delays, **changes)
-        fed = {CPU_ONLY: app.sized_by_cpu(), NO_NOISE: app.without_noise()}.get(label, app)
+    rows: dict[str, dict[str, Row]] = {}
+    for v in ABLATION:
+        if not v.applies(app):
+            continue
+        variant = dataclasses.replace(delays, **v.delays)
+        fed = v.feed(app)
         for trace in trace_list:
-            if trace.name == "flat":
-                continue
-            runs = [pipeline.simulate(trace.demand, DecideController(label, params, BOUNDS,
-                                                                     kicked=kicked,
-                                                                     sd_kicked=sd_kicked), seed=s,
+            runs = [pipeline.simulate(trace.demand, DecideController(v.label, v.params, BOUNDS,
+                                                                     kicked=True,
+                                                                     sd_kicked=v.sd_kicked,
+                                                                     with_cpu=v.with_cpu), seed=s,
                                       delays=variant, thresholds=thresholds,
                                       initial_size=INITIAL_SIZE, bounds=BOUNDS, app=fed)
                     for s in range(seeds)]
-            r = summarise(label, runs)
-            # Compared with the baseline under the deployed delays: the baseline has no tick.
+            r = summarise(v.label, runs)
+            rows.setdefault(v.label, {})[trace.name] = r
             base = next(b for b in results[trace.name] if b.policy == BASELINE)
-            base_reaction = "—" if base.reaction_s is None else f"{base.reaction_s:.0f}"
-            body.append([label, trace.name, "—" if r.reaction_s is None else
-                         f"{r.reaction_s:.0f} / {base_reaction}",
-                         f"{r.violation_s:.0f} / {base.violation_s:.0f}",
-                         f"{100 * r.instance_s / base.instance_s:.0f} %",
-                         f"{r.actions:.1f}", f"{r.flaps:.2f}", r.max_size])
-    return table(["variant", "trace", "reaction s (vs base)", "SLO-viol s (vs base)", "cost vs base",
-                  "actions", "flaps", "max size"], body)
+            deployed = next(b for b in results[trace.name] if b.policy == DEPLOYED_POLICY)
+            worse, better = compare(r, deployed)
+            body.append([v.label, trace.name, r.pm("reaction_s"), r.pm("violation_s"),
+                         r.pm("instance_s", 100 / base.instance_s) + " %", r.pm("flaps", digits=2),
+                         r.max_size, ", ".join(worse) or "—", ", ".join(better) or "—"])
+    return rows, table(["without", "trace", "reaction s", "SLO-viol s", "cost vs base", "flaps",
+                        "max size", "worse than deployed", "better than deployed"], body)
 
 
 def explain(trace: traces.Trace, policy_name: str, seed: int, delays: pipeline.Delays,

@@ -14,7 +14,7 @@ from sandbox.scenarios import SCENARIOS
 
 # The names --policy and --compare take (sandbox/parts.py's BASELINE is the last); kept here
 # so that a bad name is refused before anything heavy is imported.
-POLICIES = ("step", "proportional", "baseline")
+POLICIES = ("proportional", "baseline")
 
 SETUP_HINT = "run ./dev sandbox (it installs them), or: apt-get install prometheus prometheus-alertmanager"
 
@@ -47,9 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fast", action="store_true",
                         help="compress every timer, the boot delay and the scenario's times about six times")
     parser.add_argument("--policy", choices=POLICIES, default="proportional",
-                        help="step or proportional: the real handlers with SCALER_POLICY set so; "
+                        help="proportional: the real handlers (the deployed policy, the default); "
                              "baseline: the classic ±1-per-alert scaler (sandbox/baseline.py) in "
-                             "their place (default: proportional, the deployed policy)")
+                             "their place")
     parser.add_argument("--compare", metavar="POLICY,POLICY,...",
                         help="run the scenario once per policy, one after the other, each into "
                              "OUT/<policy>/, then OUT/compare.md, compare.json and compare.png "

@@ -146,7 +146,7 @@ class Parts:
             "LISTEN_ADDR": "127.0.0.1", "LISTEN_PORT": str(receiver_port),
             "SCALER_TOKEN": self.token, "SCALER_MIN_SIZE": str(MIN_SIZE),
             "SCALER_MAX_SIZE": str(self.max_size),
-            "SCALER_COOLDOWN_S": str(self.t.cooldown_s), "SCALER_SETTLE_S": str(self.t.settle_s),
+            "SCALER_COOLDOWN_S": str(self.t.cooldown_s),
             "SCALER_REQUEST_TTL_S": str(self.t.request_ttl_s),
             "SCALER_LEASE_S": str(self.t.lease_s),
             "SD_OUTPUT": str(self.work / "file_sd" / "pool.json"),
@@ -156,8 +156,6 @@ class Parts:
             # The run's real Prometheus (started below): the tick reads requests in flight per member.
             "PROMETHEUS_URL": f"http://127.0.0.1:{prom_port}",
         }
-        if self.policy != BASELINE:
-            self.env["SCALER_POLICY"] = self.policy
         cfg = config.load(self.env)
         self.store = Store.from_config(cfg)
         self.price_hourly, self.currency = cfg.price_hourly, cfg.currency

@@ -33,7 +33,6 @@ class Timings:
     repeat_interval: str
     boot_s: float            # emulator: instance starting → running
     cooldown_s: float
-    settle_s: float
     request_ttl_s: float
     sample_s: float          # how often the runner samples figures
     flap_window_s: float     # a reversal of direction at most this long after the last is a flap
@@ -50,14 +49,14 @@ def _real() -> Timings:
                    alert_for_down=f"{d.down_for_s}s",
                    group_wait=f"{d.group_wait_s}s", group_interval=f"{d.group_interval_s}s",
                    repeat_interval=f"{d.repeat_s}s", boot_s=45, cooldown_s=Config.cooldown_s,
-                   settle_s=Config.settle_s, request_ttl_s=Config.request_ttl_s, sample_s=2,
+                   request_ttl_s=Config.request_ttl_s, sample_s=2,
                    flap_window_s=FLAP_WINDOW_S, lease_s=Config.lease_s)
 
 
 REAL = _real()
 FAST = Timings("fast", tick_s=10, sd_s=3, scrape_s=2, eval_s=2, rate_window="10s",
                alert_for="10s", alert_for_down="10s", group_wait="2s", group_interval="10s", repeat_interval="5s",
-               boot_s=8, cooldown_s=20, settle_s=25, request_ttl_s=60, sample_s=1,
+               boot_s=8, cooldown_s=20, request_ttl_s=60, sample_s=1,
                flap_window_s=FLAP_WINDOW_S / 6, lease_s=8)
 
 

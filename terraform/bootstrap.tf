@@ -13,7 +13,6 @@ module "bootstrap" {
   grafana_admin_password = random_password.grafana_admin.result
   scaler_min_size        = var.pool_min_size
   scaler_max_size        = var.pool_max_size
-  scaler_policy          = var.scaler_policy
   pool_instance_type     = var.pool_instance_type
   operator_webhook_url   = var.operator_webhook_url
 }

@@ -94,17 +94,6 @@ variable "ssh_public_key" {
   default     = ""
 }
 
-variable "scaler_policy" {
-  description = "Scaling policy of the tick: proportional (sizes the pool to the measured demand; the benchmarked default) or step (±1 per tick)."
-  type        = string
-  default     = "proportional"
-
-  validation {
-    condition     = contains(["step", "proportional"], var.scaler_policy)
-    error_message = "The scaling policy (scaler_policy) must be step or proportional."
-  }
-}
-
 variable "operator_webhook_url" {
   description = "Optional URL that receives the self-monitoring warnings (stale tick or discovery, pool at maximum) as Grafana webhook JSON, for a person to read. Empty: they show on the dashboard's alert list only."
   type        = string

@@ -15,7 +15,6 @@ from . import prices
 
 ZONE_RE = re.compile(r"^[a-z]{2}-[a-z]{3}-[0-9]$")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,62}$")
-POLICIES = ("step", "proportional")
 
 T = TypeVar("T")
 
@@ -39,12 +38,10 @@ class Config:
     token: str | None = field(default=None, repr=False)
     min_size: int = 1
     max_size: int = 10
-    policy: str = "step"
     target_utilization: float = 0.7
     max_step: int = 4
     cooldown_s: float = 120.0
     request_ttl_s: float = 300.0
-    settle_s: float = 150.0
     # How far ahead a scale-up sizes on a rising demand trend, 0 = no look-ahead. The capacity it
     # asks for serves after the figure's age at delivery (half the 30 s window, half the 10 s
     # evaluation, the 10 s group_wait) plus a boot (60-90 s): about 105 s; 180 s also covers the
@@ -133,8 +130,6 @@ def load(env: Mapping[str, str]) -> Config:
         token=env.get("SCALER_TOKEN", "").strip() or None,
         min_size=min_size,
         max_size=max_size,
-        policy=_parsed(env, "SCALER_POLICY", Config.policy, str, lambda v: v in POLICIES,
-                       " or ".join(POLICIES)),
         target_utilization=_parsed(env, "SCALER_TARGET_UTILIZATION", Config.target_utilization, float,
                                    lambda v: 0 < v <= 1, "a number in (0, 1]"),
         max_step=_parsed(env, "SCALER_MAX_STEP", Config.max_step, int, lambda v: v >= 1, "an integer >= 1"),
@@ -144,8 +139,6 @@ def load(env: Mapping[str, str]) -> Config:
                               "a number of seconds > 0"),
         history_days=_parsed(env, "SCALER_HISTORY_DAYS", Config.history_days, int, lambda v: v >= 1,
                              "an integer number of days >= 1"),
-        settle_s=_parsed(env, "SCALER_SETTLE_S", Config.settle_s, float, lambda v: v >= 0,
-                         "a number of seconds >= 0"),
         lookahead_s=_parsed(env, "SCALER_LOOKAHEAD_S", Config.lookahead_s, float,
                             lambda v: 0 <= v <= 3600, "a number of seconds in [0, 3600]"),
         lease_s=_parsed(env, "SCALER_LEASE_S", Config.lease_s, float, lambda v: v > 0,

@@ -1,10 +1,10 @@
 """The scaling decision: a pure function from what the tick observed to what it should do.
 
 Rules, in order: paused → nothing; pool not `running` → nothing (requests stay pending);
-a pool outside its bounds is corrected without any request; requests received before the
-last action's capacity settled are absorbed (like a warm-up: one alert episode, one action);
-up beats down; no scale-down within the cooldown; `step` moves ±1, `proportional` aims at
-ceil(total demand / what one member holds at the target), both capped by the bounds and `max_step`.
+a pool outside its bounds is corrected without any request; up beats down; no scale-down within
+the cooldown; the size aimed at is ceil(total demand / what one member holds at the target),
+at least +MIN_UP_STEP on a scale-up, capped by the bounds and `max_step` (a request without a
+demand figure moves ±1).
 
 A scale-up looks ahead: a measured request with a rising `trend` (members' worth per second) is
 sized for total + trend × (`lookahead_s` + its age), at most MAX_AHEAD more; a falling trend is
@@ -12,9 +12,9 @@ never used, so it cannot deepen a scale-down nor bring one before the cooldown e
 sends the trend net of its noise (alerts.json's demand_trend), so a count's scatter reads as none.
 
 A request that says how many members its demand was averaged over (`members`) gives the
-total demand in members' worth, independent of later changes to the pool: `proportional`
-then acts only when that total needs a different size, and needs no settle window, so a
-re-delivery measured before new capacity arrived is simply "covered".
+total demand in members' worth, independent of later changes to the pool: the policy then acts
+only when that total needs a different size, so a re-delivery measured before new capacity
+arrived is simply "covered".
 
 The target is a CPU and, in the demand figure's units, a fraction of one member's capacity per
 member. On http-load-generator the figure is requests in flight per member, and a member's CPU is
@@ -56,7 +56,6 @@ class Outcome(StrEnum):
     """What became of requests a tick used up: the `action` of their history record."""
     SCALE_UP = "scale-up"
     SCALE_DOWN = "scale-down"
-    ABSORBED = "absorbed"    # received before the last action's capacity settled
     COVERED = "covered"      # the pool already has the size they ask for
     COOLDOWN = "cooldown"    # scale-down within the cooldown after an action
     AT_BOUND = "at-bound"    # the pool is at the bound they push against
@@ -84,28 +83,32 @@ class Pending:
     request: ScaleRequest
 
 
+# A scale-up sized from a demand figure adds at least this many members. The classic ±1 per
+# delivery adds one at every flush while the new capacity boots (a 60 s group interval against a
+# 60-90 s boot: two per alert episode), so on a slow rise it ends a member ahead of the present;
+# sizing for the present alone (often +1 on a rise) fell one round behind it on the ramp and the
+# diurnal trace (benchmarks.policies, docs/benchmarks.md: the ablation row "scale-up +1").
+MIN_UP_STEP = 2
+
+
 @dataclass(frozen=True)
 class Params:
     """The policy's knobs; the defaults are the deployment's (declared once, in Config)."""
-    policy: str = Config.policy
     target_utilization: float = Config.target_utilization
     max_step: int = Config.max_step
     cooldown_s: float = Config.cooldown_s
-    settle_s: float = Config.settle_s
     lookahead_s: float = Config.lookahead_s
+    min_up_step: int = MIN_UP_STEP
 
     @classmethod
     def of(cls, cfg: Config) -> Params:
-        return cls(cfg.policy, cfg.target_utilization, cfg.max_step, cfg.cooldown_s, cfg.settle_s,
-                   cfg.lookahead_s)
+        return cls(cfg.target_utilization, cfg.max_step, cfg.cooldown_s, cfg.lookahead_s)
 
 
 @dataclass(frozen=True)
 class Memory:
     """What earlier ticks left in the state object that the decision depends on."""
     last_action_at: float | None = None
-    settled_at: float | None = None  # None while the last action's capacity is not all serving
-    last_tick_at: float | None = None  # the previous tick: the earliest it can have settled
 
 
 @dataclass(frozen=True)
@@ -165,25 +168,31 @@ def _target(direction: str, pool: PoolView, requests: Sequence[Pending], params:
     demand = _demand(requests)
     # Of several requests, the one that asks for most (the safe side both ways).
     sizings = [_sizing(p, direction, now, params) for p in requests if measured(p)]
-    if params.policy == "proportional" and sizings:
+    if sizings:
         total, ahead, capacity = max(sizings, key=lambda s: (s[0] + s[1]) / s[2].per_member)
         wanted = math.ceil((total + ahead) / capacity.per_member - 1e-9)
         expected = f" + {ahead:.2f} expected by the trend" if ahead else ""
         how = (f"proportional: ceil(demand {total:.2f}{expected} members' worth / "
                f"{capacity.per_member:.2f} in flight per member at CPU "
                f"{params.target_utilization:.2f}) = {wanted}; {capacity.why}")
-    elif params.policy == "proportional" and demand is not None:
+    elif demand is not None:
         serving = max(pool.serving, 1)
         wanted = math.ceil(serving * demand / params.target_utilization - 1e-9)
         how = (f"proportional: ceil({serving} serving × demand {demand:.2f} / "
                f"target {params.target_utilization:.2f}) = {wanted}")
         wanted = max(wanted, current + 1) if direction == UP else min(wanted, current - 1)
     else:
-        wanted = current + step
-        how = "step ±1" if params.policy == "step" else "no demand figure: step ±1"
+        return _capped(current + step, current, direction, params, low, high), "no demand figure: step ±1"
+    if direction == UP and wanted > current and wanted < current + params.min_up_step:
+        wanted = current + params.min_up_step
+        how += f", at least +{params.min_up_step}"
+    return _capped(wanted, current, direction, params, low, high), how
+
+
+def _capped(wanted: int, current: int, direction: str, params: Params, low: int, high: int) -> int:
     wanted = min(wanted, current + params.max_step) if direction == UP else max(
         wanted, current - params.max_step)
-    return min(max(wanted, low), high), how
+    return min(max(wanted, low), high)
 
 
 def decide(now: float, pool: PoolView, pending: Sequence[Pending], bounds: tuple[int, int],
@@ -203,24 +212,6 @@ def decide(now: float, pool: PoolView, pending: Sequence[Pending], bounds: tuple
                         evict=evict_order(pool.members, pool.size - high))
     if not pending:
         return Decision(NONE, pool.size, "no pending requests")
-
-    settled = memory.settled_at
-    proportional = params.policy == "proportional"
-
-    def stale(p: Pending) -> bool:
-        if proportional and measured(p):
-            return False  # its total demand stays true whatever the pool did since
-        return settled is None or p.request.received_at < settled + params.settle_s
-
-    if memory.last_action_at is not None and any(stale(p) for p in pending):
-        fresh = tuple(p for p in pending if not stale(p))
-        stale_ones = tuple(p for p in pending if stale(p))
-        if not fresh:
-            why = ("last action's capacity not yet serving" if settled is None else
-                   f"received within {params.settle_s:.0f}s of the last action settling")
-            return Decision(NONE, pool.size, f"absorbed {len(stale_ones)} request(s): {why}",
-                            consume=keys, outcome=Outcome.ABSORBED, requests=everything)
-        pending = fresh
 
     ups = tuple(p for p in pending if p.request.direction == "up")
     downs = tuple(p for p in pending if p.request.direction == "down")
@@ -255,19 +246,3 @@ def split_expired(pending: Sequence[Pending], now: float, ttl_s: float
     """(live, expired): a request older than the TTL is evidence of nothing any more."""
     live = tuple(p for p in pending if now - p.request.received_at <= ttl_s)
     return live, tuple(p for p in pending if now - p.request.received_at > ttl_s)
-
-
-MAX_SETTLE_S = 600.0
-
-
-def settled_at(memory: Memory, pool: PoolView, now: float) -> float | None:
-    """When the last action's capacity was first seen all serving (or given up waiting for)."""
-    if memory.last_action_at is None or memory.settled_at is not None:
-        return memory.settled_at
-    if pool.state == "running" and len(pool.members) == pool.size and pool.serving == pool.size:
-        # It settled between the previous tick (which saw it unsettled) and now; taking the
-        # earliest moment keeps requests sent after the capacity came from being absorbed.
-        return max(memory.last_action_at, memory.last_tick_at or memory.last_action_at)
-    if now - memory.last_action_at > MAX_SETTLE_S:
-        return memory.last_action_at + MAX_SETTLE_S  # a stuck member must not wedge the scaler
-    return None

@@ -237,7 +237,6 @@ class ScalerState:
     last_decision: Decided | None = None
     last_action: LastAction | None = None
     cooldown_until: float | None = None     # no scale-down before this (last action + cooldown)
-    settled_at: float | None = None         # the last action's capacity was all serving (policy.py)
     refusal: Refusal | None = None          # the last scaling call the API refused or that failed
     intent: Intent | None = None
     history_pruned_on: str | None = None    # UTC day of the last history pruning
@@ -246,8 +245,7 @@ class ScalerState:
 
     def memory(self) -> Memory:
         """What decide() needs from earlier ticks."""
-        return Memory(self.last_action.at if self.last_action else None, self.settled_at,
-                      self.last_tick_at)
+        return Memory(self.last_action.at if self.last_action else None)
 
     def to_json(self) -> Json:
         def opt(part: Any) -> Any:
@@ -257,7 +255,7 @@ class ScalerState:
                 "last_tick_at": self.last_tick_at, "last_tick_by": self.last_tick_by,
                 "paused": self.paused, "bounds": opt(self.bounds), "pool": opt(self.pool),
                 "last_decision": opt(self.last_decision), "last_action": opt(self.last_action),
-                "cooldown_until": self.cooldown_until, "settled_at": self.settled_at,
+                "cooldown_until": self.cooldown_until,
                 "refusal": opt(self.refusal), "intent": opt(self.intent),
                 "history_pruned_on": self.history_pruned_on, "accounts": self.accounts.to_json()}
 
@@ -276,11 +274,12 @@ class ScalerState:
             bounds=f.obj("bounds", Bounds.read, strict), pool=f.obj("pool", PoolSeen.read, strict),
             last_decision=f.obj("last_decision", Decided.read, strict),
             last_action=f.obj("last_action", LastAction.read, strict),
-            cooldown_until=f.opt_number("cooldown_until"), settled_at=f.opt_number("settled_at"),
+            cooldown_until=f.opt_number("cooldown_until"),
             refusal=f.obj("refusal", Refusal.read, strict),
             intent=f.obj("intent", Intent.read, strict),
             history_pruned_on=f.opt_text("history_pruned_on"),
             accounts=f.obj("accounts", Accounts.read, strict) or Accounts())
+        f.opt_number("settled_at")  # retired (the step policy's settle window): read, ignored
         if strict:
             f.done()
         return state if schema == STATE_SCHEMA else replace(state, migrated_from=schema)

@@ -162,9 +162,7 @@ def _observed(state: ScalerState, obs: Observed, settings: Settings, now: float
     if state.intent is not None:
         raise ValueError("a new decision while an intent is unfinished")
     live, expired = policy.split_expired(obs.pending, now, settings.request_ttl_s)
-    stored = state.memory()
-    memory = policy.Memory(stored.last_action_at, policy.settled_at(stored, obs.pool, now))
-    decision = policy.decide(now, obs.pool, live, settings.bounds, settings.params, memory,
+    decision = policy.decide(now, obs.pool, live, settings.bounds, settings.params, state.memory(),
                              settings.paused)
     pool = obs.pool
     accounts = _billed(state, now, pool.size, settings)
@@ -182,7 +180,7 @@ def _observed(state: ScalerState, obs: Observed, settings: Settings, now: float
         history.append(HistoryRecord(now, Outcome.CORRUPT, "unreadable request(s)", obs.corrupt))
     gone = [p.key for p in expired] + [c.key for c in obs.corrupt]
     new = replace(state, accounts=accounts, last_tick_at=now, last_tick_by=obs.by, paused=settings.paused,
-                  bounds=Bounds(*settings.bounds), settled_at=memory.settled_at,
+                  bounds=Bounds(*settings.bounds),
                   pool=PoolSeen(pool.size, pool.state, pool.serving, now),
                   last_decision=Decided(now, decision.action, decision.reason))
     if decision.action == Action.NONE:
@@ -214,8 +212,7 @@ def _finished(state: ScalerState, intent: Intent, settings: Settings, now: float
                            intent.operation_id, id=intent.id)
     last = LastAction(intent.decided_at, intent.action, intent.from_size, intent.target_size,
                       intent.reason, intent.evict, intent.operation_id, len(intent.requests))
-    # The tick that finished it is the earliest moment its capacity can have settled from.
-    new = replace(state, intent=None, settled_at=None, refusal=None, last_action=last,
+    new = replace(state, intent=None, refusal=None, last_action=last,
                   cooldown_until=intent.decided_at + settings.params.cooldown_s,
                   last_tick_at=now, last_tick_by=by or state.last_tick_by)
     return new, Effects((record,), tuple(p.key for p in intent.requests))

@@ -61,8 +61,7 @@ def test_inspect_reads_what_the_real_tick_writes_and_the_tick_honours_inspect(
 
     emu, pool_id = start_emulator(2)
     try:
-        env = env_for(moto_endpoint, bucket, emu, pool_id, SCALER_COOLDOWN_S="0",
-                      SCALER_SETTLE_S="0")
+        env = env_for(moto_endpoint, bucket, emu, pool_id, SCALER_COOLDOWN_S="0")
         cfg = cfg_for(env)
         store = Store.from_config(cfg)
         assert inspect(env, "set-bounds", "--min", "2", "--max", "3").returncode == 0

@@ -45,8 +45,7 @@ def clock() -> Skewed:
 
 @pytest.fixture
 def world(moto_endpoint: str, bucket: str, clock: Skewed) -> Iterator[World]:
-    with tick_world(moto_endpoint, bucket, emulator={"clock": clock}, SCALER_COOLDOWN_S="0",
-                    SCALER_SETTLE_S="0") as w:
+    with tick_world(moto_endpoint, bucket, emulator={"clock": clock}, SCALER_COOLDOWN_S="0") as w:
         yield w
 
 
@@ -90,7 +89,7 @@ def test_scale_down_evicts_the_newest_member_by_name(world: World, clock: Skewed
 def test_scale_down_evicts_the_idle_member_prometheus_names(moto_endpoint: str, bucket: str) -> None:
     """Requests in flight per member (Prometheus beside the tick) come before age: the two members
     that the old order (newest, then id) would evict first hold requests; the third is idle."""
-    with tick_world(moto_endpoint, bucket, size=3, SCALER_COOLDOWN_S="0", SCALER_SETTLE_S="0") as w, \
+    with tick_world(moto_endpoint, bucket, size=3, SCALER_COOLDOWN_S="0") as w, \
             fake_prometheus() as prom:
         members = sorted(w.emu.model.get_pool(w.pool).members)  # one creation time: by id
         ips = {i: w.emu.model.get_instance(i).public_ip for i in members}

@@ -20,8 +20,7 @@ from tests.integration.tickkit import World, add_request, history, pending_keys,
 
 @pytest.fixture
 def world(moto_endpoint: str, bucket: str) -> Iterator[World]:
-    with tick_world(moto_endpoint, bucket, SCALER_COOLDOWN_S="0", SCALER_SETTLE_S="0",
-                    SCALER_POLICY="proportional") as w:
+    with tick_world(moto_endpoint, bucket, SCALER_COOLDOWN_S="0") as w:
         wait_running(w.emu, w.pool)
         yield w
 

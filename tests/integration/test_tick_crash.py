@@ -80,8 +80,8 @@ def test_two_ticks_at_once_act_once(world: dict) -> None:
 
 
 def test_config_error_exits_2(world: dict) -> None:
-    proc = run({**world["env"], "SCALER_POLICY": "yolo"})
-    assert proc.returncode == 2 and "SCALER_POLICY" in proc.stderr
+    proc = run({**world["env"], "SCALER_MAX_STEP": "yolo"})
+    assert proc.returncode == 2 and "SCALER_MAX_STEP" in proc.stderr
 
 
 def test_sos_unreachable_exits_1_without_calls(world: dict) -> None:

@@ -32,7 +32,7 @@ SHORT = (1.0, 0.3)  # (connect, read) seconds: a client that gives up before the
 
 @pytest.fixture
 def world(moto_endpoint: str, bucket: str) -> Iterator[World]:
-    with tick_world(moto_endpoint, bucket, SCALER_COOLDOWN_S="0", SCALER_SETTLE_S="0") as w:
+    with tick_world(moto_endpoint, bucket, SCALER_COOLDOWN_S="0") as w:
         yield w
 
 

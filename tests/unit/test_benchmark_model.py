@@ -42,13 +42,12 @@ def test_kicked_floor_has_no_tick_wait() -> None:
     assert pipeline.floor(Delays()).total_s == pytest.approx(22.5 + 10 + 10 + 0 + 75)
 
 
-@pytest.mark.parametrize("policy_name", ["step", "proportional"])
-def test_kicked_tick_acts_in_the_second_of_the_first_delivery(policy_name: str) -> None:
+def test_kicked_tick_acts_in_the_second_of_the_first_delivery() -> None:
     for seed in range(5):
         kicked = pipeline.simulate(traces.step().demand, DecideController(
-            policy_name, Params(policy=policy_name), BOUNDS, kicked=True), seed=seed)
+            "proportional", Params(), BOUNDS, kicked=True), seed=seed)
         timer = pipeline.simulate(traces.step().demand, DecideController(
-            policy_name, Params(policy=policy_name), BOUNDS), seed=seed)
+            "proportional", Params(), BOUNDS), seed=seed)
         first_up = next(t for t, d, _ in kicked.deliveries if d == "up")
         assert kicked.actions[0] == (first_up, "up")
         # Same deliveries up to then; the timer-only run waits for its tick (0-59 s later).
@@ -62,7 +61,7 @@ def test_sd_kick_decides_a_waiting_request_at_the_first_sd_cycle_after_the_boot(
     delays = Delays(boot_min_s=80, boot_max_s=80)
     runs = {}
     for sd_kicked in (True, False):
-        ctl = DecideController("proportional", Params(policy="proportional"), BOUNDS, kicked=True,
+        ctl = DecideController("proportional", Params(), BOUNDS, kicked=True,
                                sd_kicked=sd_kicked)
         result = pipeline.simulate(traces.step().demand, ctl, seed=seed, delays=delays)
         first = result.actions[0][0]
@@ -133,8 +132,7 @@ def test_baseline_acts_on_every_delivery_in_the_pipeline() -> None:
 
 
 @pytest.mark.parametrize("make", [
-    lambda: DecideController("step", Params(policy="step"), BOUNDS),
-    lambda: DecideController("proportional", Params(policy="proportional"), BOUNDS),
+    lambda: DecideController("proportional", Params(), BOUNDS),
     lambda: BaselineController(BOUNDS)])
 def test_flat_load_gives_no_alert_and_no_action(make) -> None:
     result = pipeline.simulate(traces.flat().demand, make(), seed=0)
@@ -142,9 +140,9 @@ def test_flat_load_gives_no_alert_and_no_action(make) -> None:
     assert result.violation_s == 0 and result.instance_s == 2 * traces.flat().duration_s
 
 
-def test_tick_policy_waits_for_its_tick_and_for_capacity_to_settle() -> None:
+def test_tick_policy_waits_for_its_tick_and_for_the_pool_to_run() -> None:
     delays = Delays()
-    result = pipeline.simulate(traces.step().demand, DecideController("step", Params(), BOUNDS),
+    result = pipeline.simulate(traces.ramp().demand, DecideController("proportional", Params(), BOUNDS),
                                seed=1, delays=delays)
     times = [t for t, _ in result.actions]
     assert result.actions and all(d == "up" for _, d in result.actions)
@@ -315,7 +313,7 @@ def test_cpu_bound_trend_sums_cpu_and_stops_at_saturation() -> None:
 
 
 def test_only_the_scale_up_delivery_carries_the_trend_and_decide_sees_it() -> None:
-    ctl = DecideController("proportional", Params(policy="proportional"), BOUNDS, kicked=True)
+    ctl = DecideController("proportional", Params(), BOUNDS, kicked=True)
     seen: list[tuple[str, float | None]] = []
     webhook = ctl.webhook
 
@@ -338,7 +336,7 @@ def test_the_scale_up_delivery_carries_the_alerts_cpu_beside_requests_in_flight(
                                                                                carried: bool) -> None:
     """scale_cpu is the alert's own CPU reading (what fires it, so above 80 %), on the scale-up
     alert only and only beside requests in flight; decide() then fits the spread of requests."""
-    ctl = DecideController("proportional", Params(policy="proportional"), BOUNDS, kicked=True)
+    ctl = DecideController("proportional", Params(), BOUNDS, kicked=True)
     seen: list[tuple[str, float | None, float | None]] = []
     webhook = ctl.webhook
 
@@ -358,3 +356,27 @@ def test_the_scale_up_delivery_carries_the_alerts_cpu_beside_requests_in_flight(
         assert all(cpu is None for _, cpu in ups)
         assert not any("occupancy fit" in reason or "random arrivals" in reason
                        for _, _, reason, _ in ctl.log)
+
+
+def _up_values(resend_s: int) -> list[float]:
+    """The values the scale-up deliveries carried on a clean ramp, the pool held at 2 members by
+    its bounds so that the alert fires from its first delivery to the end."""
+    result = pipeline.simulate(traces.ramp().demand, BaselineController((1, 2)), seed=3,
+                               delays=Delays(resend_s=resend_s), bounds=(1, 2),
+                               app=HTTP_LOAD_GENERATOR.without_noise())
+    values = [value for _, direction, value in result.deliveries if direction == "up"]
+    assert all(value is not None for value in values)
+    return [value for value in values if value is not None]
+
+
+def test_a_flush_carries_the_annotations_of_grafanas_last_send_to_its_alertmanager() -> None:
+    """Grafana hands a still-firing alert to its Alertmanager again only `resend_s` (30 s) after its
+    last send (ResendDelay): never re-sent, every flush repeats the first values; sent at every
+    evaluation, each flush carries the latest."""
+    never = _up_values(resend_s=10_000)
+    assert len(never) > 10 and len(set(never)) == 1
+    every = _up_values(resend_s=0)
+    assert len(every) == len(never) and every == sorted(every) and every[-1] > every[0] + 1
+    deployed = _up_values(resend_s=Delays().resend_s)
+    # 30 s: each flush carries an evaluation up to 30 s older than the latest, so lower on a rise
+    assert all(d <= e for d, e in zip(deployed, every, strict=True)) and deployed != every

@@ -56,7 +56,7 @@ def test_only_random_arrivals_count_requests_at_random() -> None:
 def test_every_policy_sees_the_same_arrivals_for_a_seed(monkeypatch: pytest.MonkeyPatch) -> None:
     original = Exporters.scrape
 
-    def in_flight_sums(policy: str, seed: int) -> list[float]:
+    def in_flight_sums(kicked: bool, seed: int) -> list[float]:
         """The pool's count of requests in flight at every scrape of one run."""
         seen: list[float] = []
 
@@ -65,12 +65,12 @@ def test_every_policy_sees_the_same_arrivals_for_a_seed(monkeypatch: pytest.Monk
             seen.append(sum(self.arrivals.recent) if self.arrivals else -1.0)
 
         monkeypatch.setattr(Exporters, "scrape", spy)
-        ctl = DecideController(policy, Params(policy=policy), BOUNDS, kicked=True)
+        ctl = DecideController("proportional", Params(), BOUNDS, kicked=kicked)
         pipeline.simulate(traces.step().demand[:900], ctl, seed=seed)
         return seen
 
-    assert in_flight_sums("step", 4) == in_flight_sums("proportional", 4)
-    assert in_flight_sums("step", 4) != in_flight_sums("step", 5)
+    assert in_flight_sums(False, 4) == in_flight_sums(True, 4)
+    assert in_flight_sums(False, 4) != in_flight_sums(False, 5)
 
 
 # ---- the trend signal: deriv() less z standard errors, as alerts.json's demand_trend ---------
@@ -106,7 +106,7 @@ def test_under_arrival_noise_the_scale_up_deliveries_rarely_carry_a_rising_trend
     def rising_share(z: float) -> float:
         trends: list[float] = []
         for seed in range(20):
-            ctl = DecideController("proportional", Params(policy="proportional"), BOUNDS, kicked=True)
+            ctl = DecideController("proportional", Params(), BOUNDS, kicked=True)
 
             def spy(t: int, direction: str, value: float | None, members: int | None, pool: SimPool,
                     trend: float | None = None, cpu: float | None = None,

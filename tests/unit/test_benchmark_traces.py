@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import policies, trace_csv, traces
+from benchmarks import policies, replay, trace_csv, traces
 from benchmarks.trace_csv import TraceError
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "benchmarks" / "example-traces"
@@ -77,14 +77,19 @@ def test_hard_traces_have_their_shapes() -> None:
 
 
 def test_json_has_every_cell_in_the_documented_shape(capsys: pytest.CaptureFixture[str]) -> None:
-    assert policies.main(["--json", "--seeds", "1", "--trace", str(EXAMPLES / "step.csv")]) == 0
+    assert policies.main(["--json", "--seeds", "2", "--trace", str(EXAMPLES / "step.csv")]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["deployed"] == "proportional"
     cell = doc["traces"]["step"]
     assert cell["floor_s"] > 0
-    assert set(cell["policies"]) >= {"baseline", "step", "proportional"}
+    assert set(cell["policies"]) == {"baseline", "proportional", "proportional (60 s timer only)"}
     for figures in cell["policies"].values():
         assert set(figures) >= {"reaction_s", "slo_violation_s", "instance_s", "actions", "flaps"}
+        # the plain keys stay plain numbers; the interval over the seeds sits in its own key
+        low, high = figures["instance_s_ci95"]
+        assert isinstance(figures["instance_s"], float) and low <= figures["instance_s"] <= high
+    assert set(doc["ablation"]) >= {"no look-ahead", "no occupancy fit", "scale-up +1 (no +2 floor)"}
+    assert set(doc["ablation"]["no look-ahead"]) == {"step"}
     assert cell["policies"]["baseline"]["actions"] >= 1
     assert isinstance(cell["policies"]["proportional"]["reaction_s"], float)
 
@@ -112,3 +117,15 @@ def test_the_floor_search_only_tries_settings_the_tools_allow() -> None:
         assert (d.trend_window_s, d.trend_step_s) == (d.rate_window_s, d.scrape_s)
     assert {(d.scrape_s, d.rate_window_s) for d in found} >= {(5, 20), (15, 60)}
     assert not any(d.scrape_s == 15 and d.rate_window_s < 60 for d in found)
+
+
+@pytest.mark.parametrize("df, table", [(4, 2.776), (8, 2.306), (19, 2.093), (39, 2.023)])
+def test_the_t_quantile_matches_the_tables(df: int, table: float) -> None:
+    assert replay.t_quantile(df) == pytest.approx(table, abs=0.01 if df < 8 else 0.001)
+
+
+def test_the_spread_is_half_the_95_percent_t_interval_of_the_mean() -> None:
+    values = [0.0, 1.0] * 10          # stdev 0.5130, n 20, t(19) 2.093
+    assert replay.half_width(values) == pytest.approx(2.093 * 0.51299 / 20 ** 0.5, rel=1e-3)
+    assert replay.half_width([5.0] * 4) == 0.0
+    assert replay.half_width([5.0]) is None

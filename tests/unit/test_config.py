@@ -21,7 +21,7 @@ def test_defaults() -> None:
     assert cfg.api_url == "https://api-ch-gva-2.exoscale.com/v2"
     assert cfg.sos_endpoint == "https://sos-ch-gva-2.exo.io"
     assert (cfg.listen_addr, cfg.listen_port, cfg.token) == ("127.0.0.1", 8090, None)
-    assert (cfg.min_size, cfg.max_size, cfg.policy, cfg.max_step) == (1, 10, "step", 4)
+    assert (cfg.min_size, cfg.max_size, cfg.max_step) == (1, 10, 4)
     assert (cfg.cooldown_s, cfg.request_ttl_s, cfg.target_utilization) == (120.0, 300.0, 0.7)
     assert (cfg.sd_output, cfg.target_port) == ("/var/lib/autoscaler/file_sd/pool.json", 9100)
     assert cfg.prometheus_url == "http://127.0.0.1:9090"
@@ -45,7 +45,6 @@ def test_secrets_not_in_repr() -> None:
     ("LISTEN_PORT", "http", "LISTEN_PORT"),
     ("SCALER_MIN_SIZE", "0", "SCALER_MIN_SIZE"),
     ("SCALER_MAX_SIZE", "0", "SCALER_MAX_SIZE"),
-    ("SCALER_POLICY", "random", "SCALER_POLICY"),
     ("SCALER_TARGET_UTILIZATION", "1.5", "SCALER_TARGET_UTILIZATION"),
     ("SCALER_MAX_STEP", "0", "SCALER_MAX_STEP"),
     ("SCALER_COOLDOWN_S", "-1", "SCALER_COOLDOWN_S"),

@@ -24,48 +24,46 @@ def pool(size: int, state: str = "running", serving: int | None = None) -> PoolV
     return PoolView(size, state, members)
 
 
-STEP = Params()
-PROP = Params(policy="proportional", target_utilization=0.6, max_step=4, lookahead_s=105)
-BLIND = Params(policy="proportional", target_utilization=0.6, max_step=4, lookahead_s=0)
-FIT = Params(policy="proportional", target_utilization=0.75, max_step=4, lookahead_s=105)
+PLAIN = Params()  # the deployed knobs; the requests it sees carry no demand figure
+# The sizing arithmetic alone: no +2 floor on a scale-up (its own cases below use the default).
+PROP = Params(target_utilization=0.6, max_step=4, lookahead_s=105, min_up_step=1)
+BLIND = Params(target_utilization=0.6, max_step=4, lookahead_s=0, min_up_step=1)
+FIT = Params(target_utilization=0.75, max_step=4, lookahead_s=105, min_up_step=1)
 QUIET = Memory()  # no earlier action
-RECENT = Memory(last_action_at=NOW - 30, settled_at=None)
-SETTLED_LONG_AGO = Memory(last_action_at=NOW - 1000, settled_at=NOW - 900)
+RECENT = Memory(last_action_at=NOW - 30)
 
 CASES = [
     # name, pool, pending, bounds, params, memory, paused, action, target, outcome
-    ("nothing pending", pool(2), [], (1, 10), STEP, QUIET, False, NONE, 2, None),
-    ("step up", pool(2), [req("up")], (1, 10), STEP, QUIET, False, UP, 3, None),
-    ("step down", pool(3), [req("down")], (1, 10), STEP, QUIET, False, DOWN, 2, None),
-    ("up beats down", pool(3), [req("down"), req("up")], (1, 10), STEP, QUIET, False, UP, 4,
+    ("nothing pending", pool(2), [], (1, 10), PLAIN, QUIET, False, NONE, 2, None),
+    ("up without a figure: +1", pool(2), [req("up")], (1, 10), PLAIN, QUIET, False, UP, 3, None),
+    ("down without a figure: -1", pool(3), [req("down")], (1, 10), PLAIN, QUIET, False, DOWN, 2, None),
+    ("up beats down", pool(3), [req("down"), req("up")], (1, 10), PLAIN, QUIET, False, UP, 4,
      None),
-    ("many ups still one step", pool(2), [req("up", a) for a in (1, 2, 3, 4)], (1, 10), STEP,
+    ("many ups still one step", pool(2), [req("up", a) for a in (1, 2, 3, 4)], (1, 10), PLAIN,
      QUIET, False, UP, 3, None),
-    ("at max: refused, consumed", pool(10), [req("up")], (1, 10), STEP, QUIET, False, NONE, 10,
+    ("at max: refused, consumed", pool(10), [req("up")], (1, 10), PLAIN, QUIET, False, NONE, 10,
      "at-bound"),
-    ("at min: no down", pool(1), [req("down")], (1, 10), STEP, QUIET, False, NONE, 1, "at-bound"),
-    ("below min corrected without request", pool(1), [], (3, 10), STEP, QUIET, False, UP, 3,
+    ("at min: no down", pool(1), [req("down")], (1, 10), PLAIN, QUIET, False, NONE, 1, "at-bound"),
+    ("below min corrected without request", pool(1), [], (3, 10), PLAIN, QUIET, False, UP, 3,
      None),
-    ("above max corrected without request", pool(7), [], (1, 5), STEP, QUIET, False, DOWN, 5,
+    ("above max corrected without request", pool(7), [], (1, 5), PLAIN, QUIET, False, DOWN, 5,
      None),
-    ("operator max respected by step", pool(4), [req("up")], (1, 4), STEP, QUIET, False, NONE, 4,
+    ("operator max respected", pool(4), [req("up")], (1, 4), PLAIN, QUIET, False, NONE, 4,
      "at-bound"),
-    ("not running: wait", pool(2, "scaling-up"), [req("up")], (1, 10), STEP, QUIET, False, NONE,
+    ("not running: wait", pool(2, "scaling-up"), [req("up")], (1, 10), PLAIN, QUIET, False, NONE,
      2, None),
-    ("not running: no correction either", pool(0, "scaling-up"), [], (1, 10), STEP, QUIET, False,
+    ("not running: no correction either", pool(0, "scaling-up"), [], (1, 10), PLAIN, QUIET, False,
      NONE, 0, None),
-    ("paused: nothing, even out of bounds", pool(12), [req("up")], (1, 10), STEP, QUIET, True,
+    ("paused: nothing, even out of bounds", pool(12), [req("up")], (1, 10), PLAIN, QUIET, True,
      NONE, 12, None),
-    ("cooldown holds scale-down", pool(3), [req("down")], (1, 10), STEP,
-     Memory(last_action_at=NOW - 60, settled_at=NOW - 200), False, NONE, 3, "absorbed"),
-    ("cooldown over: scale-down", pool(3), [req("down", 1)], (1, 10), STEP,
-     Memory(last_action_at=NOW - 300, settled_at=NOW - 200), False, DOWN, 2, None),
-    ("cooldown does not hold scale-up", pool(3), [req("up", 1)], (1, 10), Params(settle_s=60),
-     Memory(last_action_at=NOW - 90, settled_at=NOW - 80), False, UP, 4, None),
-    ("unsettled action absorbs requests", pool(3), [req("up")], (1, 10), STEP, RECENT, False,
-     NONE, 3, "absorbed"),
-    ("settled long ago: acts", pool(3), [req("up")], (1, 10), STEP, SETTLED_LONG_AGO, False, UP,
-     4, None),
+    ("cooldown holds scale-down", pool(3), [req("down")], (1, 10), PLAIN,
+     Memory(last_action_at=NOW - 60), False, NONE, 3, "cooldown"),
+    ("cooldown over: scale-down", pool(3), [req("down", 1)], (1, 10), PLAIN,
+     Memory(last_action_at=NOW - 300), False, DOWN, 2, None),
+    ("cooldown does not hold scale-up", pool(3), [req("up", 1)], (1, 10), PLAIN,
+     Memory(last_action_at=NOW - 90), False, UP, 4, None),
+    ("no demand figure right after an action: +1 again", pool(3, serving=2), [req("up")], (1, 10),
+     PLAIN, RECENT, False, UP, 4, None),
     ("proportional jumps to demand", pool(1), [req("up", value=2.0)], (1, 10), PROP, QUIET, False,
      UP, 4, None),
     ("proportional capped by max_step", pool(1), [req("up", value=9.0)], (1, 10), PROP, QUIET,
@@ -92,7 +90,7 @@ CASES = [
      QUIET, False, UP, 3, None),
     ("total demand already covered", pool(3), [req("up", value=1.8, members=1)], (1, 10), PROP,
      QUIET, False, NONE, 3, "covered"),
-    ("total demand is not absorbed by an unsettled action", pool(3),
+    ("total demand right after an action", pool(3),
      [req("up", value=1.2, members=3)], (1, 10), PROP, RECENT, False, UP, 6, None),
     ("re-delivery measured before new capacity is covered", pool(6),
      [req("up", value=2.5, members=1)], (1, 10), PROP, RECENT, False, NONE, 6, "covered"),
@@ -104,10 +102,18 @@ CASES = [
      PROP, QUIET, False, NONE, 2, "covered"),
     ("total down keeps what demand needs", pool(4), [req("down", value=0.19, members=4)],
      (1, 10), PROP, QUIET, False, DOWN, 2, None),
-    ("total ignored by step", pool(1), [req("up", value=1.8, members=1)], (1, 10), STEP, QUIET,
-     False, UP, 2, None),
-    ("step still absorbs unsettled", pool(3), [req("up", value=1.2, members=3)], (1, 10), STEP,
-     RECENT, False, NONE, 3, "absorbed"),
+    # A scale-up adds at least MIN_UP_STEP (2): 2.4 members' worth / 0.7 = 4 on a pool of 3 → 5.
+    ("a scale-up adds at least 2", pool(3), [req("up", value=0.8, members=3)], (1, 10), PLAIN,
+     QUIET, False, UP, 5, None),
+    ("the floor leaves covered alone", pool(4), [req("up", value=0.8, members=3)], (1, 10), PLAIN,
+     QUIET, False, NONE, 4, "covered"),
+    ("the floor within the bounds", pool(3), [req("up", value=0.8, members=3)], (1, 4), PLAIN,
+     QUIET, False, UP, 4, None),
+    ("the floor within max_step", pool(3), [req("up", value=0.8, members=3)], (1, 10),
+     Params(max_step=1), QUIET, False, UP, 4, None),
+    ("no demand figure: still +1", pool(3), [req("up")], (1, 10), PLAIN, QUIET, False, UP, 4, None),
+    ("a scale-down has no floor", pool(4), [req("down", value=0.4, members=4)], (1, 10), PLAIN,
+     QUIET, False, DOWN, 3, None),
     # The trend (members' worth per second): a scale-up sizes for the demand expected when the
     # new capacity serves, 3.0 + 0.01 × (105 s look-ahead + 5 s age) = 4.1 → ceil(4.1 / 0.6) = 7.
     ("no trend: sizes for the measured demand", pool(3), [req("up", value=1.5, members=2)],
@@ -135,15 +141,13 @@ CASES = [
     ("largest expected demand wins", pool(3), [req("up", value=1.6, members=2),
                                                req("up", age=30, value=1.5, members=2, trend=0.01)],
      (1, 10), PROP, QUIET, False, UP, 7, None),
-    ("trend ignored by step", pool(3), [req("up", value=1.5, members=2, trend=0.05)], (1, 10),
-     STEP, QUIET, False, UP, 4, None),
     ("falling trend never deepens a scale-down", pool(6),
      [req("down", value=0.2, members=6, trend=-0.05)], (1, 10), PROP, QUIET, False, DOWN, 2, None),
     ("rising trend on a down request is not used either", pool(6),
      [req("down", value=0.2, members=6, trend=0.05)], (1, 10), PROP, QUIET, False, DOWN, 2, None),
     ("cooldown holds a scale-down whatever the trend", pool(6),
      [req("down", value=0.05, members=6, trend=-1.0)], (1, 10), PROP,
-     Memory(last_action_at=NOW - 60, settled_at=NOW - 50), False, NONE, 6, None),
+     Memory(last_action_at=NOW - 60), False, NONE, 6, None),
     # The pool's CPU beside its requests in flight (occupancy.fit, target 0.75): random arrivals,
     # 1.7 in flight per member at CPU 1 - e^(-1.7) = 0.817, need 1.39 per member, not 0.75.
     ("random arrivals: 1.39 in flight per member", pool(3),
@@ -164,8 +168,6 @@ CASES = [
      (1, 10), FIT, QUIET, False, UP, 6, None),
     ("a scale-down never uses the fit", pool(6), [req("down", value=0.3, members=6, cpu=0.1)],
      (1, 10), FIT, QUIET, False, DOWN, 3, None),
-    ("step ignores the CPU", pool(3), [req("up", value=1.7, members=3, cpu=0.817)], (1, 10),
-     STEP, QUIET, False, UP, 4, None),
 ]
 
 
@@ -203,21 +205,14 @@ def test_an_idle_pool_reads_zero_demand_not_minus_zero() -> None:
 
 def test_consumes_everything_pending_when_acting() -> None:
     pending = [req("up", 3, key="a"), req("down", 2, key="b"), req("up", 1, key="c")]
-    d = policy.decide(NOW, pool(2), pending, (1, 10), STEP, QUIET)
+    d = policy.decide(NOW, pool(2), pending, (1, 10), PLAIN, QUIET)
     assert d.consume == ("a", "b", "c")
 
 
 def test_waiting_consumes_nothing() -> None:
     for view, paused in ((pool(2, "scaling-down"), False), (pool(2), True)):
-        d = policy.decide(NOW, view, [req("up", key="a")], (1, 10), STEP, QUIET, paused)
+        d = policy.decide(NOW, view, [req("up", key="a")], (1, 10), PLAIN, QUIET, paused)
         assert d.action == NONE and d.consume == ()
-
-
-def test_settled_partition_acts_on_fresh_and_consumes_all() -> None:
-    memory = Memory(last_action_at=NOW - 200, settled_at=NOW - 100)
-    pending = [req("up", 90, key="stale"), req("up", 10, key="fresh")]
-    d = policy.decide(NOW, pool(2), pending, (1, 10), Params(settle_s=60), memory)
-    assert d.action == UP and d.consume == ("stale", "fresh")
 
 
 def test_evict_order_not_serving_first_then_newest() -> None:
@@ -232,19 +227,6 @@ def test_evict_order_not_serving_first_then_newest() -> None:
 def test_scale_down_evicts_exactly_the_difference() -> None:
     d = policy.decide(NOW, pool(6), [req("down", value=0.1)], (1, 10), PROP, QUIET)
     assert len(d.evict) == 6 - d.target_size and len(set(d.evict)) == len(d.evict)
-
-
-@pytest.mark.parametrize("memory, view, expected", [
-    (Memory(), pool(2), None),
-    (Memory(NOW - 10, None), pool(3, serving=2), None),
-    (Memory(NOW - 10, None), pool(3), NOW - 10),
-    (Memory(NOW - 70, None, last_tick_at=NOW - 8), pool(3), NOW - 8),
-    (Memory(NOW - 10, None), pool(3, "scaling-up"), None),
-    (Memory(NOW - 10, NOW - 5), pool(3, serving=1), NOW - 5),
-    (Memory(NOW - 700, None), pool(3, serving=2), NOW - 700 + policy.MAX_SETTLE_S),
-])
-def test_settled_at(memory: Memory, view: PoolView, expected: float | None) -> None:
-    assert policy.settled_at(memory, view, NOW) == expected
 
 
 def test_split_expired() -> None:

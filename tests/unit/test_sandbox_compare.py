@@ -19,20 +19,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("step,proportional,baseline", ["step", "proportional", "baseline"]),
+    ("proportional,baseline", ["proportional", "baseline"]),
     ("baseline", ["baseline"]),
     (" proportional , baseline ", ["proportional", "baseline"]),
-    ("baseline,step,", ["baseline", "step"]),
+    ("baseline,proportional,", ["baseline", "proportional"]),
 ])
 def test_a_policy_list_is_read_in_order(text: str, expected: list[str]) -> None:
     assert compare.parse_policies(text, POLICIES) == expected
 
 
 @pytest.mark.parametrize(("text", "says"), [
-    ("", "needs at least one policy (choose from step, proportional, baseline)"),
+    ("", "needs at least one policy (choose from proportional, baseline)"),
     (",,", "needs at least one policy"),
-    ("step,classic", "unknown policy 'classic' (choose from step, proportional, baseline)"),
-    ("step,step", "'step' is named twice"),
+    ("baseline,step", "unknown policy 'step' (choose from proportional, baseline)"),
+    ("baseline,baseline", "'baseline' is named twice"),
 ])
 def test_a_bad_policy_list_is_refused_in_one_line(text: str, says: str) -> None:
     with pytest.raises(compare.CompareError, match=says.replace("(", r"\(").replace(")", r"\)")):
@@ -40,7 +40,7 @@ def test_a_bad_policy_list_is_refused_in_one_line(text: str, says: str) -> None:
 
 
 @pytest.mark.parametrize(("arg", "says"), [
-    ("step,classic", "sandbox: --compare: unknown policy 'classic'"),
+    ("proportional,step", "sandbox: --compare: unknown policy 'step'"),
     ("", "sandbox: --compare needs at least one policy"),
 ])
 def test_the_command_refuses_a_bad_list_before_starting_anything(tmp_path: Path, arg: str, says: str) -> None:
@@ -85,12 +85,12 @@ def test_the_table_has_one_column_per_policy_in_the_order_run() -> None:
 
 
 def test_compare_writes_the_table_the_figures_and_a_plot(tmp_path: Path) -> None:
-    runs = {"step": run("step", 40, 3), "baseline": run("baseline", 50, 2)}
-    compare.write(tmp_path, runs, "python -m sandbox --compare step,baseline --scenario smoke")
+    runs = {"proportional": run("proportional", 40, 3), "baseline": run("baseline", 50, 2)}
+    compare.write(tmp_path, runs, "python -m sandbox --compare proportional,baseline --scenario smoke")
     doc = json.loads((tmp_path / "compare.json").read_text())
-    assert doc["policies"] == ["step", "baseline"]
+    assert doc["policies"] == ["proportional", "baseline"]
     assert doc["runs"]["baseline"]["summary"] == runs["baseline"]["summary"]
     text = (tmp_path / "compare.md").read_text()
-    assert "`python -m sandbox --compare step,baseline --scenario smoke`" in text
-    assert "[step/](step/report.md)" in text and "\n".join(compare.table(runs)) in text
+    assert "`python -m sandbox --compare proportional,baseline --scenario smoke`" in text
+    assert "[proportional/](proportional/report.md)" in text and "\n".join(compare.table(runs)) in text
     assert (tmp_path / "compare.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -21,7 +21,7 @@ from tests.conftest import handler_env
 PRICE = 0.5                                         # EUR per member-hour: round figures
 NOON = datetime(2026, 11, 30, 12, 0, tzinfo=UTC).timestamp()   # a Monday; 12 h left in the UTC day
 MIDNIGHT = datetime(2026, 11, 30, 0, 0, tzinfo=UTC).timestamp()
-PROPORTIONAL = Params("proportional", 0.5, 4, 0.0, 0.0)
+PROPORTIONAL = Params(0.5, 4, 0.0)
 
 
 def pool(size: int) -> PoolView:

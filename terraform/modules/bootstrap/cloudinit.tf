@@ -15,7 +15,6 @@ locals {
     "SCALER_TOKEN=${var.scaler_token}",
     "SCALER_MIN_SIZE=${var.scaler_min_size}",
     "SCALER_MAX_SIZE=${var.scaler_max_size}",
-    "SCALER_POLICY=${var.scaler_policy}",
     # The pool's type in the price table (functions/common/prices.json): cost, spend, the cap.
     "SCALER_INSTANCE_TYPE=${var.pool_instance_type}",
     # Prometheus on this VM (Debian's default listen address :9090): requests in flight per member

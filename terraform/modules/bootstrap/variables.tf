@@ -52,12 +52,6 @@ variable "scaler_max_size" {
   type        = number
 }
 
-variable "scaler_policy" {
-  description = "Scaling policy of the tick: step or proportional (SCALER_POLICY)."
-  type        = string
-  default     = "step"
-}
-
 variable "pool_instance_type" {
   description = "Instance type of the pool members, priced from the functions' price table (SCALER_INSTANCE_TYPE)."
   type        = string
