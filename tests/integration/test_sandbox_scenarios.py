@@ -124,9 +124,10 @@ def test_replace_vm_loses_no_request_and_no_snapshot(tmp_path: Path) -> None:
 
 
 def test_soak_keeps_its_invariants_while_faults_come(tmp_path: Path) -> None:
-    """Three minutes of soak with seed 42, whose plan holds every kind of fault once; the faults
-    that need no particular moment (outages, bursts, the VM's replacement) are injected as planned,
-    the others when their moment comes (a running tick, a scaling call, a scale delivery)."""
+    """Three minutes of soak with seed 42, whose plan holds every kind of fault once. The outages and
+    bursts hold until a call has met them and the VM's replacement needs nothing: those are injected
+    as planned; the others only if their moment comes (a running tick, a scaling call, a scale
+    delivery), which most do."""
     planned = plan(42, 180, (1, 6)).planned()
     assert all(planned[k] == 1 for k in KINDS), planned
     sandbox("soak", tmp_path, "--duration", "3", "--seed", "42", timeout_s=3 * 60 + 300)
