@@ -89,12 +89,20 @@ class Soak(Sandbox):
         for item in todo:
             if self.stopping.wait(max(0.0, self.t0 + item.at - time.monotonic())):
                 break
-            target = self._inject if isinstance(item, Fault) else self._bounds
-            th = threading.Thread(target=target, args=(item,), daemon=True)
+            th = threading.Thread(target=self._guarded, args=(item,), daemon=True)
             th.start()
             threads.append(th)
         for th in threads:
             th.join()
+
+    def _guarded(self, item: Fault | BoundsChange) -> None:
+        """One fault or bounds change; a failure to inject is reported, not a dead thread's trace."""
+        try:
+            self._inject(item) if isinstance(item, Fault) else self._bounds(item)
+        except Exception as exc:
+            self._say(f"soak: {item} could not be injected: {exc!r}")
+            self.events.append({"t": round(item.at, 1), "kind": getattr(item, "kind", "bounds"),
+                                "injected": False, "what": f"could not be injected: {exc!r}"})
 
     def _note(self, kind: str, hit: bool, what: str, at: float) -> None:
         if hit:
