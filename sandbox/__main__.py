@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import shlex
 import signal
 import sys
@@ -15,14 +16,22 @@ from sandbox.scenarios import SCENARIOS
 # The names --policy and --compare take (sandbox/parts.py's BASELINE is the last); kept here
 # so that a bad name is refused before anything heavy is imported.
 POLICIES = ("proportional", "baseline")
+BASELINE = POLICIES[-1]
+
+SOAK_MINUTES = 8.0
 
 SETUP_HINT = "run ./dev sandbox (it installs them), or: apt-get install prometheus prometheus-alertmanager"
 
 
-def run_one(scenario: str, out: Path, policy: str, fast: bool, app: str) -> dict[str, Any]:
+def run_one(scenario: str, out: Path, policy: str, fast: bool, app: str,
+            soak: tuple[float, int] = (SOAK_MINUTES, 0)) -> dict[str, Any]:
     """One whole run into `out`: start every part, drive the load, write the report."""
     from sandbox.runner import Sandbox
-    box = Sandbox(SCENARIOS[scenario], out, policy, fast, app=app)
+    if scenario == "soak":
+        from sandbox.soak import Soak
+        box: Sandbox = Soak(out, policy, app, *soak)
+    else:
+        box = Sandbox(SCENARIOS[scenario], out, policy, fast, app=app)
     if box.t.name == "fast":
         print("sandbox: --fast timers: every delay of the loop is compressed about six times "
               "(tick 10 s, alert `for` 10 s, boot 8 s), and so are a real-timer scenario's times and "
@@ -58,8 +67,22 @@ def main(argv: list[str] | None = None) -> int:
                         help="what the members run: http-load-generator (the course's app: every /load "
                              "takes 10 s and holds all cores; the default) or processor-sharing "
                              "(CPU-bound requests sharing the vCPUs, latency growing with the queue)")
+    parser.add_argument("--duration", type=float, metavar="MINUTES",
+                        help=f"soak: wall-clock minutes of varying load and faults, start-up and a 15 s tail "
+                             f"on top (default {SOAK_MINUTES:g}; always on the fast timers)")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="soak: the seed the load, the faults and their times are drawn from "
+                             "(default: a random one, printed and in report.json)")
     parser.add_argument("--out", default="sandbox-out", help="report folder (default sandbox-out/)")
     args = parser.parse_args(argv)
+    if args.scenario != "soak" and (args.duration is not None or args.seed is not None):
+        parser.error("--duration and --seed belong to --scenario soak")
+    if args.duration is not None and args.duration < 1:
+        parser.error("--duration: at least 1 minute")
+    if args.scenario == "soak" and BASELINE in (args.policy, *(args.compare or "").split(",")):
+        parser.error("the soak faults the real receiver and tick: --policy baseline has neither")
+    soak = (SOAK_MINUTES if args.duration is None else args.duration,
+            secrets.randbelow(1_000_000) if args.seed is None else args.seed)
     policies = [args.policy]
     if args.compare is not None:
         from sandbox.compare import CompareError, parse_policies
@@ -86,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             folder = out / policy if args.compare is not None else out
             if args.compare is not None:
                 print(f"sandbox: compare: policy {policy} ({len(runs) + 1} of {len(policies)}) into {folder}")
-            runs[policy] = run_one(args.scenario, folder, policy, args.fast, args.app)
+            runs[policy] = run_one(args.scenario, folder, policy, args.fast, args.app, soak)
     except KeyboardInterrupt:
         print("sandbox: interrupted; stopping every part", file=sys.stderr)
         return 130

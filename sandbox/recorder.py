@@ -1,6 +1,7 @@
 """A recording proxy between Alertmanager and the receiver: the sender's view of each delivery.
 
-It forwards every webhook unchanged and keeps what a sender would count: when it was sent,
+It forwards every webhook unchanged (asked by the soak, one scale delivery twice, as a sender's
+retry would) and keeps what a sender would count: when it was sent,
 the receiver's status, and the firing scale alerts in it. "Requests lost" is measured from
 this record against the bucket's history, from outside the scaler.
 """
@@ -48,6 +49,8 @@ class Recorder:
         self.upstream = (upstream_host, upstream_port)
         self._lock = threading.Lock()
         self._deliveries: list[Delivery] = []
+        self._repeat = False
+        self.repeated = 0  # scale deliveries sent to the receiver twice
         recorder = self
 
         class Handler(QuietHandler):
@@ -55,7 +58,11 @@ class Recorder:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 status, answer = recorder._forward(self.path, body, dict(self.headers))
-                recorder._note(Delivery(time.time(), status, scale_alerts(body)))
+                alerts = scale_alerts(body)
+                recorder._note(Delivery(time.time(), status, alerts))
+                if alerts and recorder._take_repeat():  # the soak's repeated delivery
+                    again, _ = recorder._forward(self.path, body, dict(self.headers))
+                    recorder._note(Delivery(time.time(), again, alerts))
                 self.send_response(status or 503)  # unreachable: 503, so the sender retries
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))
@@ -80,6 +87,17 @@ class Recorder:
     def _note(self, d: Delivery) -> None:
         with self._lock:
             self._deliveries.append(d)
+
+    def repeat_next(self) -> None:
+        """Send the next delivery that carries a scale alert to the receiver twice."""
+        with self._lock:
+            self._repeat = True
+
+    def _take_repeat(self) -> bool:
+        with self._lock:
+            taken, self._repeat = self._repeat, False
+            self.repeated += taken
+            return taken
 
     def deliveries(self) -> list[Delivery]:
         with self._lock:

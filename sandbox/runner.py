@@ -36,6 +36,7 @@ class Sandbox(Parts):
             self._say(f"operator's {name}: " + " ".join(what["output"].split()[:14]) + " …")
         self.load.start()
         self.load_offset_s = time.monotonic() - self.t0  # the load's clock in the actions' time
+        self.load_started()
         end = sc.duration_s + sc.tail_s
         next_sample = 0.0
         printed = -1e9
@@ -66,6 +67,9 @@ class Sandbox(Parts):
                     self._progress(sample)
             time.sleep(0.1)
         self.load.stop()
+
+    def load_started(self) -> None:
+        """The load has just started (`t0` is its zero): the soak starts its faults here."""
 
     def _wait_for_history(self) -> None:
         """Start the load once Prometheus holds a full rate window of the idle member's samples, as

@@ -93,4 +93,11 @@ SCENARIOS = {
         fast=True, duration_s=240, tail_s=15,
         profile=((0, 0.25), (100, 5.0), (200, 0.25)), step_t=100, drop_t=200,
         budget_members=3, schedule_min=2, schedule_after_s=15, schedule_for="3m"),
+    # The profile, the faults and the operator's bounds are drawn from --seed at run time, the
+    # length is --duration (sandbox/soak_plan.py); these are its defaults' placeholders.
+    "soak": Scenario(
+        "soak", "fast timers: a load varying at random through the NLB while faults are injected at "
+        "random times, both drawn from the seed: SOS unavailable, API 5xx and 429 bursts, an operation "
+        "stuck pending, the VM's handlers SIGKILLed, a tick killed, two ticks racing, a repeated delivery",
+        fast=True, duration_s=480, tail_s=15, profile=((0, 0.25),), step_t=0, drop_t=450),
 }

@@ -26,3 +26,20 @@ def test_an_unknown_app_is_refused_with_the_choices(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "--app: invalid choice: 'nginx'" in proc.stderr and "http-load-generator" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sandbox", *args, "--out", str(tmp_path / "out")], cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60)
+
+
+def test_the_soak_is_listed_and_its_options_belong_to_it(tmp_path: Path) -> None:
+    assert "soak" in run_cli(tmp_path, "--help").stdout
+    for args, says in ((("--scenario", "smoke", "--duration", "3"), "belong to --scenario soak"),
+                       (("--seed", "4"), "belong to --scenario soak"),
+                       (("--scenario", "soak", "--duration", "0.5"), "at least 1 minute"),
+                       (("--scenario", "soak", "--policy", "baseline"), "has neither"),
+                       (("--scenario", "soak", "--compare", "step,baseline"), "has neither")):
+        proc = run_cli(tmp_path, *args)
+        assert proc.returncode == 2 and says in proc.stderr, (args, proc.stderr)
+    assert not (tmp_path / "out").exists()
