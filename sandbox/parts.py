@@ -48,7 +48,7 @@ def free_port() -> int:
 
 def member_ports() -> tuple[int, int]:
     """8080/9100 like the real pool, unless something on this machine holds them."""
-    for app, exporter in ((8080, 9100), (18080, 19100)):
+    for app, exporter in ((8080, 9100), (18080, 19100), (28080, 29100)):
         try:
             for port in (app, exporter):
                 with socket.socket() as sock:
