@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +139,45 @@ def test_write_links_every_run_and_tables_every_figure(tmp_path: Path) -> None:
     assert "| instance-seconds | 2098 ± 269 [-316, 4512] (1908–2288) | 1452 ± 639 [-4291, 7195] (1000–1904) |" in text
     assert "[baseline/run-2](baseline/run-2/report.md)" in text and "`python -m sandbox --repeat 2`" in text
     assert len([line for line in text.splitlines() if line.startswith("| [")]) == 4
+
+
+@pytest.fixture
+def handlers() -> Any:
+    """main() sets SIGINT's and SIGTERM's handlers; put them back after the test."""
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+def test_main_runs_round_by_round_and_writes_the_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str], handlers: Any) -> None:
+    """The wiring, each run replaced by one of RUNS' reports (the real runs: the integration test)."""
+    calls: list[tuple[str, Path]] = []
+    left = {p: list(reports) for p, reports in RUNS.items()}
+
+    def run_one(scenario: str, out: Path, policy: str, fast: bool, app: str) -> dict[str, Any]:
+        calls.append((policy, out))
+        return left[policy].pop(0)
+
+    monkeypatch.setattr("sandbox.__main__.run_one", run_one)
+    monkeypatch.setattr("sandbox.monitoring.missing_binaries", lambda: [])
+    out = tmp_path / "out"
+    assert main(["--scenario", "smoke", "--compare", "proportional,baseline", "--repeat", "2", "--out", str(out)]) == 0
+    assert [(p, f.relative_to(out).as_posix()) for p, f in calls] == [
+        ("proportional", "proportional/run-1"), ("baseline", "baseline/run-1"),
+        ("proportional", "proportional/run-2"), ("baseline", "baseline/run-2")]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["summary"] == repeat.summarise(RUNS)["summary"]
+    assert "--repeat 2" in summary["command"] and not (out / "compare.md").exists()
+    assert "| proportional (2 runs) | baseline (2 runs) |" in capsys.readouterr().out
+
+
+def test_the_recorded_default_runs_give_every_figure() -> None:
+    """Two recorded runs of the default scenario with the deployed policy (their report.json as
+    written): every figure the summary reads is in a real report."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "sandbox"
+    runs = [json.loads((docs / path).read_text())
+            for path in ("report.json", "compare-repeat/proportional/report.json")]
+    s = repeat.summarise({"proportional": runs})["summary"]["proportional"]
+    assert {key: fig["n"] for key, fig in s.items()} == {key: 2 for key, _ in repeat.FIGURES}
