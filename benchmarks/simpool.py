@@ -1,6 +1,7 @@
 """The benchmark's simulated instance pool: members in creation order, booting, serving, billed."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -52,7 +53,7 @@ class SimPool:
 
     def view(self, t: int) -> PoolView:
         members = tuple(Member(m.id, "running" if t >= m.running_at else "starting",
-                               f"{m.created + 100_000:09d}") for m in self.members)
+                               _iso(m.created)) for m in self.members)
         return PoolView(self.size, self.state(t), members)
 
     def scale_to(self, t: int, size: int) -> None:
@@ -67,3 +68,7 @@ class SimPool:
         self.destroying += [t + self.destroy_s for m in self.members if m.id in wanted]
         self.members = [m for m in self.members if m.id not in wanted]
 
+
+def _iso(t: int) -> str:
+    """`created-at` as the API writes it, for a simulated second (an arbitrary epoch)."""
+    return dt.datetime.fromtimestamp(1_700_000_000 + t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

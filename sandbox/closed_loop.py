@@ -70,6 +70,11 @@ class ClosedLoad:
         with self._lock:
             return window_figures(self._arrivals, self._records, self._now(), window_s, self._in_flight)
 
+    def records(self) -> list[Record]:
+        """Every finished request so far, in completion order."""
+        with self._lock:
+            return list(self._records)
+
     def summary(self) -> Summary:
         with self._lock:
             records = list(self._records)

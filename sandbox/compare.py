@@ -66,6 +66,7 @@ ROWS: tuple[tuple[str, Callable[[Report], str]], ...] = (
      lambda r: _fmt(r["summary"]["requests_lost"])),
     ("pool size: max / final", lambda r: f"{r['summary']['max_pool_size']} / {r['summary']['final_pool_size']}"),
     ("`/load` requests that failed", lambda r: _fmt(r["summary"]["load_errors"])),
+    ("… of them at a scale-down", lambda r: _fmt(r["summary"].get("load_errors_at_scale_down"))),
     ("webhook deliveries answered 2xx (scale alerts in them)",
      lambda r: f"{r['deliveries']['delivered']} ({r['deliveries']['scale_alerts_delivered']})"),
 )

@@ -239,6 +239,21 @@ def lost_moves(deliveries: Iterable[Any], actions: Sequence[Action], *, t0: floa
     return lost
 
 
+# Around a scale-down, where a failed /load is the eviction's: the operation is logged as the member
+# is removed, which drops its connections at once or after answering 503 (sandbox/member.py, at
+# most 5 s); the span before covers the clocks of the load generator and the emulator.
+SCALE_DOWN_WINDOW_S = (-2.0, 10.0)
+
+
+def errors_at_scale_down(failed_at: Iterable[float], actions: Sequence[Action],
+                         window_s: tuple[float, float] = SCALE_DOWN_WINDOW_S) -> int:
+    """Failed load requests (when each failure came, in the actions' time) that ended inside the
+    window around an action that lowered the pool; each counted once."""
+    downs = [a.t for a in actions if a.direction < 0]
+    lo, hi = window_s
+    return sum(1 for t in failed_at if any(d + lo <= t <= d + hi for d in downs))
+
+
 def checker(actions: Sequence[Action], *, reach: int, within_s: float, drop_t: float, minimum: int,
             final_size: int) -> dict[str, Any]:
     """The course checker's verdict from the operation log (times since the load's start): the pool

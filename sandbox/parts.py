@@ -138,6 +138,7 @@ class Parts:
         self._stack.append(self.recorder.stop)
         (self.work / "file_sd").mkdir()
         (self.work / "textfile").mkdir()
+        prom_port = free_port()
         self.env = {
             "EXOSCALE_KEY": self.key, "EXOSCALE_SECRET": self.secret, "EXOSCALE_ZONE": ZONE,
             "INSTANCEPOOL_ID": self.pool_id, "EXOSCALE_API_URL": self.emu.url,
@@ -152,6 +153,8 @@ class Parts:
             "TARGET_PORT": str(exporter_port), "TEXTFILE_DIR": str(self.work / "textfile"),
             # /run/autoscaler/kick on the VM: the tick timer also starts when this file changes.
             "SCALER_KICK_FILE": str(self.work / "kick"),
+            # The run's real Prometheus (started below): the tick reads requests in flight per member.
+            "PROMETHEUS_URL": f"http://127.0.0.1:{prom_port}",
         }
         if self.policy != BASELINE:
             self.env["SCALER_POLICY"] = self.policy
@@ -171,7 +174,7 @@ class Parts:
                 f"{self.t.sd_s:.0f} s")
         self.mon = Monitoring(self.work, self.t, self.env["SD_OUTPUT"],
                               f"http://127.0.0.1:{self.recorder.port}/webhook", self.token,
-                              free_port(), free_port(), demand_signal=self.app.demand_signal)
+                              prom_port, free_port(), demand_signal=self.app.demand_signal)
         self._stack.append(self.mon.stop)
         self.mon.start()
         say(f"Prometheus on 127.0.0.1:{self.mon.prom_port}, Alertmanager on "

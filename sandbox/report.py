@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sandbox.measure import Action, Sample, trailing_mean
+from sandbox.measure import SCALE_DOWN_WINDOW_S, Action, Sample, trailing_mean
 
 # What "requests lost" counts: the real handlers keep every request in the bucket; the classic
 # baseline keeps none, so its alerts are matched with its steps in the operation log.
@@ -87,6 +87,8 @@ def write_markdown(out: Path, report: dict[str, Any]) -> None:
         f"| flaps (reversal within {report['timings']['flap_window_s']:.0f} s) | {s['flaps']} |",
         f"| requests lost ({LOST[report['policy'] == 'baseline']}) | {s['requests_lost']} |",
         f"| load requests that failed (any non-200 answer, timeout or refusal) | {s['load_errors']} |",
+        f"| … of them at a scale-down (ended {-SCALE_DOWN_WINDOW_S[0]:g} s before to "
+        f"{SCALE_DOWN_WINDOW_S[1]:g} s after a member was removed) | {_fmt(s.get('load_errors_at_scale_down'))} |",
         *_checker_rows(s),
         "",
         "## Actions (emulator operation log)",

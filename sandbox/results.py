@@ -62,7 +62,10 @@ def collect(box: Sandbox) -> dict[str, Any]:
             box.samples, ops, step_t=sc.step_t, drop_t=sc.drop_t, overload=overload,
             requests_lost=lost, flap_window_s=box.t.flap_window_s),
             **measure.pipeline_split(deliveries, ops, t0=box.wall0, step_t=sc.step_t),
-            "load_errors": sum(load.errors.values()), **checker(box, ops)},
+            "load_errors": sum(load.errors.values()),
+            "load_errors_at_scale_down": measure.errors_at_scale_down(
+                [r.end + box.load_offset_s for r in box.load.records() if not r.ok], ops),
+            **checker(box, ops)},
         "actions": [asdict(a) for a in ops],
         "deliveries": {
             "total": len(deliveries),

@@ -35,6 +35,7 @@ class Sandbox(Parts):
         for name, what in self.controls.items():
             self._say(f"operator's {name}: " + " ".join(what["output"].split()[:14]) + " …")
         self.load.start()
+        self.load_offset_s = time.monotonic() - self.t0  # the load's clock in the actions' time
         end = sc.duration_s + sc.tail_s
         next_sample = 0.0
         printed = -1e9

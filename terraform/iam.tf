@@ -3,19 +3,27 @@
 # both lists from the handlers' code, so a new call cannot ship without its permission.
 #
 # How Exoscale evaluates a rules policy (https://community.exoscale.com/product/security/iam/how-to/policy-guide/):
-# rules run in order and the first whose expression is true decides; a rule whose expression cannot
-# be evaluated (it reads a parameter the operation lacks) is skipped; when no rule decides, the call
-# is refused whatever the default strategy. So every operation is allowed by a rule that reads only
-# `operation` before any rule that reads `parameters`.
+# rules run in order and the first whose expression is true decides; a rule whose expression is
+# invalid (it reads a parameter the operation lacks) concludes nothing and the next rule is
+# evaluated; when no rule decides, the call is refused whatever the default strategy.
+# compute: the reads are allowed by a rule that reads only `operation` (list-instances has no `id`).
+# The deny for another pool reads `parameters.id`; if a mutation has no `id` there, that rule is
+# invalid and falls through to the allow after it, so the mutation is allowed on any pool.
+# sos: every rule is an allow that also requires `parameters.bucket` to be this bucket, so a call
+# without that parameter, or on another bucket, matches no rule and is refused (fail closed).
 
 locals {
   scaler_read_operations = ["get-instance-pool", "list-instances"]
   scaler_pool_mutations  = ["scale-instance-pool", "evict-instance-pool-members"]
-  # Object operations only, by the shape of their names: the provider's example
-  # (examples/iam-bucket-access/main.tf) names get-object and list-objects, but no public source
-  # lists the names of PutObject, DeleteObject or DeleteObjects, and a wrong exact name would leave
-  # the receiver unable to store a request. Bucket-level operations (policies, deletion) stay denied.
-  scaler_object_rule = "operation.endsWith('-object') || operation.endsWith('-objects')"
+  scaler_bucket_check    = "parameters.bucket == '${aws_s3_bucket.state.bucket}'"
+  # The SOS operation names Exoscale documents: the exoscale provider's examples/iam-bucket-access/main.tf
+  # and its IAM role test name get-object and list-objects (the handlers' GetObject and ListObjectsV2).
+  scaler_object_reads = ["get-object", "list-objects"]
+  # No public source names PutObject's or DeleteObjects' operation, and a wrong exact name would leave
+  # the receiver unable to store a request: admitted by shape. Of S3's operations named in kebab case
+  # only put-object and delete-objects have it (tests/infra/test_security.py checks that against
+  # botocore's S3 model); docs/deploy.md says what else it could admit.
+  scaler_object_writes = "(operation.startsWith('put-') && operation.endsWith('-object')) || (operation.startsWith('delete-') && operation.endsWith('-objects'))"
 }
 
 resource "exoscale_iam_role" "scaler" {
@@ -50,11 +58,11 @@ resource "exoscale_iam_role" "scaler" {
         type = "rules"
         rules = [
           {
-            expression = "parameters.bucket != '${aws_s3_bucket.state.bucket}'"
-            action     = "deny"
+            expression = "${local.scaler_bucket_check} && operation in ['${join("', '", local.scaler_object_reads)}']"
+            action     = "allow"
           },
           {
-            expression = local.scaler_object_rule
+            expression = "${local.scaler_bucket_check} && (${local.scaler_object_writes})"
             action     = "allow"
           },
         ]

@@ -28,7 +28,9 @@ resource "exoscale_compute_instance" "monitoring" {
   lifecycle {
     # template_id forces a new VM, and the template data source returns the newest image: without
     # this, the first apply after Exoscale refreshes Ubuntu would replace the monitoring VM.
-    # New handler code still rolls out through user_data (the artifact key is content-addressed).
+    # New handler code changes user_data (the artifact key is content-addressed), but user_data is
+    # updated in place and cloud-init does not run again on a running VM: the code reaches it only
+    # with a replacement (`terraform apply -replace=exoscale_compute_instance.monitoring`).
     ignore_changes = [template_id]
   }
 }

@@ -19,4 +19,10 @@ provider "aws" {
   skip_region_validation      = true
   skip_requesting_account_id  = true
   skip_metadata_api_check     = true
+
+  # Integrity checksums only where an S3 operation requires one (sos-sdk.conf says why). The named
+  # profile keeps an AWS_PROFILE from the shell from selecting another section; the keys above stay
+  # the credentials (static keys take precedence over any profile in aws-sdk-go-base).
+  shared_config_files = [abspath("${path.module}/sos-sdk.conf")]
+  profile             = "exoscale-sos"
 }

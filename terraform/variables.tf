@@ -11,13 +11,15 @@ variable "exoscale_secret" {
 }
 
 variable "zone" {
-  description = "Exoscale zone for every resource."
+  description = "Exoscale zone for every resource; only zones with an SOS endpoint (the state bucket lives there)."
   type        = string
   default     = "at-vie-1"
 
+  # Exoscale's SOS endpoint list (https://community.exoscale.com/api/sos/) names these seven zones;
+  # hr-zag-1 runs compute but has no SOS endpoint there, so the bucket could not be created.
   validation {
-    condition     = contains(["at-vie-1", "at-vie-2", "bg-sof-1", "ch-dk-2", "ch-gva-2", "de-fra-1", "de-muc-1", "hr-zag-1"], var.zone)
-    error_message = "The zone must be one of at-vie-1, at-vie-2, bg-sof-1, ch-dk-2, ch-gva-2, de-fra-1, de-muc-1, hr-zag-1."
+    condition     = contains(["at-vie-1", "at-vie-2", "bg-sof-1", "ch-dk-2", "ch-gva-2", "de-fra-1", "de-muc-1"], var.zone)
+    error_message = "The zone must have an SOS endpoint for the state bucket: at-vie-1, at-vie-2, bg-sof-1, ch-dk-2, ch-gva-2, de-fra-1 or de-muc-1 (hr-zag-1 has compute but no SOS endpoint)."
   }
 }
 
@@ -26,9 +28,11 @@ variable "name_prefix" {
   type        = string
   default     = "autoscaler"
 
+  # The pool's instance prefix is "<name_prefix>-<8 hex>-app" and the API limits it to 30 characters
+  # (`instance-prefix` maxLength in the exoscale package's openapi.json): 30 - 13 = 17.
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{1,30}$", var.name_prefix))
-    error_message = "Use 2-31 lower-case letters, digits or dashes, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{1,16}$", var.name_prefix))
+    error_message = "Use 2-17 lower-case letters, digits or dashes, starting with a letter (the pool's instance prefix <name_prefix>-<8 hex>-app is limited to 30 characters)."
   }
 }
 
@@ -39,7 +43,7 @@ variable "pool_min_size" {
 
   validation {
     condition     = var.pool_min_size >= 1
-    error_message = "pool_min_size must be at least 1."
+    error_message = "The smallest pool size (pool_min_size) must be at least 1."
   }
 }
 
@@ -74,7 +78,7 @@ variable "disk_size" {
 
   validation {
     condition     = var.disk_size >= 10
-    error_message = "disk_size must be at least 10 GiB."
+    error_message = "The disk size (disk_size) must be at least 10 GiB."
   }
 }
 
@@ -97,7 +101,7 @@ variable "scaler_policy" {
 
   validation {
     condition     = contains(["step", "proportional"], var.scaler_policy)
-    error_message = "scaler_policy must be step or proportional."
+    error_message = "The scaling policy (scaler_policy) must be step or proportional."
   }
 }
 

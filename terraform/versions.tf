@@ -4,12 +4,12 @@ terraform {
   required_version = ">= 1.3.0"
 
   required_providers {
-    # v0.70.0 is the newest tag of github.com/exoscale/terraform-provider-exoscale; `~> 0.70` admits it
-    # and any later 0.x release. The attribute fixture (tests/infra/fixtures/provider_schema.json) is
-    # generated from that tag's docs/.
+    # v0.70.0 is the newest tag of github.com/exoscale/terraform-provider-exoscale and the tag the
+    # attribute fixture (tests/infra/fixtures/provider_schema.json) is generated from. No lock file is
+    # committed, so admit only that release line (0.70.x patches), never a 0.71 nobody compared.
     exoscale = {
       source  = "exoscale/exoscale"
-      version = "~> 0.70"
+      version = "~> 0.70.0"
     }
     # SOS has no bucket resource in the exoscale provider: the aws provider, pointed at SOS, manages
     # it. Pinned exactly to the version the exoscale provider's own SOS acceptance test uses

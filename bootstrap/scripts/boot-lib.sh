@@ -6,6 +6,8 @@
 #   boot_step "docker"        # names what runs now (the failure line quotes it)
 #   retry curl -fsS ...       # BOOT_ATTEMPTS tries, delay doubling from BOOT_FIRST_DELAY to BOOT_MAX_DELAY
 #   apt_install pkg ...       # apt-get update + install, each retried, waiting for the dpkg lock
+#   apt_hold pkg ...          # apt-mark hold, retried
+#   fetch_key URL KEYRING     # an armored signing key, downloaded (retried) then dearmored
 #
 # The outcome goes to node exporter's textfile collector (autoscaler_boot_ok{role,step}: 1 finished,
 # 0 failed at step) and, on failure, as one line to the kernel log, which the kernel prints on every
@@ -62,6 +64,20 @@ apt_update() {
 apt_install() {
   retry apt_update
   retry apt_get install "$@"
+}
+
+apt_hold() {
+  # apt-mark hold writes dpkg's selections through `dpkg --set-selections`, which fails at once
+  # while apt-daily or unattended-upgrades holds the dpkg lock: retried like a download.
+  retry apt-mark hold "$@"
+}
+
+fetch_key() {
+  # To a file first, then dearmored: a download piped into gpg under sh (no pipefail) let a failed
+  # curl pass as an empty keyring.
+  retry curl -fsSL --max-time 30 -o "$2.asc" "$1"
+  gpg --dearmor --yes -o "$2" "$2.asc"
+  rm -f "$2.asc"
 }
 
 boot_status() {

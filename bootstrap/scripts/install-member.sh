@@ -21,12 +21,14 @@ start_app() {
   retry curl -fsS --max-time 5 -o /dev/null http://127.0.0.1:8080/health
 }
 
+# One apt transaction for both packages: one `apt-get update`, one install.
+boot_step packages
+apt_install prometheus-node-exporter docker.io
+
 boot_step node-exporter
-apt_install prometheus-node-exporter
 systemctl restart prometheus-node-exporter
 
 boot_step docker
-apt_install docker.io
 systemctl enable --now docker.service
 
 boot_step app

@@ -8,8 +8,8 @@ set -eu
 . /etc/autoscaler/install.env   # ZONE, SOS_ENDPOINT, SOS_BUCKET, ARTIFACT_KEY, GRAFANA_VERSION (no secrets)
 boot_begin monitoring
 
-# user_data holds the handlers' credentials and the metadata server serves it to any local
-# process: from here on only root may reach it (the unit reloads the rule at every boot).
+# user_data holds the handlers' credentials and the metadata server serves it over HTTP to any local
+# process: from here on only root may reach its HTTP ports (the unit reloads the rule at every boot).
 boot_step metadata-guard
 apt_install nftables
 systemctl daemon-reload
@@ -20,12 +20,12 @@ apt_install prometheus prometheus-node-exporter python3-venv unzip curl gnupg
 
 boot_step grafana
 install -d -m 0755 /etc/apt/keyrings
-retry sh -c 'curl -fsSL --max-time 30 https://apt.grafana.com/gpg.key | gpg --dearmor --yes -o /etc/apt/keyrings/grafana.gpg'
+fetch_key https://apt.grafana.com/gpg.key /etc/apt/keyrings/grafana.gpg
 echo "deb [signed-by=/etc/apt/keyrings/grafana.gpg] https://apt.grafana.com stable main" > /etc/apt/sources.list.d/grafana.list
 # The version the provisioning and the webhook fixtures were checked against; held so an
 # unattended upgrade cannot move it.
 apt_install "grafana=${GRAFANA_VERSION}"
-apt-mark hold grafana
+apt_hold grafana
 chgrp grafana /etc/grafana/provisioning/alerting/autoscaler.yaml
 chmod 0640 /etc/grafana/provisioning/alerting/autoscaler.yaml
 

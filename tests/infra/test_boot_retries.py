@@ -30,7 +30,7 @@ eval "out=\\${STDOUT_$var:-}"
 [ -n "$out" ] && echo "$out"
 exit 0
 """
-COMMANDS = ["apt-get", "apt-mark", "systemctl", "docker", "curl", "sleep", "logger"]
+COMMANDS = ["apt-get", "apt-mark", "systemctl", "docker", "curl", "gpg", "sleep", "logger"]
 
 
 @pytest.fixture()
@@ -95,6 +95,29 @@ def test_apt_waits_for_the_dpkg_lock_and_retries_a_failing_mirror(sandbox: dict[
     assert [c.split()[-2:] for c in apt][-2:] == [["update", "--error-on=any"], ["install", "docker.io"]]
 
 
+def test_apt_hold_retries_while_dpkg_is_locked(sandbox: dict[str, Path]) -> None:
+    proc = run(sandbox, lib_script("boot_step grafana\napt_hold grafana"), FAIL_APT_MARK="2")
+    assert proc.returncode == 0, proc.stderr
+    assert [c.split()[1:] for c in calls(sandbox, "apt-mark")] == [["hold", "grafana"]] * 3
+    assert len(calls(sandbox, "sleep")) == 2
+
+
+def test_a_key_download_that_fails_fails_the_boot_before_gpg_runs(sandbox: dict[str, Path]) -> None:
+    script = lib_script("boot_step grafana\nfetch_key https://apt.example/gpg.key keyring.gpg\nboot_step never")
+    proc = run(sandbox, script, FAIL_CURL="100")
+    assert proc.returncode == 7
+    assert not calls(sandbox, "gpg")   # nothing dearmors an empty download into a keyring
+    assert 'autoscaler_boot_ok{role="pool",step="grafana"} 0' in (sandbox["textfile"] / "boot.prom").read_text()
+
+
+def test_a_key_is_downloaded_to_a_file_then_dearmored(sandbox: dict[str, Path]) -> None:
+    proc = run(sandbox, lib_script("fetch_key https://apt.example/gpg.key keyring.gpg"), FAIL_CURL="1")
+    assert proc.returncode == 0, proc.stderr
+    curl = calls(sandbox, "curl")
+    assert len(curl) == 2 and all("-o keyring.gpg.asc https://apt.example/gpg.key" in c for c in curl)
+    assert calls(sandbox, "gpg") == ["gpg --dearmor --yes -o keyring.gpg keyring.gpg.asc"]
+
+
 def member_script(sandbox: dict[str, Path]) -> str:
     """install-member.sh with its two sourced files pointed into the sandbox."""
     env_file = sandbox["root"] / "member.env"
@@ -112,6 +135,15 @@ def test_member_boot_survives_a_flaky_registry_and_reports_done(sandbox: dict[st
                and c.endswith("example/app:1") for c in docker)
     assert any("http://127.0.0.1:8080/health" in c for c in calls(sandbox, "curl"))
     assert 'step="done"} 1' in (sandbox["textfile"] / "boot.prom").read_text()
+
+
+def test_member_installs_its_packages_in_one_apt_transaction(sandbox: dict[str, Path]) -> None:
+    proc = run(sandbox, member_script(sandbox), STDOUT_DOCKER="true")
+    assert proc.returncode == 0, proc.stderr
+    apt = [c.split() for c in calls(sandbox, "apt-get")]
+    assert len(apt) == 2   # one update, one install
+    assert apt[0][-2:] == ["update", "--error-on=any"]
+    assert apt[1][-3:] == ["install", "prometheus-node-exporter", "docker.io"]
 
 
 def test_member_whose_container_never_started_is_a_failed_boot(sandbox: dict[str, Path]) -> None:
@@ -136,6 +168,8 @@ def test_both_scripts_use_the_library_for_every_download() -> None:
         text = (BOOTSTRAP_DIR / "scripts" / name).read_text()
         assert ". /usr/local/lib/autoscaler/boot-lib.sh" in text and "boot_begin " in text
         assert not re.search(r"^\s*apt-get ", text, re.M), f"{name}: apt-get outside apt_install"
+        assert not re.search(r"^\s*apt-mark ", text, re.M), f"{name}: apt-mark outside apt_hold"
+        assert not re.search(r"\|\s*gpg\b", text), f"{name}: a download piped into gpg (use fetch_key)"
         # no download command runs unretried: as a command, curl / pip install / docker pull only after `retry`
         for line in text.splitlines():
             first = line.split()[:2]

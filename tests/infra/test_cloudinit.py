@@ -58,6 +58,10 @@ def test_monitoring_files_and_modes(rendered: dict) -> None:
     assert (env["LISTEN_ADDR"], env["LISTEN_PORT"]) == ("127.0.0.1", "8090")
     assert env["INSTANCEPOOL_ID"] == TEST_VARS["instance_pool_id"]
     assert env["SD_OUTPUT"] == "/var/lib/autoscaler/file_sd/pool.json"
+    # the tick asks the Prometheus this VM runs: the address its own scrape job names
+    prom = yaml.safe_load(files["/etc/prometheus/prometheus.yml"]["content"])
+    own = next(j for j in prom["scrape_configs"] if j["job_name"] == "prometheus")
+    assert env["PROMETHEUS_URL"] == f"http://{own['static_configs'][0]['targets'][0]}"
     # the pool's type, priced by the bundled table (an unknown type would stop the handlers)
     assert env["SCALER_INSTANCE_TYPE"] == "standard.tiny"
     assert config.load({**env, "SOS_ENDPOINT": "http://127.0.0.1:1"}).price_hourly > 0
@@ -80,7 +84,7 @@ def test_install_script_gets_grafana_from_its_repository_and_functions_from_the_
     script = next(f["content"] for f in cfg["write_files"] if f["path"] == "/usr/local/sbin/autoscaler-install")
     assert "https://apt.grafana.com stable main" in script
     # Grafana pinned to the version the fixtures were checked against, and held
-    assert 'apt_install "grafana=${GRAFANA_VERSION}"' in script and "apt-mark hold grafana" in script
+    assert 'apt_install "grafana=${GRAFANA_VERSION}"' in script and "apt_hold grafana" in script
     assert "GRAFANA_VERSION=12.4.3" in next(f["content"] for f in cfg["write_files"]
                                             if f["path"] == "/etc/autoscaler/install.env")
     assert "--aws-sigv4" in script and "${SOS_BUCKET}/${ARTIFACT_KEY}" in script
@@ -99,7 +103,7 @@ def test_pool_runs_the_app_and_node_exporter(rendered: dict) -> None:
     assert "packages" not in cfg and cfg["runcmd"] == [["/usr/local/sbin/autoscaler-member-install"]]
     script = files["/usr/local/sbin/autoscaler-member-install"]["content"]
     assert files["/usr/local/sbin/autoscaler-member-install"]["permissions"] == "0755"
-    assert "apt_install prometheus-node-exporter" in script and "apt_install docker.io" in script
+    assert "apt_install prometheus-node-exporter docker.io" in script
     # the app's connections must be the host's, where node exporter's netstat collector counts them
     run = next(line for line in script.splitlines() if line.strip().startswith("docker run "))
     assert "--network host" in run and "--publish" not in run and run.endswith('"$LOAD_GENERATOR_IMAGE"')

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import re
 
+import botocore.session
+
 from tests.infra.conftest import REPO, TERRAFORM_DIR
 
 WORLD = {"0.0.0.0/0", "::/0"}
 NEVER_PUBLIC = {9100, 8090}
 ADMIN_PORTS = {22, 3000, 9090}
-# boto3 call (or paginator) -> SOS IAM operation; names as in the exoscale provider's
-# examples/iam-bucket-access/main.tf (get-object, list-objects) and the same S3-action pattern.
 # boto3 call → the SOS IAM operation it is checked as (the S3 action's name in kebab case; get-object
 # and list-objects are confirmed by the exoscale provider's examples/iam-bucket-access/main.tf).
 S3_TO_IAM = {"get_object": "get-object", "put_object": "put-object", "delete_object": "delete-object",
@@ -92,14 +92,34 @@ def called_operations() -> tuple[set[str], set[str]]:
     return compute, objects
 
 
-def test_iam_policy_allows_exactly_what_the_handlers_call(tf: dict) -> None:
-    local_items = {k: v for item, _ in tf["locals"] for k, v in item.items()}
+def iam_locals(tf: dict) -> dict:
+    return {k: v for item, _ in tf["locals"] for k, v in item.items()}
+
+
+def admits(expression: str, operation: str) -> bool:
+    """Evaluate the object-write rule (CEL: startsWith/endsWith, ||, &&, parentheses) for one operation."""
+    python = (expression.replace(".startsWith(", ".startswith(").replace(".endsWith(", ".endswith(")
+              .replace("||", " or ").replace("&&", " and "))
+    assert re.fullmatch(r"[\w\s.()'\-]+", python), f"unexpected rule form: {expression}"
+    return bool(eval(python, {"__builtins__": {}}, {"operation": operation}))  # iam.tf rule text, checked above
+
+
+def s3_operations_in_kebab_case() -> set[str]:
+    """Every S3 API operation (botocore's S3 model), named as SOS IAM names the two it documents."""
+    names = botocore.session.get_session().get_service_model("s3").operation_names
+    return {re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower() for name in names}
+
+
+def test_iam_policy_names_what_the_handlers_call(tf: dict) -> None:
+    local_items = iam_locals(tf)
     compute_ops, object_ops = called_operations()
     assert compute_ops == {"get-instance-pool", "list-instances", "scale-instance-pool", "evict-instance-pool-members"}
     assert set(local_items["scaler_read_operations"]) | set(local_items["scaler_pool_mutations"]) == compute_ops
-    # Every object operation the handlers call is allowed by the suffix rule; bucket-level ones are not.
-    assert object_ops and all(op.endswith(("-object", "-objects")) for op in object_ops), object_ops
-    assert local_items["scaler_object_rule"] == "operation.endsWith('-object') || operation.endsWith('-objects')"
+    reads = set(local_items["scaler_object_reads"])
+    assert reads == {"get-object", "list-objects"}   # the names Exoscale's provider example documents
+    writes = object_ops - reads
+    assert writes == {"put-object", "delete-objects"}
+    assert all(admits(local_items["scaler_object_writes"], op) for op in writes)
     role = next(body for rtype, _, body, _ in tf["resource"] if rtype == "exoscale_iam_role")
     policy = role["policy"]
     assert policy["default_service_strategy"] == "deny"
@@ -116,10 +136,29 @@ def test_iam_policy_allows_exactly_what_the_handlers_call(tf: dict) -> None:
                           "action": "allow"}
     assert len(compute) == 3
     assert all("operation in" in r["expression"] for r in compute), "no catch-all rule in compute"
+    # sos: two allows, each also requiring this bucket (a call without `bucket` matches neither: refused)
+    assert local_items["scaler_bucket_check"] == "parameters.bucket == '${aws_s3_bucket.state.bucket}'"
     sos = policy["services"]["sos"]["rules"]
-    assert sos[0] == {"expression": "parameters.bucket != '${aws_s3_bucket.state.bucket}'", "action": "deny"}
-    assert sos[1] == {"expression": "${local.scaler_object_rule}", "action": "allow"}
-    assert len(sos) == 2, "no catch-all rule in sos"
+    assert sos == [
+        {"expression": "${local.scaler_bucket_check} && operation in ['${join(\"', '\", local.scaler_object_reads)}']",
+         "action": "allow"},
+        {"expression": "${local.scaler_bucket_check} && (${local.scaler_object_writes})", "action": "allow"},
+    ]
+
+
+def test_the_write_rule_admits_no_s3_operation_beyond_the_handlers_writes(tf: dict) -> None:
+    """By S3's own operation names: delete-object, copy-object, put-object-acl, delete-bucket... stay out."""
+    operations = s3_operations_in_kebab_case()
+    assert {"put-object", "delete-object", "copy-object", "delete-objects", "put-object-acl"} <= operations
+    admitted = {op for op in operations if admits(iam_locals(tf)["scaler_object_writes"], op)}
+    assert admitted == called_operations()[1] - set(iam_locals(tf)["scaler_object_reads"])
+
+
+def test_the_rule_check_would_catch_the_former_suffix_rule() -> None:
+    """Negative control: the earlier rule (any name ending in -object/-objects) admitted copy and restore."""
+    former = "operation.endsWith('-object') || operation.endsWith('-objects')"
+    admitted = {op for op in s3_operations_in_kebab_case() if admits(former, op)}
+    assert {"copy-object", "restore-object", "get-object", "head-object"} <= admitted
 
 
 def test_the_api_key_uses_the_restricted_role(tf: dict) -> None:

@@ -14,6 +14,7 @@ import pytest
 from functions.common import keys
 from functions.scaler.state import Bounds
 from functions.scaler.tick import dry_run
+from tests.fakeprom import fake_prometheus, vector
 from tests.integration.tickkit import (
     World,
     add_request,
@@ -86,9 +87,30 @@ def test_scale_down_evicts_the_newest_member_by_name(world: World, clock: Skewed
     assert world.size() == 2
 
 
+def test_scale_down_evicts_the_idle_member_prometheus_names(moto_endpoint: str, bucket: str) -> None:
+    """Requests in flight per member (Prometheus beside the tick) come before age: the two members
+    that the old order (newest, then id) would evict first hold requests; the third is idle."""
+    with tick_world(moto_endpoint, bucket, size=3, SCALER_COOLDOWN_S="0", SCALER_SETTLE_S="0") as w, \
+            fake_prometheus() as prom:
+        members = sorted(w.emu.model.get_pool(w.pool).members)  # one creation time: by id
+        ips = {i: w.emu.model.get_instance(i).public_ip for i in members}
+        prom.body = vector({f"{ips[members[0]]}:9100": 2, f"{ips[members[1]]}:9100": 1,
+                            f"{ips[members[2]]}:9100": 0})
+        add_request(w.store, w.pool, "down")
+        w.tick(PROMETHEUS_URL=prom.url).run()
+        evict = scaling_calls(w.emu)[-1]
+        assert evict.operation == "evict-instance-pool-members"
+        assert evict.arguments["instances"] == [members[2]]
+        assert len(prom.queries) == 1  # one query per tick
+
+
 def test_pool_not_running_keeps_requests_pending(world: World) -> None:
+    # Members boot for an hour of the model's time: the second tick meets the pool scaling up
+    # however long the first one took on a loaded machine (0.2 s was not always enough).
+    world.emu.model.boot_delay_s = 3600.0
     add_request(world.store, world.pool, "up")
     world.tick().run()  # 2 → 3, the new member boots
+    assert world.emu.model.get_pool(world.pool).state == "scaling-up"
     key = add_request(world.store, world.pool, "up", fingerprint="during-boot")
     world.tick().run()
     assert len(scaling_calls(world.emu)) == 1

@@ -63,8 +63,8 @@ def run(policy: str, up_at: float, size: int) -> dict[str, Any]:
             "http-load-generator", 6.0).name}, "timings": {"name": "fast", "rate_window": "10s", "flap_window_s": 50},
         "overload": {"figure": overload.figure, "definition": overload.definition()},
         "step_t": 10, "drop_t": 80,
-        "summary": {"load_errors": 0, **summary(samples, actions, step_t=10, drop_t=80, overload=overload,
-                                                requests_lost=0)},
+        "summary": {"load_errors": 1, "load_errors_at_scale_down": 1 if policy == "baseline" else 0,
+                    **summary(samples, actions, step_t=10, drop_t=80, overload=overload, requests_lost=0)},
         "actions": [vars(a) for a in actions], "samples": [s.as_dict() for s in samples],
         "deliveries": {"delivered": 3, "scale_alerts_delivered": 4},
     }
@@ -80,6 +80,7 @@ def test_the_table_has_one_column_per_policy_in_the_order_run() -> None:
     # CPU over 10 s above 80 % from 16 s to 50 s (to 70 s for the later scale-up)
     assert rows["overload / SLO-violation seconds (definition below)"] == ["36 s", "56 s |"]
     assert rows["webhook deliveries answered 2xx (scale alerts in them)"] == ["3 (4)", "3 (4) |"]
+    assert rows["… of them at a scale-down"] == ["0", "1 |"]
     assert len(lines) == 2 + len(compare.ROWS)
 
 

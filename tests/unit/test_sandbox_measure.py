@@ -190,3 +190,24 @@ def test_pipeline_split_times_the_alert_and_the_scaler(deliveries: list[Delivery
                                                        expected: tuple[float | None, float | None]) -> None:
     split = measure.pipeline_split(deliveries, actions, t0=1000.0, step_t=step_t)
     assert (split["step_to_first_up_delivery_s"], split["first_up_delivery_to_action_s"]) == expected
+
+
+UP_THEN_DOWN = [Action(30.0, "scale-instance-pool", 1, 4), Action(100.0, "evict-instance-pool-members", 4, 1),
+                Action(200.0, "scale-instance-pool", 2, 1)]
+
+
+@pytest.mark.parametrize("failed_at, expected", [
+    ([], 0),
+    ([100.5, 104.0, 110.0], 3),             # cut by the eviction, up to its 503s and dropped connections
+    ([97.9, 110.1], 0),                     # just outside the window around it
+    ([98.0, 199.0], 2),                     # inside the span before (the two clocks); any scale-down counts
+    ([30.5, 31.0, 150.0], 0),               # at a scale-up, or nowhere near a scale-down
+])
+def test_errors_at_scale_down_count_failures_around_each_member_removed(failed_at: list[float],
+                                                                        expected: int) -> None:
+    assert measure.errors_at_scale_down(failed_at, UP_THEN_DOWN) == expected
+
+
+def test_a_failure_near_two_scale_downs_counts_once() -> None:
+    downs = [Action(100.0, "evict-instance-pool-members", 3, 2), Action(105.0, "evict-instance-pool-members", 2, 1)]
+    assert measure.errors_at_scale_down([104.0], downs) == 1

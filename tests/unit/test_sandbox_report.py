@@ -34,7 +34,7 @@ def results(app: App, overload: Overload) -> dict[str, Any]:
         "overload": {"figure": overload.figure, "definition": overload.definition()},
         "profile_members": [list(p) for p in sc.profile],
         "profile_rps": [list(p) for p in sc.rps_profile(app.member_rps(1))],
-        "summary": {"app": app.name, "load_errors": 0, **summary(
+        "summary": {"app": app.name, "load_errors": 3, "load_errors_at_scale_down": 2, **summary(
             samples(), actions, step_t=10, drop_t=80, overload=overload, requests_lost=0)},
         "actions": [vars(a) for a in actions],
         "deliveries": {"total": 2, "delivered": 2, "scale_alerts_delivered": 2, "alertmanager_notifications": 2,
@@ -62,6 +62,8 @@ def test_report_names_the_app_and_its_overload_figure(tmp_path: Path, name: str,
     assert f"({name}, fast timers" in md and f"App: **{name}**" in md and says in md
     assert f"| overload: {overload.definition()} |" in md
     assert "2.5 members' worth" in md
+    assert "| load requests that failed (any non-200 answer, timeout or refusal) | 3 |" in md
+    assert "| … of them at a scale-down (ended 2 s before to 10 s after a member was removed) | 2 |" in md
     report.write_plot(tmp_path, samples(), [Action(**a) for a in doc["actions"]], "title",
                       profile=SCENARIOS["smoke"].profile, duration_s=100, step_t=10, drop_t=80,
                       member_rps=app.member_rps(1), cpu_window_s=10, slo_p95_s=2.0 if latency_panel else None)

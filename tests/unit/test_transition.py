@@ -176,7 +176,7 @@ def test_a_failing_call_is_retried_then_given_up() -> None:
 
 def test_finishing_records_the_action_and_the_cooldown() -> None:
     pending = (Pending("requests/p/1.json", ScaleRequest("down", "manual", NOW - 1)),)
-    pool = PoolView(3, "running", tuple(Member(f"m{i}", "running", f"t{i}") for i in range(3)))
+    pool = PoolView(3, "running", tuple(Member(f"m{i}", "running", f"2026-01-01T00:{i:02d}:00Z") for i in range(3)))
     state, _ = step(ScalerState(), Observed(pool, pending, by="a"), Settings(), NOW)
     state, _ = step(state, Called("op"), Settings(), NOW + 1)
     assert state.intent is not None and state.intent.phase == Phase.ACTED

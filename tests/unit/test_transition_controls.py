@@ -25,7 +25,8 @@ PROPORTIONAL = Params("proportional", 0.5, 4, 0.0, 0.0)
 
 
 def pool(size: int) -> PoolView:
-    return PoolView(size, "running", tuple(Member(f"m{i}", "running", f"t{i}") for i in range(size)))
+    return PoolView(size, "running",
+                    tuple(Member(f"m{i}", "running", f"2026-01-01T00:{i:02d}:00Z") for i in range(size)))
 
 
 def up(members_worth: float) -> tuple[Pending, ...]:

@@ -18,6 +18,9 @@ locals {
     "SCALER_POLICY=${var.scaler_policy}",
     # The pool's type in the price table (functions/common/prices.json): cost, spend, the cap.
     "SCALER_INSTANCE_TYPE=${var.pool_instance_type}",
+    # Prometheus on this VM (Debian's default listen address :9090): requests in flight per member
+    # choose whom a scale-down evicts.
+    "PROMETHEUS_URL=http://127.0.0.1:9090",
     "SD_OUTPUT=/var/lib/autoscaler/file_sd/pool.json",
     "TARGET_PORT=9100",
     "TEXTFILE_DIR=/var/lib/autoscaler/textfile",
