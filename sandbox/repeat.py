@@ -29,6 +29,7 @@ FIGURES: tuple[tuple[str, str], ...] = (
     ("flaps", "flaps (reversal within the flap window)"),
     ("requests_lost", "requests lost"),
     ("load_errors", "`/load` requests that failed"),
+    ("load_errors_at_scale_down", "… of them at a scale-down"),
 )
 
 SPREAD = ("sd: the sample standard deviation (n − 1); ci95: the 95 % Student-t interval of the mean, "
