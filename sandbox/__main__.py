@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sandbox import repeat
 from sandbox.apps import APPS, DEFAULT_APP
 from sandbox.scenarios import SCENARIOS
 
@@ -73,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, metavar="N",
                         help="soak: the seed the load, the faults and their times are drawn from "
                              "(default: a random one, printed and in report.json)")
+    parser.add_argument("--repeat", type=repeat.count, default=1, metavar="N",
+                        help="run the scenario N times (each policy N times with --compare), each run into "
+                             "OUT/run-K/ (OUT/<policy>/run-K/), then OUT/summary.md and summary.json: per "
+                             "figure the mean, min, max, standard deviation and 95 %% interval (default 1)")
     parser.add_argument("--out", default="sandbox-out", help="report folder (default sandbox-out/)")
     args = parser.parse_args(argv)
     if args.scenario != "soak" and (args.duration is not None or args.seed is not None):
@@ -103,19 +108,25 @@ def main(argv: list[str] | None = None) -> int:
     # (or the interrupt test's SIGINT) would be lost, so the handler is set whatever was inherited.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     out = Path(args.out)
-    runs: dict[str, dict[str, Any]] = {}
+    plan = repeat.folders(out, policies, args.repeat, args.compare is not None)
+    reports: dict[str, list[dict[str, Any]]] = {p: [] for p in policies}
     try:
-        for policy in policies:
-            folder = out / policy if args.compare is not None else out
-            if args.compare is not None:
-                print(f"sandbox: compare: policy {policy} ({len(runs) + 1} of {len(policies)}) into {folder}")
-            runs[policy] = run_one(args.scenario, folder, policy, args.fast, args.app, soak)
+        for i, (policy, folder) in enumerate(plan, 1):
+            if len(plan) > 1:
+                print(f"sandbox: policy {policy} (run {i} of {len(plan)}) into {folder}")
+            reports[policy].append(run_one(args.scenario, folder, policy, args.fast, args.app, soak))
     except KeyboardInterrupt:
         print("sandbox: interrupted; stopping every part", file=sys.stderr)
         return 130
-    if args.compare is not None:
+    command = "python -m sandbox " + shlex.join(sys.argv[1:] if argv is None else argv)
+    if args.repeat > 1:
+        summary = repeat.write(out, reports, plan, command)
+        print("\n".join(repeat.table(summary)))
+        print(f"sandbox: mean and spread over {args.repeat} runs in {out / 'summary.md'} and summary.json")
+    elif args.compare is not None:
         from sandbox import compare
-        compare.write(out, runs, "python -m sandbox " + shlex.join(sys.argv[1:] if argv is None else argv))
+        runs = {p: r[0] for p, r in reports.items()}
+        compare.write(out, runs, command)
         print("\n".join(compare.table(runs)))
         print(f"sandbox: side by side in {out / 'compare.md'} and compare.png")
     return 0

@@ -42,7 +42,7 @@ def _fmt(value: Any, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
-def _moves(report: Report) -> str:
+def moves(report: Report) -> str:
     moves = [f"{a['size_before']}→{a['size_after']} at {a['t']:.0f} s" for a in report["actions"]
              if a["size_before"] != a["size_after"]]
     return ", ".join(moves) or "none"
@@ -60,7 +60,7 @@ ROWS: tuple[tuple[str, Callable[[Report], str]], ...] = (
      lambda r: _fmt(r["summary"]["scale_down_reaction_s"], " s")),
     ("overload / SLO-violation seconds (definition below)", lambda r: _fmt(r["summary"]["overload_s"], " s")),
     ("instance-seconds", lambda r: _fmt(r["summary"]["instance_seconds"])),
-    ("scaling actions", lambda r: f"{r['summary']['actions']}: {_moves(r)}"),
+    ("scaling actions", lambda r: f"{r['summary']['actions']}: {moves(r)}"),
     ("flaps (reversal within the flap window)", lambda r: _fmt(r["summary"]["flaps"])),
     ("requests lost (2xx deliveries the scaler did not keep or act on)",
      lambda r: _fmt(r["summary"]["requests_lost"])),
