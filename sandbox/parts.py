@@ -46,16 +46,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def member_ports() -> tuple[int, int]:
-    """8080/9100 like the real pool, unless something on this machine holds them."""
+def member_ports() -> tuple[int, int, list[socket.socket]]:
+    """8080/9100 like the real pool, unless something on this machine holds them. The pair is
+    claimed by holding it on 127.0.1.254 for the whole run (the caller closes the sockets at the
+    end): runs at once all put members on 127.0.1.1, 127.0.1.2, ..., so a claim that was only a
+    probe let a second run pick the same pair and fail to bind its members."""
     for app, exporter in ((8080, 9100), (18080, 19100), (28080, 29100)):
+        held: list[socket.socket] = []
         try:
             for port in (app, exporter):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.1.254", port))
-            return app, exporter
+                sock = socket.socket()
+                held.append(sock)
+                sock.bind(("127.0.1.254", port))
+            return app, exporter, held
         except OSError:
-            continue
+            for sock in held:
+                sock.close()
     raise RuntimeError("no free member ports on 127.0.1.x")
 
 
@@ -110,7 +116,8 @@ class Parts:
         say = self._say
         endpoint = self._moto()
         say(f"SOS (moto server) at {endpoint}, bucket {self.bucket}")
-        app_port, exporter_port = member_ports()
+        app_port, exporter_port, claim = member_ports()
+        self._stack.extend(sock.close for sock in claim)
         # The stand-in checks members as the deployed NLB does (terraform/nlb.tf): each check is a
         # new connection, so the members' accepted-connection counters see the deployed rate.
         self.healthcheck = deployed_healthcheck(self.speedup)
