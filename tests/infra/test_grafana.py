@@ -200,9 +200,10 @@ def test_in_flight_panel_shows_per_member_what_the_demand_averages(rendered: dic
     per_member = target["expr"].replace("[${rate_window}]", "[30s]")
     assert per_member == 'clamp_min(avg_over_time(node_netstat_Tcp_CurrEstab{job="pool"}[30s]) - 1, 0)'
     in_flight = signal(alert_spec, "in_flight")
-    assert in_flight.startswith('avg_over_time(sum(clamp_min(node_netstat_Tcp_CurrEstab{job="pool"} - 1, 0))[30s:5s])')
-    assert in_flight.endswith(f" / {signal(alert_spec, 'members')}")
-    assert in_flight in signal(alert_spec, "demand")
+    pool_sum = 'sum(clamp_min(node_netstat_Tcp_CurrEstab{job="pool"} - 1, 0))'
+    assert in_flight.startswith(f"avg_over_time(({pool_sum}))[30s:5s])")
+    assert in_flight.endswith(f" / ({signal(alert_spec, 'members')})")
+    assert f"({in_flight})" in signal(alert_spec, "demand")
 
 
 def test_dashboard_shows_firing_warnings_and_unfinished_boots(rendered: dict) -> None:

@@ -217,7 +217,7 @@ def test_scale_trend(raw: str | None, trend: float | None) -> None:
 
 
 @pytest.mark.parametrize("raw,trend,bad", [("0.002", 0.002, 0), ("-0.002", -0.002, 0),
-                                           ("NaN", None, 1), ("soon", None, 1), (None, None, 0),
+                                           ("NaN", None, 0), ("nan", None, 1), ("soon", None, 1), (None, None, 0),
                                            (" ", None, 0)])
 def test_a_bad_trend_never_blocks_the_scale_and_is_counted(raw: str | None, trend: float | None,
                                                            bad: int) -> None:
@@ -241,7 +241,7 @@ def test_scale_cpu(raw: str | None, cpu: float | None) -> None:
     assert payload.scale_cpu(raw) == cpu
 
 
-@pytest.mark.parametrize("raw,cpu,bad", [("0.817", 0.817, 0), ("NaN", None, 1), ("busy", None, 1),
+@pytest.mark.parametrize("raw,cpu,bad", [("0.817", 0.817, 0), ("NaN", None, 0), ("busy", None, 1),
                                          ("-0.2", None, 1), (None, None, 0), (" ", None, 0)])
 def test_a_bad_cpu_never_blocks_the_scale_and_is_counted(raw: str | None, cpu: float | None,
                                                          bad: int) -> None:
