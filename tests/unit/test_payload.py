@@ -31,7 +31,7 @@ def dumps(obj: Any) -> bytes:
 FIXTURE_CASES = [
     ("grafana_firing_up", "grafana", [("up", "PoolCpuHigh", "57c6d9296de2ad39", 0.93, 3)], {}, 0, 0),
     ("grafana_resolved", "grafana", [], {"resolved": 1}, 0, 0),
-    ("grafana_nodata", "grafana", [], {"datasource_alert": 2}, 0, 0),
+    ("grafana_nodata", "grafana", [], {"datasource_alert": 1}, 0, 0),
     ("grafana_mixed", "grafana", [("down", "PoolCpuLow", "1111111111111111", None, None)],
      {"no_scale_label": 1, "invalid_scale_label": 1, "resolved": 1}, 1, 1),
     ("alertmanager_firing_up", "alertmanager",
