@@ -17,6 +17,7 @@ from bootstrap.render import (
     signal,
     with_demand_signal,
 )
+from sandbox import monitoring, timings
 from tests.infra.conftest import BOOTSTRAP_DIR, tool
 
 IDLE = 'node_cpu_seconds_total{job="pool",instance="10.0.0.1:9100",cpu="0",mode="idle"}'
@@ -41,6 +42,7 @@ def estab(n: int) -> str:
     return f'node_netstat_Tcp_CurrEstab{{job="pool",instance="10.0.0.{n}:9100"}}'
 
 
+PROMETHEUS_BINARY = monitoring.PROMETHEUS
 SCRAPE_S = 5      # bootstrap/prometheus/prometheus.yml's scrape_interval, as the series below are written
 N = 240           # samples per series: 20 minutes at 5 s
 
@@ -519,3 +521,15 @@ def test_every_query_of_a_grafana_scaling_rule_has_a_result_whenever_its_conditi
                             "exp_samples": []} for ref, expr in queries.items() if ref != condition_ref]
         tests.append({"interval": f"{SCRAPE_S}s", "input_series": cpu + present, "promql_expr_test": checks})
     promtool_test(tmp_path, write_rules(tmp_path), tests, "10s")
+
+
+def test_the_sandboxs_prometheus_re_sends_a_firing_alert_as_often_as_grafana() -> None:
+    """Grafana re-sends a still-firing alert to its Alertmanager every 30 s (ResendDelay); Prometheus'
+    --rules.alert.resend-delay defaults to 1m, which made the sandbox's annotations older than
+    Grafana's. The fast timers compress it with the tick."""
+    assert timings.REAL.tick_s == 60 and timings.FAST.tick_s == 10
+    assert monitoring.resend_delay(timings.REAL) == "30s"
+    assert monitoring.resend_delay(timings.FAST) == "5s"
+    proc = run([PROMETHEUS_BINARY, "--help"])
+    help_text = proc.stdout + proc.stderr
+    assert "--rules.alert.resend-delay=1m" in help_text   # the default this replaces
