@@ -12,10 +12,14 @@ from typing import Any
 
 from bootstrap import render
 from sandbox import procs
-from sandbox.timings import Timings, scale_spec
+from sandbox.timings import REAL, Timings, scale_spec
 
 PROMETHEUS = "prometheus"
 ALERTMANAGER = "prometheus-alertmanager"
+# Grafana's state manager re-sends a still-firing alert to its Alertmanager at most every 30 s, not
+# configurable (grafana/grafana pkg/services/ngalert/state/manager.go ResendDelay), so the values a
+# flush carries can be that much older than the last evaluation.
+GRAFANA_RESEND_DELAY_S = 30
 
 
 def missing_binaries() -> list[str]:
@@ -37,6 +41,12 @@ def prometheus_config(t: Timings, sd_file: str, rules_file: str, alertmanager: s
 def rules(t: Timings, demand_signal: str = "demand") -> str:
     """The shared rules with this run's timers; the scale-up alert sends `demand_signal` (the app's)."""
     return render.render_prometheus_rules(render.with_demand_signal(scale_spec(render.load_spec(), t), demand_signal))
+
+
+def resend_delay(t: Timings) -> str:
+    """Prometheus' `--rules.alert.resend-delay` (1m by default) set to Grafana's 30 s, compressed
+    with the run's other delays (the tick's ratio to the deployed one: 5 s on the fast timers)."""
+    return f"{max(1, round(GRAFANA_RESEND_DELAY_S * t.tick_s / REAL.tick_s))}s"
 
 
 def alertmanager_config(t: Timings, webhook_url: str, token: str) -> str:
@@ -74,7 +84,8 @@ class Monitoring:
         self.procs.append(subprocess.Popen([
             PROMETHEUS, f"--config.file={w / 'prometheus.yml'}",
             f"--storage.tsdb.path={w / 'prom-data'}", f"--web.listen-address=127.0.0.1:{self.prom_port}",
-            "--log.level=warn"], stdout=prom_log, stderr=prom_log))
+            f"--rules.alert.resend-delay={resend_delay(self.t)}", "--log.level=warn"],
+            stdout=prom_log, stderr=prom_log))
         self._wait_ready(f"http://127.0.0.1:{self.prom_port}/-/ready")
         self._wait_ready(f"http://127.0.0.1:{self.am_port}/-/ready")
 

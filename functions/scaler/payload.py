@@ -22,12 +22,12 @@ Decisions:
   not measured, i.e. as before the annotation existed.
 - The `scale_trend` annotation (how fast the pool's total demand grows, members' worth per
   second, from deriv() over the alert's window less its noise; negative when falling or lost in
-  the noise) is read into `trend`:
-  any finite number. Missing or blank → None; anything else → None, counted in `bad_trends`, and the
-  alert still scales: without a trend decide() sizes for the measured demand alone.
+  the noise) is read into `trend`: any finite number. Missing, blank or "NaN" (the query had no
+  result) → None; anything else → None, counted in `bad_trends`, and the alert still scales:
+  without a trend decide() sizes for the measured demand alone.
 - The `scale_cpu` annotation (the pool's average CPU over the window `scale_value` was taken
-  over, 0..1) is read into `cpu` the same way: a finite number, not negative. Missing or blank →
-  None; anything else → None, counted in `bad_cpus`, and the alert still scales: without it
+  over, 0..1) is read into `cpu` the same way: a finite number, not negative. Missing, blank or
+  "NaN" → None; anything else → None, counted in `bad_cpus`, and the alert still scales: without it
   decide() sizes by requests in flight alone, as before the annotation existed.
 """
 from __future__ import annotations
@@ -177,6 +177,15 @@ def scale_members(raw: str | None) -> int | None:
     return int(value)
 
 
+def _given(notes: Mapping[str, str], name: str) -> str | None:
+    """An annotation's text; None when missing, blank or `NaN`: the rules send NaN when the query
+    behind it is empty (an empty query would hold back the whole Grafana rule), which is also
+    what Grafana prints for a query without a value (grafana/grafana pkg/services/ngalert/state/
+    template/template.go NewValues)."""
+    raw = notes.get(name, "").strip()
+    return None if raw in ("", "NaN") else raw
+
+
 def detect_source(doc: Mapping[str, Any]) -> str:
     if doc.get("version") == "1" or "orgId" in doc or "state" in doc:
         return "grafana"
@@ -259,12 +268,11 @@ def parse(body: bytes, received_at: float) -> Parsed:
         members = scale_members(raw_members)
         if raw_members is not None and members is None:
             bad_members += 1
-        # Blank: the trend query had no result (no netstat figure yet), the same as no annotation.
-        raw_trend = notes.get("scale_trend", "").strip() or None
+        raw_trend = _given(notes, "scale_trend")
         trend = scale_trend(raw_trend)
         if raw_trend is not None and trend is None:
             bad_trends += 1
-        raw_cpu = notes.get("scale_cpu", "").strip() or None  # blank: no CPU figure, as above
+        raw_cpu = _given(notes, "scale_cpu")
         cpu = scale_cpu(raw_cpu)
         if raw_cpu is not None and cpu is None:
             bad_cpus += 1

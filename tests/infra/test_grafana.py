@@ -200,15 +200,20 @@ def test_in_flight_panel_shows_per_member_what_the_demand_averages(rendered: dic
     per_member = target["expr"].replace("[${rate_window}]", "[30s]")
     assert per_member == 'clamp_min(avg_over_time(node_netstat_Tcp_CurrEstab{job="pool"}[30s]) - 1, 0)'
     in_flight = signal(alert_spec, "in_flight")
-    assert in_flight.startswith('avg_over_time(sum(clamp_min(node_netstat_Tcp_CurrEstab{job="pool"} - 1, 0))[30s:5s])')
-    assert in_flight.endswith(f" / {signal(alert_spec, 'members')}")
-    assert in_flight in signal(alert_spec, "demand")
+    pool_sum = 'sum(clamp_min(node_netstat_Tcp_CurrEstab{job="pool"} - 1, 0))'
+    assert in_flight.startswith(f"avg_over_time(({pool_sum})[30s:5s])")
+    assert in_flight.endswith(f" / ({signal(alert_spec, 'members')})")
+    assert f"({in_flight})" in signal(alert_spec, "demand")
 
 
 def test_dashboard_shows_firing_warnings_and_unfinished_boots(rendered: dict) -> None:
     dashboard = json.loads(rendered["dashboard"])
     alerts = next(p for p in dashboard["panels"] if p["type"] == "alertlist")
-    assert alerts["options"]["stateFilter"]["firing"] is True and alerts["options"]["folder"]["title"] == "Autoscaler"
+    assert alerts["options"]["stateFilter"]["firing"] is True
+    # Grafana 12's alert list filters folders by uid only (grafana/grafana PR 103550); the rules'
+    # folder is provisioned by title and gets a generated uid, and this Grafana holds only these
+    # rules: no folder filter, so a title-only filter cannot hide every alert.
+    assert "folder" not in alerts["options"]
     boot = next(p for p in dashboard["panels"] if p["title"].startswith("First boot"))
     exprs = [t["expr"] for t in boot["targets"]]
     assert any("autoscaler_boot_ok" in e for e in exprs) and 'up{job="pool"} == 0' in exprs

@@ -5,6 +5,7 @@ contact point's name, groupLabels are the policy's group_by labels, groupKey is 
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import pytest
 import yaml
@@ -80,20 +81,64 @@ def test_scaling_fixtures_carry_the_rules_labels_and_annotations(rendered: dict)
         assert alert["generatorURL"].endswith(f"/alerting/grafana/{rule['uid']}/view?orgId=1")
 
 
-def test_nodata_alerts_copy_the_rules_labels_and_annotations(rendered: dict) -> None:
-    """grafana/grafana pkg/services/ngalert/state/compat.go noDataAlert: rule labels + alertname and
-    rulename, the rule's annotations as they are; one alert per query that returned nothing."""
+def test_nodata_is_one_alert_per_datasource_with_the_rules_annotations_rendered_without_values(
+        rendered: dict) -> None:
+    """grafana/grafana pkg/services/ngalert/eval/eval.go evaluateExecutionResult: one NoData result per
+    datasource, its empty queries' refIds joined (ref_id="A,B,C"); state/compat.go noDataAlert: rule
+    labels + alertname and rulename, the rule's annotations. Those were expanded with no values
+    (state/template/template.go: missingkey=invalid), so `printf "%.3f" $values.B.Value` gets Go's
+    nil and prints "%!f(<nil>)"."""
     rules = {r["title"]: r for r in yaml.safe_load(rendered["grafana_alerting"])["groups"][0]["rules"]}
-    body = load("grafana_nodata")
-    assert len(body["alerts"]) == 2
+    (alert,) = load("grafana_nodata")["alerts"]   # every query of PoolCpuLow empty, one datasource
+    rule = rules[alert["labels"]["rulename"]]
+    assert alert["labels"]["alertname"] == "DatasourceNoData"
+    assert {k: alert["labels"][k] for k in rule["labels"]} == rule["labels"]   # scale=down arrives too
+    queried = sorted(d["refId"] for d in rule["data"] if d["datasourceUid"] != "__expr__")
+    assert alert["labels"]["datasource_uid"] == "prometheus" and alert["labels"]["ref_id"] == ",".join(queried)
+    assert alert["annotations"] == {k: "%!f(<nil>)" if "$values" in v else v for k, v in rule["annotations"].items()}
+    assert alert["values"] is None and alert["valueString"] == ""
+    assert alert["ruleUID"] == rule["uid"]
+
+
+def go_value(value: float) -> str:
+    """A float64 as text/template prints it (fmt %v: shortest form, no trailing .0)."""
+    return str(int(value)) if float(value).is_integer() else repr(value)
+
+
+def silence_url(body: dict, alert: dict) -> str:
+    """templates/template_data.go generateSilenceURL on externalURL with orgId set (extendAlert):
+    the rule uid replaces alertname and the folder; url.Values.Encode sorts the keys."""
+    pairs = [("alertmanager", "grafana"), ("matcher", f"__alert_rule_uid__={alert['ruleUID']}")]
+    pairs += [("matcher", f"{k}={v}") for k, v in sorted(alert["labels"].items())
+              if k not in ("alertname", "grafana_folder")]
+    return f"{body['externalURL']}alerting/silence/new?{urlencode([*pairs, ('orgId', str(alert['orgId']))])}"
+
+
+def default_message(body: dict) -> str:
+    """templates/default_template.go `default.message`, real newlines throughout."""
+    def listed(alerts: list[dict]) -> str:
+        out = ""
+        for a in alerts:
+            values = ", ".join(f"{k}={go_value(v)}" for k, v in sorted((a["values"] or {}).items()))
+            out += "\nValue: " + (values or "[no value]") + "\nLabels:\n"
+            out += "".join(f" - {k} = {v}\n" for k, v in sorted(a["labels"].items())) + "Annotations:\n"
+            out += "".join(f" - {k} = {v}\n" for k, v in sorted(a["annotations"].items()))
+            out += f"Source: {a['generatorURL']}\nSilence: {a['silenceURL']}\n"
+        return out
+    firing = [a for a in body["alerts"] if a["status"] == "firing"]
+    resolved = [a for a in body["alerts"] if a["status"] == "resolved"]
+    text = f"**Firing**\n{listed(firing)}" + ("\n\n" if resolved else "") if firing else ""
+    return text + (f"**Resolved**\n{listed(resolved)}" if resolved else "")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_silence_urls_and_message_are_what_grafana_renders(name: str) -> None:
+    body = load(name)
     for alert in body["alerts"]:
-        rule = rules[alert["labels"]["rulename"]]
-        assert alert["labels"]["alertname"] == "DatasourceNoData"
-        assert {k: alert["labels"][k] for k in rule["labels"]} == rule["labels"]   # scale=down arrives too
-        assert set(alert["annotations"]) == set(rule["annotations"])
-        assert alert["labels"]["datasource_uid"] == "prometheus" and alert["labels"]["ref_id"] in {"A", "B", "C"}
-        assert alert["values"] is None and alert["valueString"] == ""
-        assert alert["ruleUID"] == rule["uid"]
+        assert alert["silenceURL"] == silence_url(body, alert)
+        assert alert["generatorURL"].endswith("?orgId=1")
+    assert body["message"] == default_message(body)
+    assert "\\n" not in body["message"]
 
 
 def test_fixture_readme_names_the_pinned_version() -> None:

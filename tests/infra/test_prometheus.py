@@ -17,6 +17,7 @@ from bootstrap.render import (
     signal,
     with_demand_signal,
 )
+from sandbox import monitoring, timings
 from tests.infra.conftest import BOOTSTRAP_DIR, tool
 
 IDLE = 'node_cpu_seconds_total{job="pool",instance="10.0.0.1:9100",cpu="0",mode="idle"}'
@@ -32,11 +33,16 @@ def load(n: int) -> str:
     return f'node_load1{{job="pool",instance="10.0.0.{n}:9100"}}'
 
 
+# Prometheus' own process start (its self-scrape, job "prometheus" in bootstrap/prometheus/prometheus.yml)
+PROMETHEUS_START = 'process_start_time_seconds{job="prometheus",instance="127.0.0.1:9090"}'
+
+
 def estab(n: int) -> str:
     """node_netstat_Tcp_CurrEstab of pool instance number n (1-based)."""
     return f'node_netstat_Tcp_CurrEstab{{job="pool",instance="10.0.0.{n}:9100"}}'
 
 
+PROMETHEUS_BINARY = monitoring.PROMETHEUS
 SCRAPE_S = 5      # bootstrap/prometheus/prometheus.yml's scrape_interval, as the series below are written
 N = 240           # samples per series: 20 minutes at 5 s
 
@@ -111,8 +117,8 @@ def test_demand_is_requests_in_flight_with_cpu_as_the_fallback(alert_spec: dict)
     in_flight = signal(alert_spec, "in_flight")
     assert "node_netstat_Tcp_CurrEstab" in in_flight and "- 1, 0)" in in_flight  # the scrape's own connection
     demand = signal(alert_spec, "demand")
-    assert demand.startswith("max(") and f"label_replace({signals['cpu']}," in demand
-    assert f" or label_replace({in_flight}," in demand
+    assert demand.startswith("max(") and f"label_replace(({signals['cpu']})," in demand
+    assert f" or label_replace(({in_flight})," in demand
     up = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "up")
     down = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "down")
     assert (up["demand_signal"], up["signal"]) == ("demand", "cpu")  # the trigger stays CPU
@@ -138,6 +144,23 @@ def test_cpu_bound_demand_counts_load_only_from_the_saturated_cpu_threshold(aler
         with_demand_signal(alert_spec, "load")
 
 
+def test_a_signal_names_a_threshold_by_value_and_a_signal_in_parentheses() -> None:
+    spec = {"thresholds": {"z": 3, "cap": 0.5},
+            "signals": {"a": "x - y", "b": "${z} * ${a}", "c": "max(${b}) > ${cap}", "d": "${c} or ${b}",
+                        "e": "${d}", "loop": "1 + ${loop}", "typo": "${nope}", "cash": "$5"}}
+    assert signal(spec, "b") == "3 * (x - y)"
+    assert signal(spec, "c") == "max((3 * (x - y))) > 0.5"
+    assert signal(spec, "d") == "(max((3 * (x - y))) > 0.5) or (3 * (x - y))"
+    with pytest.raises(ValueError, match="more than 3 signals deep"):
+        signal(spec, "e")   # e → d → c → b → a: deeper than terraform's two passes resolve
+    with pytest.raises(ValueError, match="more than 3 signals deep"):
+        signal(spec, "loop")
+    with pytest.raises(KeyError, match="neither a threshold nor a signal"):
+        signal(spec, "typo")
+    with pytest.raises(ValueError, match="not a \\$\\{name\\} placeholder"):
+        signal(spec, "cash")
+
+
 def test_promtool_check_rules(tmp_path: Path) -> None:
     proc = run([tool("promtool"), "check", "rules", str(write_rules(tmp_path))])
     assert proc.returncode == 0 and "SUCCESS: 6 rules found" in proc.stdout, proc.stdout + proc.stderr
@@ -154,13 +177,13 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
     assert alert_spec["thresholds"][up["threshold"]] == 0.8 and up["for"] == "10s"
     assert alert_spec["evaluation_interval"] == "10s"
     assert alert_spec["thresholds"][down["threshold"]] == 0.2 and down["for"] == "1m"
-    # scale_trend: deriv() of the pool's requests in flight less its noise; blank without the
-    # netstat figure. The benchmark's model of it must read what Prometheus reads.
+    # scale_trend: deriv() of the pool's requests in flight less its noise; NaN (what the receiver
+    # reads as absent) without the netstat figure. The benchmark's model of it must read what Prometheus reads.
     steps = [(t, 3.0 if t == 90 else 2.0 if t % 10 == 5 else 4.0) for t in range(90, 121, 5)]
     in_window = steps if includes_window_start() else steps[1:]
     alternating_trend = trend_net_of_noise(in_window, alert_spec["thresholds"]["trend_noise_z"])
     assert alternating_trend is not None and alternating_trend < 0
-    hi = {"summary": up["summary"], "scale_members": "1", "scale_trend": ""}
+    hi = {"summary": up["summary"], "scale_members": "1", "scale_trend": "NaN"}
     steady = {**hi, "scale_trend": "0.00000"}
     lo = {"summary": down["summary"], "scale_members": "1"}
     tests = [
@@ -336,6 +359,31 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
                                       {"summary": "Service discovery has not succeeded for more than 2 minutes"})]},
             ],
         },
+        {   # self-monitoring: neither handler ever succeeded (nothing exported) while Prometheus has
+            # run since t=0: each warning fires once that outlasts its threshold
+            "interval": f"{SCRAPE_S}s",
+            "input_series": [{"series": PROMETHEUS_START, "values": f"0x{N}"}],
+            "alert_rule_test": [
+                {"eval_time": "160s", "alertname": "AutoscalerTickStale", "exp_alerts": []},
+                {"eval_time": "200s", "alertname": "AutoscalerTickStale",
+                 "exp_alerts": [alert("AutoscalerTickStale", {"severity": "warning"},
+                                      {"summary": "The scaler tick has not succeeded for more than 3 minutes"})]},
+                {"eval_time": "100s", "alertname": "AutoscalerDiscoveryStale", "exp_alerts": []},
+                {"eval_time": "140s", "alertname": "AutoscalerDiscoveryStale",
+                 "exp_alerts": [alert("AutoscalerDiscoveryStale", {"severity": "warning"},
+                                      {"summary": "Service discovery has not succeeded for more than 2 minutes"})]},
+            ],
+        },
+        {   # ... and both succeeding at every scrape keep them quiet however long Prometheus has run
+            "interval": f"{SCRAPE_S}s",
+            "input_series": [
+                {"series": PROMETHEUS_START, "values": f"0x{N}"},
+                {"series": "autoscaler_tick_last_success_timestamp_seconds", "values": f"0+{SCRAPE_S}x{N}"},
+                {"series": "autoscaler_sd_last_success_timestamp_seconds", "values": f"0+{SCRAPE_S}x{N}"},
+            ],
+            "alert_rule_test": [{"eval_time": "15m", "alertname": name, "exp_alerts": []}
+                                for name in ("AutoscalerTickStale", "AutoscalerDiscoveryStale")],
+        },
         {   # pool at its maximum and still above the scale-up threshold for 5 minutes
             "interval": f"{SCRAPE_S}s",
             "input_series": [
@@ -429,3 +477,59 @@ def test_alertmanager_config_checks_and_matches_the_spec(tmp_path: Path, alert_s
             assert hook["http_config"]["authorization"] == {"type": "Bearer", "credentials": token}
         else:
             assert "http_config" not in hook
+
+
+# What a pool member exports that the scaling conditions do not need: node exporter's netstat
+# collector (requests in flight) and load1. A member without them still has node_cpu_seconds_total.
+OPTIONAL_SERIES = {
+    "node_netstat_Tcp_CurrEstab": [{"series": estab(n), "values": f"3x{N}"} for n in (1, 2)],
+    "node_load1": [{"series": load(n), "values": f"1.5x{N}"} for n in (1, 2)],
+}
+
+
+def datasource_queries(rule: dict) -> tuple[str, dict[str, str]]:
+    """The ref the rule's condition expression reads, and every datasource query by ref."""
+    data = {d["refId"]: d for d in rule["data"]}
+    queries = {ref: d["model"]["expr"] for ref, d in data.items() if d["datasourceUid"] != "__expr__"}
+    return data[rule["condition"]]["model"]["expression"], queries
+
+
+def test_every_query_of_a_grafana_scaling_rule_has_a_result_whenever_its_condition_does(
+        tmp_path: Path, rendered: dict) -> None:
+    """Grafana runs a rule's queries together, and one empty datasource query puts the whole rule in
+    its noDataState without looking at the condition (grafana/grafana pkg/services/ngalert/eval/
+    eval.go: every empty datasource query goes into ExecutionResults.NoData, and
+    evaluateExecutionResult returns NoData results when it is not empty). With noDataState OK, an
+    empty auxiliary query would stop a scaling alert from firing. So: on the exact queries
+    terraform provisions, with each optional series missing in turn (and all of them), whenever
+    the condition's query has a result, so does every other query of the rule."""
+    rules = [r for r in yaml.safe_load(rendered["grafana_alerting"])["groups"][0]["rules"] if "scale" in r["labels"]]
+    assert {r["labels"]["scale"] for r in rules} == {"up", "down"}
+    cpu = [{"series": idle(n), "values": idle_series(0.9)} for n in (1, 2)]
+    tests = []
+    for missing in [(), *[(name,) for name in OPTIONAL_SERIES], tuple(OPTIONAL_SERIES)]:
+        present = [s for name, series in OPTIONAL_SERIES.items() if name not in missing for s in series]
+        checks = []
+        for rule in rules:
+            condition_ref, queries = datasource_queries(rule)
+            condition = queries[condition_ref]
+            for t in ("10s", "30s", "2m"):
+                # the condition has a result here, so the check below is not vacuous
+                checks.append({"expr": f"count({condition})", "eval_time": t,
+                               "exp_samples": [{"labels": "{}", "value": 1}]})
+                checks += [{"expr": f"count({condition}) unless on () count({expr})", "eval_time": t,
+                            "exp_samples": []} for ref, expr in queries.items() if ref != condition_ref]
+        tests.append({"interval": f"{SCRAPE_S}s", "input_series": cpu + present, "promql_expr_test": checks})
+    promtool_test(tmp_path, write_rules(tmp_path), tests, "10s")
+
+
+def test_the_sandboxs_prometheus_re_sends_a_firing_alert_as_often_as_grafana() -> None:
+    """Grafana re-sends a still-firing alert to its Alertmanager every 30 s (ResendDelay); Prometheus'
+    --rules.alert.resend-delay defaults to 1m, which made the sandbox's annotations older than
+    Grafana's. The fast timers compress it with the tick."""
+    assert timings.REAL.tick_s == 60 and timings.FAST.tick_s == 10
+    assert monitoring.resend_delay(timings.REAL) == "30s"
+    assert monitoring.resend_delay(timings.FAST) == "5s"
+    proc = run([PROMETHEUS_BINARY, "--help"])
+    help_text = proc.stdout + proc.stderr
+    assert "--rules.alert.resend-delay=1m" in help_text   # the default this replaces

@@ -31,7 +31,7 @@ def dumps(obj: Any) -> bytes:
 FIXTURE_CASES = [
     ("grafana_firing_up", "grafana", [("up", "PoolCpuHigh", "57c6d9296de2ad39", 0.93, 3)], {}, 0, 0),
     ("grafana_resolved", "grafana", [], {"resolved": 1}, 0, 0),
-    ("grafana_nodata", "grafana", [], {"datasource_alert": 2}, 0, 0),
+    ("grafana_nodata", "grafana", [], {"datasource_alert": 1}, 0, 0),
     ("grafana_mixed", "grafana", [("down", "PoolCpuLow", "1111111111111111", None, None)],
      {"no_scale_label": 1, "invalid_scale_label": 1, "resolved": 1}, 1, 1),
     ("alertmanager_firing_up", "alertmanager",
@@ -217,7 +217,7 @@ def test_scale_trend(raw: str | None, trend: float | None) -> None:
 
 
 @pytest.mark.parametrize("raw,trend,bad", [("0.002", 0.002, 0), ("-0.002", -0.002, 0),
-                                           ("NaN", None, 1), ("soon", None, 1), (None, None, 0),
+                                           ("NaN", None, 0), ("nan", None, 1), ("soon", None, 1), (None, None, 0),
                                            (" ", None, 0)])
 def test_a_bad_trend_never_blocks_the_scale_and_is_counted(raw: str | None, trend: float | None,
                                                            bad: int) -> None:
@@ -241,7 +241,7 @@ def test_scale_cpu(raw: str | None, cpu: float | None) -> None:
     assert payload.scale_cpu(raw) == cpu
 
 
-@pytest.mark.parametrize("raw,cpu,bad", [("0.817", 0.817, 0), ("NaN", None, 1), ("busy", None, 1),
+@pytest.mark.parametrize("raw,cpu,bad", [("0.817", 0.817, 0), ("NaN", None, 0), ("busy", None, 1),
                                          ("-0.2", None, 1), (None, None, 0), (" ", None, 0)])
 def test_a_bad_cpu_never_blocks_the_scale_and_is_counted(raw: str | None, cpu: float | None,
                                                          bad: int) -> None:

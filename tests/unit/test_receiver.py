@@ -151,7 +151,7 @@ def test_an_optional_figure_is_stored_and_a_bad_one_is_counted_without_losing_th
 
 @pytest.mark.parametrize("name,ignored", [
     ("grafana_resolved", {"resolved": 1}),
-    ("grafana_nodata", {"datasource_alert": 2}),
+    ("grafana_nodata", {"datasource_alert": 1}),
 ])
 def test_nothing_to_scale_is_200_and_writes_nothing(app: Any, store: Store, tcfg: config.Config,
                                                      name: str, ignored: dict[str, int]) -> None:

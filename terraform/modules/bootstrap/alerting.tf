@@ -16,13 +16,24 @@ locals {
 
   grafana_ops = { ">" = "gt", "<" = "lt" }
 
-  # Signals with their `${name}` placeholders replaced by thresholds[name], the same
-  # substitution bootstrap/render.py makes, so a threshold inside a query keeps one source.
-  # Terraform >= 1.0 has no templatestring(), and PromQL never uses `$`: split on it.
-  alert_signals = {
+  # Signals with their `${name}` placeholders filled in as bootstrap/render.py fills them: a
+  # threshold by its value, a signal by its query in parentheses. Terraform >= 1.0 has no
+  # templatestring() and PromQL never uses `$`, so split on it; each pass substitutes the previous
+  # pass's results, so two passes resolve three levels of signals naming signals (render.py
+  # MAX_SIGNAL_DEPTH refuses more).
+  thresholds = { for name, value in local.alert_spec.thresholds : name => format("%v", value) }
+  signals_1 = {
     for name, expr in local.alert_spec.signals : name => join("", [
-      for i, part in split("$", expr) :
-      i == 0 ? part : format("%v%s", local.alert_spec.thresholds[regex("^[{](\\w+)[}]", part)[0]], trimprefix(part, regex("^[{]\\w+[}]", part)))
+      for i, part in split("$", expr) : i == 0 ? part : format("%s%s",
+        lookup(local.thresholds, regex("^[{](\\w+)[}]", part)[0], "(${lookup(local.alert_spec.signals, regex("^[{](\\w+)[}]", part)[0], "")})"),
+      trimprefix(part, regex("^[{]\\w+[}]", part)))
+    ])
+  }
+  alert_signals = {
+    for name, expr in local.signals_1 : name => join("", [
+      for i, part in split("$", expr) : i == 0 ? part : format("%s%s",
+        lookup(local.thresholds, regex("^[{](\\w+)[}]", part)[0], "(${lookup(local.signals_1, regex("^[{](\\w+)[}]", part)[0], "")})"),
+      trimprefix(part, regex("^[{]\\w+[}]", part)))
     ])
   }
 
