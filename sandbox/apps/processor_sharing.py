@@ -40,7 +40,7 @@ class ProcessorSharing:
     name = "processor-sharing"
     overload = "latency"  # the report judges it by the latency SLO
     # Requests in flight grow as u/(1-u) here and would overstate demand near the threshold:
-    # CPU, or load1 per core once saturated (alerts.json explains both signals).
+    # CPU, or load1 per core once saturated (docs/scaling.md explains both signals).
     demand_signal = "demand_cpu_bound"
     client_timeout_s = 10.0
     health_body = "OK"
