@@ -46,6 +46,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+MEMBER_ADDRESSES = 16  # the first addresses the emulator hands out (127.0.1.N), checked free
+
+
 def member_ports() -> tuple[int, int, list[socket.socket]]:
     """8080/9100 like the real pool, unless something on this machine holds them. The pair is
     claimed by holding it on 127.0.1.254 for the whole run (the caller closes the sockets at the
@@ -58,6 +61,9 @@ def member_ports() -> tuple[int, int, list[socket.socket]]:
                 sock = socket.socket()
                 held.append(sock)
                 sock.bind(("127.0.1.254", port))
+                for n in range(1, MEMBER_ADDRESSES + 1):  # a run that claims nothing, members up
+                    with socket.socket() as probe:
+                        probe.bind((f"127.0.1.{n}", port))
             return app, exporter, held
         except OSError:
             for sock in held:

@@ -1,6 +1,8 @@
 """Member ports: a run claims its pair for its whole life, so runs at once never share one."""
 from __future__ import annotations
 
+import socket
+
 from sandbox.parts import member_ports
 
 
@@ -18,3 +20,16 @@ def test_a_claimed_pair_is_not_handed_out_again_until_released() -> None:
     for sock in again[2]:
         sock.close()
     assert again[:2] == (app, exporter)
+
+
+def test_a_pair_whose_members_are_up_is_skipped_even_unclaimed() -> None:
+    app, _, claim = member_ports()
+    for sock in claim:
+        sock.close()
+    with socket.socket() as member:  # a run that only probed, with a member serving on that pair
+        member.bind(("127.0.1.1", app))
+        member.listen()
+        other_app, _, other_claim = member_ports()
+        for sock in other_claim:
+            sock.close()
+    assert other_app != app
