@@ -49,12 +49,15 @@ def free_port() -> int:
 MEMBER_ADDRESSES = 16  # the first addresses the emulator hands out (127.0.1.N), checked free
 
 
-def member_ports() -> tuple[int, int, list[socket.socket]]:
+MEMBER_PORTS = ((8080, 9100), (18080, 19100), (28080, 29100))  # app, exporter: the real pair first
+
+
+def member_ports(pairs: tuple[tuple[int, int], ...] = MEMBER_PORTS) -> tuple[int, int, list[socket.socket]]:
     """8080/9100 like the real pool, unless something on this machine holds them. The pair is
     claimed by holding it on 127.0.1.254 for the whole run (the caller closes the sockets at the
     end): runs at once all put members on 127.0.1.1, 127.0.1.2, ..., so a claim that was only a
     probe let a second run pick the same pair and fail to bind its members."""
-    for app, exporter in ((8080, 9100), (18080, 19100), (28080, 29100)):
+    for app, exporter in pairs:
         held: list[socket.socket] = []
         try:
             for port in (app, exporter):
