@@ -31,7 +31,7 @@ def recorded_requests(box: Parts) -> list[tuple[str, float]]:
 
 def collect(box: Parts) -> dict[str, Any]:
     """report.json's content, once the run has ended (the parts still up: the bucket is read)."""
-    ops = [measure.Action(round(o.time - box.wall0, 2), o.operation, o.size_before,
+    ops = [measure.ScalingCall(round(o.time - box.wall0, 2), o.operation, o.size_before,
                           o.size_after) for o in box.emu.operations()
            if o.time >= box.wall0]
     deliveries = box.recorder.deliveries()
@@ -82,7 +82,7 @@ def collect(box: Parts) -> dict[str, Any]:
     }
 
 
-def checker(box: Parts, ops: list[measure.Action]) -> dict[str, Any]:
+def checker(box: Parts, ops: list[measure.ScalingCall]) -> dict[str, Any]:
     sc = box.scenario
     if sc.reach_within_s is None:
         return {}
@@ -104,7 +104,7 @@ def write(box: Parts, results: dict[str, Any]) -> None:
     report.write_json(box.out, results)
     report.write_markdown(box.out, results)
     report.write_plot(box.out, box.samples,
-                      [measure.Action(**a) for a in results["actions"]],
+                      [measure.ScalingCall(**a) for a in results["actions"]],
                       f"{box.scenario.name} ({box.app.name}): {box.scenario.description}"[:110],
                       profile=box.scenario.profile, duration_s=box.scenario.duration_s,
                       step_t=box.scenario.step_t, drop_t=box.scenario.drop_t,
