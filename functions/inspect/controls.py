@@ -30,7 +30,8 @@ def add_commands(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                     "never holds the pool below its minimum.")
     budget.add_argument("--daily", metavar="AMOUNT|none")
     budget.add_argument("--monthly", metavar="AMOUNT|none")
-    budget.add_argument("--tz", metavar="ZONE", help="IANA zone of the days and months (default UTC)")
+    budget.add_argument("--tz", metavar="ZONE",
+                        help="IANA zone of the days and months (omitted: the stored one; UTC at first)")
     schedule = sub.add_parser("schedule", parents=parents, help="scheduled bounds: add, list, remove")
     verbs = schedule.add_subparsers(dest="verb", required=True, metavar="add|list|remove")
     add = verbs.add_parser(
