@@ -72,6 +72,8 @@ FORBIDDEN = [
                          "functions.inspect")),
     ("functions.scaler", ("functions.sd", "functions.inspect")),
     ("functions.sd", ("functions.views", "functions.scaler", "functions.inspect")),
+    # The operator's command reads the bucket through the views, never through a handler's modules.
+    ("functions.inspect", ("functions.scaler", "functions.sd")),
     # The deployed code stands alone: the harness drives it, never the other way round.
     ("functions", ("sandbox", "benchmarks", "acceptance")),
 ]
