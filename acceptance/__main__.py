@@ -66,7 +66,7 @@ def main(argv: Sequence[str], environ: Mapping[str, str]) -> int:
                     waiting=checks.Waiting(), prices=prices, out=sys.stdout)
     signal.signal(signal.SIGTERM, _interrupt)
     print(f"acceptance: deploying {args.name!r} to {args.zone}; terraform's output goes to {args.log}", flush=True)
-    return run.run(run.Settings(name=args.name, zone=args.zone), deps)
+    return run.run(run.RunSettings(name=args.name, zone=args.zone), deps)
 
 
 if __name__ == "__main__":

@@ -7,14 +7,14 @@ from functions.common.prices import Prices, instance_cost
 
 
 @dataclass(frozen=True)
-class Row:
+class CheckRow:
     check: str
     ok: bool | None      # None: not run (an earlier step failed or the run was interrupted)
     seconds: float
     detail: str
 
 
-def table(rows: list[Row]) -> str:
+def table(rows: list[CheckRow]) -> str:
     width = max([len(r.check) for r in rows] + [5])
     lines = [f"{'CHECK':<{width}}  RESULT   TIME      DETAIL"]
     for r in rows:

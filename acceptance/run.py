@@ -14,14 +14,14 @@ from . import checks
 from .checks import CheckFailed, GetText, Waiting
 from .leftovers import Found, list_deployment
 from .load import GRADER_CLIENTS, Get, LoadDriver
-from .report import Row, Usage, cost, cost_line, table
+from .report import CheckRow, Usage, cost, cost_line, table
 from .terraform import Terraform, TerraformError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 @dataclass(frozen=True)
-class Settings:
+class RunSettings:
     name: str = "acceptance"          # terraform's name_prefix: objects are named <name>-<8 hex>-…
     zone: str = "at-vie-1"
     clients: int = GRADER_CLIENTS     # concurrent closed-loop /load clients
@@ -53,7 +53,7 @@ class _Failed(Exception):
     pass
 
 
-def run(settings: Settings, deps: Deps) -> int:
+def run(settings: RunSettings, deps: Deps) -> int:
     clock = deps.waiting.clock
     try:
         existing = list_deployment(deps.client, deps.buckets, settings.name)
@@ -67,7 +67,7 @@ def run(settings: Settings, deps: Deps) -> int:
               file=deps.out)
         return EXIT_FAILED
 
-    rows: list[Row] = []
+    rows: list[CheckRow] = []
     usage = Usage(clock())
     applied = interrupted = False
     load: LoadDriver | None = None
@@ -77,15 +77,15 @@ def run(settings: Settings, deps: Deps) -> int:
         try:
             detail = action()
         except KeyboardInterrupt:
-            rows.append(Row(name, False, clock() - started, "interrupted"))
+            rows.append(CheckRow(name, False, clock() - started, "interrupted"))
             raise
         except (CheckFailed, TerraformError) as exc:
-            rows.append(Row(name, False, clock() - started, str(exc)))
+            rows.append(CheckRow(name, False, clock() - started, str(exc)))
             raise _Failed from None
         except Exception as exc:  # an API or HTTP error: recorded in one line, never a traceback
-            rows.append(Row(name, False, clock() - started, f"{type(exc).__name__}: {exc}"))
+            rows.append(CheckRow(name, False, clock() - started, f"{type(exc).__name__}: {exc}"))
             raise _Failed from None
-        rows.append(Row(name, True, clock() - started, detail))
+        rows.append(CheckRow(name, True, clock() - started, detail))
 
     try:
         applied = True   # before apply: a half-done apply leaves objects too
@@ -138,7 +138,7 @@ def _apply(terraform: Terraform) -> str:
     return "applied"
 
 
-def _teardown(settings: Settings, deps: Deps, rows: list[Row]) -> None:
+def _teardown(settings: RunSettings, deps: Deps, rows: list[CheckRow]) -> None:
     """Destroy (a second attempt if the first fails: a group may outlive its VMs for a moment), then
     list the account until nothing of the deployment is left. Ctrl-C here is not honoured: the
     terraform child has its own process group and runs to its end."""
@@ -152,7 +152,7 @@ def _teardown(settings: Settings, deps: Deps, rows: list[Row]) -> None:
             break
         except TerraformError as exc:
             errors.append(str(exc))
-    rows.append(Row("terraform destroy", not errors, clock() - started, "; ".join(errors) or "destroyed"))
+    rows.append(CheckRow("terraform destroy", not errors, clock() - started, "; ".join(errors) or "destroyed"))
     started = clock()
     left: list[Found] = []
 
@@ -162,8 +162,8 @@ def _teardown(settings: Settings, deps: Deps, rows: list[Row]) -> None:
 
     try:
         deps.waiting.until("leftovers", nothing_left, settings.leftovers_timeout_s)
-        rows.append(Row("nothing of the deployment left", True, clock() - started,
+        rows.append(CheckRow("nothing of the deployment left", True, clock() - started,
                         "instances, pools, NLBs, security groups, IAM keys and roles, SSH keys, buckets"))
     except Exception as exc:
         listed = ", ".join(str(f) for f in left) or f"{type(exc).__name__}: {exc}"
-        rows.append(Row("nothing of the deployment left", False, clock() - started, f"left: {listed}"))
+        rows.append(CheckRow("nothing of the deployment left", False, clock() - started, f"left: {listed}"))

@@ -117,7 +117,7 @@ def one_case(endpoint: str, moto_pid: int, emu: Any, count: int, counter: Counte
     pool_id = emu.create_pool(2)
     env = {"EXOSCALE_KEY": rig.KEY, "EXOSCALE_SECRET": rig.SECRET, "EXOSCALE_ZONE": rig.ZONE,
            "EXOSCALE_API_URL": emu.url, "INSTANCEPOOL_ID": pool_id, "SOS_BUCKET": bucket,
-           "SOS_ENDPOINT": endpoint, "TEXTFILE_DIR": "", "SCALER_LEASE_S": "50"}
+           "SOS_ENDPOINT": endpoint, "TEXTFILE_DIR": ""}
     store = Store.from_config(config.load(env))
     stored = fill(store, pool_id, count, time.time())
     os.environ.update(env)

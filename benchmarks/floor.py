@@ -40,7 +40,7 @@ STEP_AT_S = 600  # traces.step(): the load steps up at 10 min
 
 
 @dataclass(frozen=True)
-class Outcome:
+class FloorOutcome:
     delays: pipeline.Delays
     call_s: float          # mean load step → first scaling call
     call_max_s: int
@@ -72,7 +72,7 @@ def _runs(trace: traces.Trace, delays: pipeline.Delays, seeds: int, app: ModelAp
 
 
 def evaluate(delays: pipeline.Delays, seeds: int, app: ModelApp,
-             thresholds: pipeline.Thresholds) -> Outcome:
+             thresholds: pipeline.Thresholds) -> FloorOutcome:
     edge = 2 * edge_per_member(app, thresholds.up)
     calls = []
     for r in _runs(traces.step(), delays, seeds, app, thresholds):
@@ -83,11 +83,11 @@ def evaluate(delays: pipeline.Delays, seeds: int, app: ModelApp,
                              for r in _runs(trace, delays, seeds, app, thresholds))
     blip = traces.spike(spike_s=30)
     blip_actions = statistics.fmean(len(r.actions) for r in _runs(blip, delays, seeds, app, thresholds))
-    return Outcome(delays, statistics.fmean(calls), max(calls), flaps, blip_actions,
+    return FloorOutcome(delays, statistics.fmean(calls), max(calls), flaps, blip_actions,
                    pipeline.floor(delays).total_s)
 
 
-def _row(o: Outcome, mark: str) -> list[object]:
+def _row(o: FloorOutcome, mark: str) -> list[object]:
     d = o.delays
     return [mark, d.scrape_s, d.rate_window_s, d.eval_s, d.for_s, f"{o.call_s:.1f}", o.call_max_s,
             f"{o.flaps:.2f}", f"{o.blip_actions:.2f}", f"{o.floor_s:.1f}",

@@ -32,11 +32,11 @@ from .arrivals import RandomArrivals
 from .controllers import BaselineController, Controller, DecideController
 from .delays import DEPLOYED, Delays, Floor, Thresholds, floor, from_alert_spec
 from .exporters import Exporters
-from .simpool import Instance, SimPool
+from .simpool import SimMember, SimPool
 
 DEFAULT_DELAYS, DEFAULT_THRESHOLDS = Delays(), Thresholds()
 __all__ = ["DEPLOYED", "BaselineController", "Controller", "DecideController", "Delays", "Floor",
-           "Instance", "Result", "SimPool", "Thresholds", "floor", "from_alert_spec", "simulate"]
+           "Result", "SimMember", "SimPool", "Thresholds", "floor", "from_alert_spec", "simulate"]
 
 @dataclass
 class _Alert:

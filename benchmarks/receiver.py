@@ -55,7 +55,7 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20) -> 
 
 
 @dataclass
-class Result:
+class ServerResult:
     server: str
     sent: int
     accepted: int
@@ -102,7 +102,7 @@ def client(port: int, jobs: Iterator[int], lock: threading.Lock, deadline: float
     conn.close()
 
 
-def run_one(server: str, moto: str, n: int, c: int, time_limit: float) -> Result:
+def run_one(server: str, moto: str, n: int, c: int, time_limit: float) -> ServerResult:
     bucket = f"bench-{uuid.uuid4().hex[:12]}"
     pool = str(uuid.uuid4())
     s3 = boto3.client("s3", endpoint_url=moto, region_name=ZONE, aws_access_key_id=KEY,
@@ -136,11 +136,11 @@ def run_one(server: str, moto: str, n: int, c: int, time_limit: float) -> Result
         procs.stop(proc)
     pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"requests/{pool}/")
     durable = sum(len(page.get("Contents", [])) for page in pages)
-    return Result(server, outcome["accepted"] + outcome["errors"], outcome["accepted"],
+    return ServerResult(server, outcome["accepted"] + outcome["errors"], outcome["accepted"],
                   outcome["errors"], durable, wall, latencies)
 
 
-def show(result: Result) -> None:
+def show(result: ServerResult) -> None:
     print(f"{result.server:8} sent={result.sent:5d} accepted={result.accepted:5d} "
           f"errors={result.errors:4d} durable={result.durable:5d} wall={result.wall_s:6.2f}s "
           f"rate={result.rate:7.1f}/s p50={result.pct(0.50):7.1f}ms p99={result.pct(0.99):7.1f}ms",
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     moto_port = free_port()
     moto = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
                              str(moto_port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    results: list[Result] = []
+    results: list[ServerResult] = []
     try:
         wait_port(moto_port, moto)
         endpoint = f"http://127.0.0.1:{moto_port}"

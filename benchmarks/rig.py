@@ -84,7 +84,7 @@ def handler_env(moto: Moto, bucket: str, emu: EmulatorServer, pool_id: str, work
 
 
 @dataclass(frozen=True)
-class Run:
+class ProcessRun:
     wall_s: float
     max_rss_mib: float
     returncode: int
@@ -94,7 +94,7 @@ class Run:
 TIME = "/usr/bin/time"  # GNU time: reports its child's peak RSS (%M, KiB)
 
 
-def measure(argv: list[str], env: dict[str, str] | None = None, timeout_s: float = 60.0) -> Run:
+def measure(argv: list[str], env: dict[str, str] | None = None, timeout_s: float = 60.0) -> ProcessRun:
     """Start → exit wall time and the child's own peak RSS, through GNU time.
 
     Not wait4 on a child of this process: Linux folds the pre-exec memory of a forked (or
@@ -111,7 +111,7 @@ def measure(argv: list[str], env: dict[str, str] | None = None, timeout_s: float
         wall = time.perf_counter() - started
         with open(out) as handle:
             rss_kib = int(handle.read().strip().splitlines()[-1])
-        return Run(wall, rss_kib / 1024, proc.returncode, proc.stderr.decode(errors="replace"))
+        return ProcessRun(wall, rss_kib / 1024, proc.returncode, proc.stderr.decode(errors="replace"))
 
 
 def python(*args: str) -> list[str]:

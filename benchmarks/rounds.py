@@ -32,7 +32,7 @@ SIZINGS = {"requests in flight (deployed)": CLOSED_LOOP, "CPU only": CLOSED_LOOP
 
 
 @dataclass(frozen=True)
-class Row:
+class RoundsRow:
     clients: int
     sizing: str
     rounds: float
@@ -48,7 +48,7 @@ def demand(clients: int) -> tuple[float, ...]:
     return (0.0,) * IDLE_S + (float(clients),) * LOAD_S
 
 
-def run(clients: int, sizing: str, app: ModelApp, seeds: int, params: Params) -> Row:
+def run(clients: int, sizing: str, app: ModelApp, seeds: int, params: Params) -> RoundsRow:
     thresholds = pipeline.Thresholds()
     results = [pipeline.simulate(demand(clients), DecideController("proportional", params, BOUNDS, kicked=True),
                                  seed=s, thresholds=thresholds, initial_size=1, bounds=BOUNDS, app=app)
@@ -57,13 +57,13 @@ def run(clients: int, sizing: str, app: ModelApp, seeds: int, params: Params) ->
     reactions = [r.reaction_s for r in results if r.reaction_s is not None]
     finals = [r.sizes[-1] for r in results]
     needed = app.needed(clients, thresholds.up, BOUNDS)
-    return Row(clients, sizing, statistics.fmean(rounds), (min(rounds), max(rounds)),
+    return RoundsRow(clients, sizing, statistics.fmean(rounds), (min(rounds), max(rounds)),
                math.ceil((needed - 1) / params.max_step),
                statistics.fmean(reactions) if reactions else None, statistics.fmean(finals),
                statistics.fmean(min(1.0, clients / f) for f in finals), statistics.fmean(r.flaps for r in results))
 
 
-def render(rows: list[Row], floor_s: float) -> str:
+def render(rows: list[RoundsRow], floor_s: float) -> str:
     body = []
     for r in rows:
         react = "—" if r.reaction_s is None else f"{r.reaction_s:.0f}"
@@ -75,7 +75,7 @@ def render(rows: list[Row], floor_s: float) -> str:
                   "CPU after", "flaps"], body)
 
 
-def aims(rows: list[Row], floor_s: float) -> list[str]:
+def aims(rows: list[RoundsRow], floor_s: float) -> list[str]:
     out = []
     for r in rows:
         if not r.sizing.endswith("(deployed)"):

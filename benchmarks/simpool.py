@@ -9,7 +9,7 @@ from functions.scaler.policy import Member, PoolView
 
 
 @dataclass
-class Instance:
+class SimMember:
     id: str
     created: int
     running_at: int
@@ -22,14 +22,14 @@ class SimPool:
         self.boots = boots
         self.destroy_s = destroy_s
         self.serial = 0
-        self.members: list[Instance] = []
+        self.members: list[SimMember] = []
         self.destroying: list[int] = []  # times at which removed members are gone
         for _ in range(size):
             self._add(-10_000, running=True)
 
     def _add(self, t: int, running: bool = False) -> None:
         boot = 0 if running else self.boots[self.serial % len(self.boots)]
-        self.members.append(Instance(f"m{self.serial:04d}", t, t + boot))
+        self.members.append(SimMember(f"m{self.serial:04d}", t, t + boot))
         self.serial += 1
 
     @property

@@ -63,7 +63,7 @@ class Classic:
 
 
 def make_handler(classic: Classic, token: str | None) -> type[QuietHandler]:
-    class Handler(QuietHandler):
+    class BaselineHandler(QuietHandler):
         def do_POST(self) -> None:
             if self.path.split("?")[0] != "/webhook":
                 return self.send_text(404, "not found\n")
@@ -84,7 +84,7 @@ def make_handler(classic: Classic, token: str | None) -> type[QuietHandler]:
             log.info("delivery: %s", done)
             self.send_text(200, json.dumps({"applied": done}) + "\n", "application/json")
 
-    return Handler
+    return BaselineHandler
 
 
 def serve(cfg: config.Config, api: PoolApi) -> ServerThread:

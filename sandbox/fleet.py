@@ -1,4 +1,4 @@
-"""The simulated pool: a Member (running the run's app) per running instance of the emulator, in the NLB.
+"""The simulated pool: a SimulatedVm (running the run's app) per running instance of the emulator, in the NLB.
 
 The emulator's lifecycle callbacks drive it: an instance that reaches `running` gets a
 simulated VM on its public IP; one that leaves the pool loses it.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sandbox.apps import App
-from sandbox.member import Member
+from sandbox.member import SimulatedVm
 from sandbox.nlb import Nlb
 
 log = logging.getLogger("sandbox.fleet")
@@ -34,11 +34,11 @@ class Fleet:
         self.app_port = app_port
         self.exporter_port = exporter_port
         self._lock = threading.Lock()
-        self._members: dict[str, Member] = {}  # instance id → member
+        self._members: dict[str, SimulatedVm] = {}  # instance id → member
         self._busy_last: dict[str, tuple[float, float]] = {}  # ip → (time, busy vCPU-seconds) last read
 
     def on_running(self, instance: Any) -> None:
-        member = Member(instance.public_ip, app=self.app, app_port=self.app_port,
+        member = SimulatedVm(instance.public_ip, app=self.app, app_port=self.app_port,
                         exporter_port=self.exporter_port, vcpus=self.vcpus)
         member.start()
         with self._lock:
@@ -57,7 +57,7 @@ class Fleet:
             backends = [(m.ip, self.app_port) for m in self._members.values()]
         self.nlb.set_backends(backends)
 
-    def members(self) -> list[Member]:
+    def members(self) -> list[SimulatedVm]:
         with self._lock:
             return list(self._members.values())
 

@@ -43,7 +43,7 @@ class Sample:
 
 
 @dataclass(frozen=True)
-class Action:
+class ScalingCall:
     t: float
     operation: str
     size_before: int
@@ -79,7 +79,7 @@ def reaction_up(samples: Sequence[Sample], step_t: float | None) -> float | None
     return None if hit is None else hit - step_t
 
 
-def reaction_down(actions: Sequence[Action], drop_t: float | None) -> float | None:
+def reaction_down(actions: Sequence[ScalingCall], drop_t: float | None) -> float | None:
     """Load drop → first action that lowered the pool."""
     if drop_t is None:
         return None
@@ -175,7 +175,7 @@ def instance_seconds(samples: Sequence[Sample]) -> float:
     return sum((cur.t - prev.t) * prev.pool_size for prev, cur in itertools.pairwise(samples))
 
 
-def pipeline_split(deliveries: Iterable[Any], actions: Sequence[Action], *, t0: float,
+def pipeline_split(deliveries: Iterable[Any], actions: Sequence[ScalingCall], *, t0: float,
                    step_t: float | None) -> dict[str, float | None]:
     """Where the scale-up reaction went: load step → the first 2xx delivery of a firing scale-up
     alert (the alerting pipeline: scrape, rate window, evaluation, `for`, group wait), and that
@@ -214,7 +214,7 @@ def lost_requests(deliveries: Iterable[Any], recorded: Iterable[tuple[str, float
     return lost
 
 
-def lost_moves(deliveries: Iterable[Any], actions: Sequence[Action], *, t0: float, low: int, high: int,
+def lost_moves(deliveries: Iterable[Any], actions: Sequence[ScalingCall], *, t0: float, low: int, high: int,
                initial_size: int, slack_s: float = 5.0) -> int:
     """The classic scaler's lost requests: scale alerts in deliveries answered 2xx with no action in
     their direction within `slack_s` before them (matched one-to-one, earliest first), unless the
@@ -245,7 +245,7 @@ def lost_moves(deliveries: Iterable[Any], actions: Sequence[Action], *, t0: floa
 SCALE_DOWN_WINDOW_S = (-2.0, 10.0)
 
 
-def errors_at_scale_down(failed_at: Iterable[float], actions: Sequence[Action],
+def errors_at_scale_down(failed_at: Iterable[float], actions: Sequence[ScalingCall],
                          window_s: tuple[float, float] = SCALE_DOWN_WINDOW_S) -> int:
     """Failed load requests (when each failure came, in the actions' time) that ended inside the
     window around an action that lowered the pool; each counted once."""
@@ -254,7 +254,7 @@ def errors_at_scale_down(failed_at: Iterable[float], actions: Sequence[Action],
     return sum(1 for t in failed_at if any(d + lo <= t <= d + hi for d in downs))
 
 
-def checker(actions: Sequence[Action], *, reach: int, within_s: float, drop_t: float, minimum: int,
+def checker(actions: Sequence[ScalingCall], *, reach: int, within_s: float, drop_t: float, minimum: int,
             final_size: int) -> dict[str, Any]:
     """The course checker's verdict from the operation log (times since the load's start): the pool
     reached `reach` members within `within_s`, and after the load stopped at `drop_t` an action
@@ -267,7 +267,7 @@ def checker(actions: Sequence[Action], *, reach: int, within_s: float, drop_t: f
             "checker_back_to_min_s": None if back is None else round(back - drop_t, 2)}
 
 
-def summary(samples: Sequence[Sample], actions: Sequence[Action], *, step_t: float | None,
+def summary(samples: Sequence[Sample], actions: Sequence[ScalingCall], *, step_t: float | None,
             drop_t: float | None, overload: Overload, requests_lost: int,
             flap_window_s: float = FLAP_WINDOW_S) -> dict[str, Any]:
     sizes = [s.pool_size for s in samples]

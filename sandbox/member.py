@@ -93,7 +93,7 @@ def render_metrics(
     return "\n".join(lines) + "\n"
 
 
-class Member:
+class SimulatedVm:
     """A simulated VM running `app`: `start()` binds ip:app_port and ip:exporter_port, `stop()` releases them.
 
     Ports may be 0 (tests): the bound ports are then read from `app_port` / `exporter_port`.
@@ -249,10 +249,10 @@ class Member:
 
     @staticmethod
     def _handler_class(route: Callable[[QuietHandler], None]) -> type[QuietHandler]:
-        class Handler(QuietHandler):
+        class MemberHandler(QuietHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: Prometheus holds one scrape connection
 
             def do_GET(self) -> None:
                 route(self)
 
-        return Handler
+        return MemberHandler

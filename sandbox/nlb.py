@@ -138,11 +138,11 @@ class Nlb:
     def start(self) -> None:
         nlb = self
 
-        class Handler(QuietHandler):
+        class NlbHandler(QuietHandler):
             def do_GET(self) -> None:
                 nlb._proxy(self)
 
-        self._server = ServerThread(self.host, self._requested_port, Handler)
+        self._server = ServerThread(self.host, self._requested_port, NlbHandler)
         self._server.start()
 
     def stop(self) -> None:

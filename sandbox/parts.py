@@ -24,9 +24,11 @@ import boto3
 from functions.common import config, keys
 from functions.common.store import Store
 from sandbox import apps, measure
+from sandbox.closed_loop import ClosedLoad
 from sandbox.emulator.server import EmulatorServer
 from sandbox.fleet import Fleet
 from sandbox.handlers import ROOT, Handlers
+from sandbox.loadgen import LoadGen
 from sandbox.monitoring import Monitoring
 from sandbox.nlb import Nlb, deployed_healthcheck
 from sandbox.procs import stop
@@ -77,6 +79,12 @@ def member_ports(pairs: tuple[tuple[int, int], ...] = MEMBER_PORTS) -> tuple[int
 class Parts:
     """Every part of one run: start() brings them up, close() stops them in reverse order and
     removes the run's work files."""
+
+    # Set by Sandbox.run when the load starts; sandbox/results.py measures the run against them.
+    load: LoadGen | ClosedLoad
+    t0: float
+    wall0: float
+    load_offset_s: float
 
     def __init__(self, scenario: Scenario, out: Path, policy: str, fast: bool,
                  max_size: int = 6, echo: bool = True, app: str = apps.DEFAULT_APP) -> None:

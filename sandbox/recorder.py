@@ -53,7 +53,7 @@ class Recorder:
         self.repeated = 0  # scale deliveries sent to the receiver twice
         recorder = self
 
-        class Handler(QuietHandler):
+        class RecorderHandler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
@@ -69,7 +69,7 @@ class Recorder:
                 self.end_headers()
                 self.wfile.write(answer)
 
-        self._server = ServerThread("127.0.0.1", port, Handler)
+        self._server = ServerThread("127.0.0.1", port, RecorderHandler)
 
     def _forward(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection(*self.upstream, timeout=30)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sandbox.measure import SCALE_DOWN_WINDOW_S, Action, Sample, trailing_mean
+from sandbox.measure import SCALE_DOWN_WINDOW_S, Sample, ScalingCall, trailing_mean
 
 # What "requests lost" counts: the real handlers keep every request in the bucket; the classic
 # baseline keeps none, so its alerts are matched with its steps in the operation log.
@@ -152,7 +152,7 @@ def _money_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_plot(out: Path, samples: Sequence[Sample], actions: Sequence[Action], title: str, *,
+def write_plot(out: Path, samples: Sequence[Sample], actions: Sequence[ScalingCall], title: str, *,
                profile: Sequence[tuple[float, float]], duration_s: float, step_t: float, drop_t: float,
                member_rps: float, cpu_window_s: float, slo_p95_s: float | None, price_hourly: float = 0.0,
                currency: str = "EUR", budget_marks: Sequence[float] = (),

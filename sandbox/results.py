@@ -4,22 +4,19 @@ and the report folder written from them (sandbox/report.py)."""
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bootstrap import render
 from functions.common import keys
 from sandbox import apps, measure, money, report
-from sandbox.parts import BASELINE, MIN_SIZE
+from sandbox.parts import BASELINE, MIN_SIZE, Parts
 from sandbox.scenarios import CHECKER_REACH
-
-if TYPE_CHECKING:
-    from sandbox.runner import Sandbox
 
 SLO_P95_S = 2.0
 MAX_ERROR_RATIO = 0.01
 
 
-def recorded_requests(box: Sandbox) -> list[tuple[str, float]]:
+def recorded_requests(box: Parts) -> list[tuple[str, float]]:
     """(fingerprint, received_at) of every request the bucket kept: in the history or pending."""
     found = []
     for prefix in (keys.history_prefix(box.pool_id), keys.requests_prefix(box.pool_id)):
@@ -32,9 +29,9 @@ def recorded_requests(box: Sandbox) -> list[tuple[str, float]]:
     return found
 
 
-def collect(box: Sandbox) -> dict[str, Any]:
+def collect(box: Parts) -> dict[str, Any]:
     """report.json's content, once the run has ended (the parts still up: the bucket is read)."""
-    ops = [measure.Action(round(o.time - box.wall0, 2), o.operation, o.size_before,
+    ops = [measure.ScalingCall(round(o.time - box.wall0, 2), o.operation, o.size_before,
                           o.size_after) for o in box.emu.operations()
            if o.time >= box.wall0]
     deliveries = box.recorder.deliveries()
@@ -85,7 +82,7 @@ def collect(box: Sandbox) -> dict[str, Any]:
     }
 
 
-def checker(box: Sandbox, ops: list[measure.Action]) -> dict[str, Any]:
+def checker(box: Parts, ops: list[measure.ScalingCall]) -> dict[str, Any]:
     sc = box.scenario
     if sc.reach_within_s is None:
         return {}
@@ -95,19 +92,19 @@ def checker(box: Sandbox, ops: list[measure.Action]) -> dict[str, Any]:
             "checker_limit_s": sc.reach_within_s, "checker_clients": sc.clients}
 
 
-def overload_figure(box: Sandbox) -> measure.Overload:
+def overload_figure(box: Parts) -> measure.Overload:
     if box.app.overload == "cpu":
         threshold = float(render.load_spec()["thresholds"]["scale_up_cpu"])
         return measure.CpuOverload(threshold, measure.duration_s(box.t.rate_window))
     return measure.LatencySlo(SLO_P95_S, MAX_ERROR_RATIO)
 
 
-def write(box: Sandbox, results: dict[str, Any]) -> None:
+def write(box: Parts, results: dict[str, Any]) -> None:
     box.out.mkdir(parents=True, exist_ok=True)
     report.write_json(box.out, results)
     report.write_markdown(box.out, results)
     report.write_plot(box.out, box.samples,
-                      [measure.Action(**a) for a in results["actions"]],
+                      [measure.ScalingCall(**a) for a in results["actions"]],
                       f"{box.scenario.name} ({box.app.name}): {box.scenario.description}"[:110],
                       profile=box.scenario.profile, duration_s=box.scenario.duration_s,
                       step_t=box.scenario.step_t, drop_t=box.scenario.drop_t,

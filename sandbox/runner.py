@@ -20,7 +20,6 @@ class Sandbox(Parts):
         while not self.nlb.serving() and time.monotonic() < deadline:
             time.sleep(0.5)
         self._wait_for_history()
-        self.load: LoadGen | ClosedLoad
         if sc.clients:
             self.load = ClosedLoad("127.0.0.1", self.nlb.port, clients=sc.clients, duration_s=sc.duration_s,
                                    timeout_s=self.app.client_timeout_s)

@@ -25,7 +25,9 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Config:
-    """Every handler setting; the defaults below are the only place defaults are declared."""
+    """Every handler setting. The defaults are the deployed settings, declared here only: Params and
+    Settings take theirs from here, and tests/infra/test_defaults.py holds them against what
+    terraform sets."""
     key: str = field(repr=False)
     secret: str = field(repr=False)
     zone: str
@@ -60,7 +62,7 @@ class Config:
     prometheus_url: str = "http://127.0.0.1:9090"
     sd_output: str = "/var/lib/autoscaler/file_sd/pool.json"
     target_port: int = 9100
-    textfile_dir: str | None = "/var/lib/prometheus/node-exporter"
+    textfile_dir: str | None = "/var/lib/autoscaler/textfile"
     # Touched by the receiver after a stored request and by sd when the members changed; unset = no kick.
     kick_file: str | None = None
     # The pool's instance type in the price table; None = the bundled functions/common/prices.json.

@@ -27,8 +27,9 @@ from botocore.exceptions import (
 from functions.common import config, keys
 from functions.common.bounds import effective_bounds
 from functions.common.store import Conflict, Json, Store, StoreError
+from functions.views import objects, reads
 
-from . import controls, reads, tables, views
+from . import controls, tables
 from . import settings as opsettings
 from .timefmt import parse_since
 
@@ -229,7 +230,7 @@ def _steer(args: argparse.Namespace, cfg: config.Config, store: Store, now: floa
     for note in notes:
         print(f"inspect: warning: {note}", file=err)
     if as_json:
-        print(json.dumps({"pool_id": cfg.pool_id, "settings": views.settings_summary(
+        print(json.dumps({"pool_id": cfg.pool_id, "settings": objects.settings_summary(
             new, keys.settings(cfg.pool_id), []), "effective_bounds": {
                 "min": effective[0], "max": effective[1]}, "warnings": notes},
             indent=2, sort_keys=True), file=out)

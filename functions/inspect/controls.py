@@ -11,9 +11,10 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from functions.common import config, prices
+from functions.views import controls as controls_view
 
-from . import controls_view
 from . import settings as opsettings
+from . import tables
 
 Json = dict[str, Any]
 Write = Callable[[Callable[[Json | None], Json]], Json]
@@ -29,7 +30,8 @@ def add_commands(sub: Any, parents: list[argparse.ArgumentParser]) -> None:
                     "never holds the pool below its minimum.")
     budget.add_argument("--daily", metavar="AMOUNT|none")
     budget.add_argument("--monthly", metavar="AMOUNT|none")
-    budget.add_argument("--tz", metavar="ZONE", help="IANA zone of the days and months (default UTC)")
+    budget.add_argument("--tz", metavar="ZONE",
+                        help="IANA zone of the days and months (omitted: the stored one; UTC at first)")
     schedule = sub.add_parser("schedule", parents=parents, help="scheduled bounds: add, list, remove")
     verbs = schedule.add_subparsers(dest="verb", required=True, metavar="add|list|remove")
     add = verbs.add_parser(
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace, cfg: config.Config, now: float, by: str, read:
                                                        tz=zone))
         view = controls_view.budget_view(new)
         headline = "budget stored; the next tick honours it"
-        text = controls_view.budget_text(view, prices.load().currency)
+        text = tables.budget_text(view, prices.load().currency)
     elif args.verb == "add":
         low, high = _whole(args.min, "min"), _whole(args.max, "max")
         assert low is not None  # argparse requires --min
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace, cfg: config.Config, now: float, by: str, read:
         new = write(change)
         view = {"added": added[0].to_json(), **controls_view.schedule_view(new, hard, now)}
         headline = f"schedule rule {added[0].id} stored: {added[0].describe()}"
-        text = controls_view.schedule_text(view)
+        text = tables.schedule_text(view)
     elif args.verb == "remove":
         removed: list[Any] = []
 
@@ -103,10 +105,10 @@ def run(args: argparse.Namespace, cfg: config.Config, now: float, by: str, read:
         new = write(drop)
         view = {"removed": removed[0], **controls_view.schedule_view(new, hard, now)}
         headline = f"schedule rule {args.rule_id} removed"
-        text = controls_view.schedule_text(view)
+        text = tables.schedule_text(view)
     else:
         view = controls_view.schedule_view(read(), hard, now)
-        headline, text = "", controls_view.schedule_text(view)
+        headline, text = "", tables.schedule_text(view)
     view = {"pool_id": cfg.pool_id, **view}
     print(json.dumps(view, indent=2, sort_keys=True) if as_json else
           "\n".join(p for p in (headline, text) if p), file=out)

@@ -28,12 +28,13 @@ class Keep(enum.Enum):
 
 KEEP = Keep.KEEP
 Size = int | None | Keep
+CLEAR = ("none", "null", "unset", "-")  # what --min/--max/--daily/--monthly take to clear a value
 
 
 def parse_size(raw: str) -> int | None:
     """argparse type for --min/--max: a positive integer, or `none` to clear the bound."""
     value = raw.strip().lower()
-    if value in ("none", "null", "unset", "-"):
+    if value in CLEAR:
         return None
     try:
         number = int(value)
@@ -100,7 +101,7 @@ Cap = float | None | Keep
 def parse_cap(raw: str, name: str) -> float | None:
     """`--daily`/`--monthly`: an amount >= 0 in the price table's currency, or `none` (no cap)."""
     value = raw.strip().lower()
-    if value in ("none", "null", "unset", "-"):
+    if value in CLEAR:
         return None
     try:
         amount = float(value)

@@ -159,7 +159,7 @@ def settings_text(settings: Json, effective: tuple[int, int]) -> str:
                                 f"hard bounds)")])
 
 
-# --- the operator's controls (controls_view.py builds the views) ---------------------------
+# --- the operator's controls (functions/views/controls.py builds the views) ---------------------------
 
 def in_force_text(view: Json) -> str:
     here, upcoming = view["in_force"], view["next_change"]
@@ -198,3 +198,27 @@ def money_rows(view: Json) -> list[tuple[str, str]]:
     if view["held"]:
         state += f"; held a scale-up back at {view['held']['at']}: {view['held']['message']}"
     return [("cost", cost), ("spend", spend), ("budget", state)]
+
+
+def schedule_text(view: Json) -> str:
+    lines = []
+    if view["error"]:
+        lines.append(f"schedule ignored by the tick: {view['error']}")
+    if view["rules"]:
+        lines.append(table(["ID", "CRON", "ZONE", "FOR", "MIN", "MAX", "NOW", "MEANS"], [
+            [r["id"], r["cron"], r["tz"], r["duration"], r["min"], r["max"],
+             f"until {r['ends_at']}" if r["in_force"] else "-", r["explain"]] for r in view["rules"]]))
+    elif not view["error"]:
+        lines.append("no schedule rules")
+    lines.append(pairs([("bounds now", in_force_text(view))]))
+    return "\n".join(lines)
+
+
+def budget_text(view: Json, currency: str) -> str:
+    def cap(value: float | None) -> str:
+        return "none" if value is None else f"{amount(value)} {currency}"
+    rows = [("daily cap", cap(view["daily"])), ("monthly cap", cap(view["monthly"])),
+            ("periods", f"days and months in {view['tz']}")]
+    if view["error"]:
+        rows.append(("problem", f"stored budget ignored by the tick: {view['error']}"))
+    return pairs(rows)

@@ -1,4 +1,5 @@
-"""Pure time helpers for the operator's view: UTC ISO stamps, human ages, `--since` parsing."""
+"""Pure time helpers for the operator's view: human durations and ages, `--since` parsing
+(the views' UTC stamps come from functions/views/objects.py)."""
 from __future__ import annotations
 
 import re
@@ -6,11 +7,6 @@ from datetime import UTC, datetime
 
 _SINCE_RE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-
-
-def iso(ts: float) -> str:
-    """UTC, second precision, `Z` suffix: what an operator pastes into a log search."""
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def duration(seconds: float) -> str:

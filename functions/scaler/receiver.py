@@ -30,8 +30,8 @@ import bottle
 from functions.common import config, keys
 from functions.common.kick import Kicker
 from functions.common.store import Conflict, Store, StoreError
-from functions.inspect import reads
-from functions.inspect.status import receiver_status
+from functions.views import reads
+from functions.views.status import receiver_status
 
 from . import payload
 from .intake import (

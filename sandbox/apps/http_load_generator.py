@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from sandbox.apps.kernel import ModelledNode, Outcome, Result
+from sandbox.apps.kernel import ModelledNode, RequestOutcome, RequestResult
 
 REQUEST_S = 10.0  # time.Sleep(time.Second * 10) in main.go
 DONE_BODY = "Load generation done."
@@ -55,7 +55,7 @@ class HttpLoadGenerator:
         """One member's worth of demand: one request in flight on average (Little's law)."""
         return 1.0 / self.request_s
 
-    def answer(self, result: Result) -> tuple[int, str]:
+    def answer(self, result: RequestResult) -> tuple[int, str]:
         return 200, DONE_BODY
 
     def describe(self) -> dict[str, object]:
@@ -129,4 +129,4 @@ class BusyLoopModel(ModelledNode):
                 if arrived + self.request_s <= self.t:
                     del self._active[job_id]
                     self.served += 1
-                    self._results[job_id] = Result(Outcome.DONE, arrived, arrived + self.request_s)
+                    self._results[job_id] = RequestResult(RequestOutcome.DONE, arrived, arrived + self.request_s)

@@ -17,15 +17,15 @@ LOAD_INTERVAL_S = 5.0
 LOAD_WINDOWS_S = (60.0, 300.0, 900.0)
 
 
-class Outcome(StrEnum):
+class RequestOutcome(StrEnum):
     DONE = "done"
     TIMEOUT = "timeout"
     REJECTED = "rejected"
 
 
 @dataclass(frozen=True)
-class Result:
-    outcome: Outcome
+class RequestResult:
+    outcome: RequestOutcome
     arrived: float
     finished: float
 
@@ -90,7 +90,7 @@ class ModelledNode:
     idle_s: float = field(init=False, default=0.0)
     served: int = field(init=False, default=0)
     loads: LoadAverage = field(init=False)
-    _results: dict[int, Result] = field(init=False, default_factory=dict)
+    _results: dict[int, RequestResult] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.vcpus < 1:
@@ -101,11 +101,11 @@ class ModelledNode:
     def advance(self, now: float) -> None:
         raise NotImplementedError
 
-    def result(self, job_id: int) -> Result | None:
+    def result(self, job_id: int) -> RequestResult | None:
         """The request's outcome once known; None while the app still holds it."""
         return self._results.get(job_id)
 
-    def collect(self, job_id: int) -> Result | None:
+    def collect(self, job_id: int) -> RequestResult | None:
         """Like result(), but forgets a known outcome (the caller has taken it)."""
         return self._results.pop(job_id, None)
 

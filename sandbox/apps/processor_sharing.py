@@ -21,7 +21,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from sandbox.apps.kernel import ModelledNode, Outcome, Result
+from sandbox.apps.kernel import ModelledNode, RequestOutcome, RequestResult
 
 # Remaining work below this is "done": event times are computed by division, so the job that
 # defines the next event lands on ~1e-17 instead of exactly zero.
@@ -54,10 +54,10 @@ class ProcessorSharing:
         """One member's worth of demand: what its vCPUs serve at 100 %."""
         return vcpus / self.work_s
 
-    def answer(self, result: Result) -> tuple[int, str]:
-        if result.outcome is Outcome.DONE:
+    def answer(self, result: RequestResult) -> tuple[int, str]:
+        if result.outcome is RequestOutcome.DONE:
             return 200, f"OK {result.finished - result.arrived:.3f}s\n"
-        if result.outcome is Outcome.REJECTED:
+        if result.outcome is RequestOutcome.REJECTED:
             return 503, "busy: queue full\n"
         return 504, "timed out waiting for CPU\n"
 
@@ -110,7 +110,7 @@ class VcpuModel(ModelledNode):
             self._queue.append((job_id, job))
         else:
             self.rejected += 1
-            self._results[job_id] = Result(Outcome.REJECTED, now, now)
+            self._results[job_id] = RequestResult(RequestOutcome.REJECTED, now, now)
         if job.work <= _EPS and job_id in self._active:
             self._finish_ready()
         return job_id
@@ -211,7 +211,7 @@ class VcpuModel(ModelledNode):
             if job.work <= _EPS:
                 del self._active[job_id]
                 self.served += 1
-                self._results[job_id] = Result(Outcome.DONE, job.arrived, self.t)
+                self._results[job_id] = RequestResult(RequestOutcome.DONE, job.arrived, self.t)
             elif job.deadline <= self.t:
                 del self._active[job_id]
                 self._time_out(job_id, job)
@@ -225,4 +225,4 @@ class VcpuModel(ModelledNode):
 
     def _time_out(self, job_id: int, job: _Job) -> None:
         self.timed_out += 1
-        self._results[job_id] = Result(Outcome.TIMEOUT, job.arrived, self.t)
+        self._results[job_id] = RequestResult(RequestOutcome.TIMEOUT, job.arrived, self.t)

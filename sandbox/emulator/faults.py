@@ -48,7 +48,7 @@ class FaultConfig:
 
 
 @dataclass(frozen=True)
-class Decision:
+class Injection:
     latency_s: float = 0.0
     status: int | None = None  # an error status to answer instead of serving the call
     close: bool = False        # drop the connection instead of answering
@@ -61,7 +61,7 @@ class Decision:
 
 
 def decide(config: FaultConfig, operation_id: str | None, now: float, rng: random.Random,
-           hits: list[int]) -> Decision:
+           hits: list[int]) -> Injection:
     """Which fault, if any, answers this call. `hits` counts errors per rule and is updated."""
     latency = 0.0
     stuck = False
@@ -73,20 +73,20 @@ def decide(config: FaultConfig, operation_id: str | None, now: float, rng: rando
         stuck = stuck or rule.stuck_operations
         if rule.max_hits is not None and hits[index] >= rule.max_hits:
             continue
-        error: Decision | None = None
+        error: Injection | None = None
         for outage in rule.outages:
             if outage.start <= now < outage.end:
-                error = (Decision(close=True, fault="outage-close") if outage.mode == "close"
-                         else Decision(status=503, fault="outage-503"))
+                error = (Injection(close=True, fault="outage-close") if outage.mode == "close"
+                         else Injection(status=503, fault="outage-503"))
                 break
         if error is None and draw_5xx < rule.error_5xx_rate:
-            error = Decision(status=rule.error_5xx_status, fault=f"error-{rule.error_5xx_status}")
+            error = Injection(status=rule.error_5xx_status, fault=f"error-{rule.error_5xx_status}")
         if error is None and draw_429 < rule.rate_429:
-            error = Decision(status=429, fault="error-429")
+            error = Injection(status=429, fault="error-429")
         if error is not None:
             hits[index] += 1
-            return Decision(latency_s=latency, status=error.status, close=error.close, fault=error.fault)
-    return Decision(latency_s=latency, stuck=stuck, fault="stuck" if stuck else None)
+            return Injection(latency_s=latency, status=error.status, close=error.close, fault=error.fault)
+    return Injection(latency_s=latency, stuck=stuck, fault="stuck" if stuck else None)
 
 
 # ---- parsing -------------------------------------------------------------------------
@@ -195,6 +195,6 @@ class FaultInjector:
         with self._lock:
             return self._config
 
-    def decide(self, operation_id: str | None, now: float) -> Decision:
+    def decide(self, operation_id: str | None, now: float) -> Injection:
         with self._lock:
             return decide(self._config, operation_id, now, self._rng, self._hits)

@@ -24,7 +24,7 @@ class AuthHeader:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class SignatureCheck:
     ok: bool
     reason: str = ""
 
@@ -97,27 +97,27 @@ def sign(key: str, secret: str, method: str, path: str, body: bytes = b"",
 
 
 def verify(*, key: str, secret: str, method: str, path: str, query_string: str,
-           body: bytes, authorization: str | None, now: float) -> Verdict:
+           body: bytes, authorization: str | None, now: float) -> SignatureCheck:
     """Decide whether a request carries a valid, unexpired signature by `key`/`secret`."""
     try:
         hdr = parse_header(authorization)
     except MalformedHeader as exc:
-        return Verdict(False, str(exc))
+        return SignatureCheck(False, str(exc))
     if not hmac.compare_digest(hdr.credential.encode(), key.encode()):
-        return Verdict(False, "unknown API key")
+        return SignatureCheck(False, "unknown API key")
     if hdr.expires < now:
-        return Verdict(False, "request expired")
+        return SignatureCheck(False, "request expired")
     query = parse_qs(query_string, keep_blank_values=True)
     # Every query argument must be covered by the signature, otherwise it could be
     # added or altered in transit without detection.
     unsigned = set(query) - set(hdr.signed_query_args)
     if unsigned:
-        return Verdict(False, f"unsigned query arguments {sorted(unsigned)}")
+        return SignatureCheck(False, f"unsigned query arguments {sorted(unsigned)}")
     missing = set(hdr.signed_query_args) - set(query)
     if missing:
-        return Verdict(False, f"signed query arguments absent {sorted(missing)}")
+        return SignatureCheck(False, f"signed query arguments absent {sorted(missing)}")
     expected = compute_signature(
         secret, message(method, path, body, query, hdr.signed_query_args, hdr.expires))
     if not hmac.compare_digest(expected.encode(), hdr.signature.encode()):
-        return Verdict(False, "signature mismatch")
-    return Verdict(True)
+        return SignatureCheck(False, "signature mismatch")
+    return SignatureCheck(True)

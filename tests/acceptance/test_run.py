@@ -84,7 +84,7 @@ class World:
                                    prices=prices.load(), out=self.out)
 
     def run(self) -> int:
-        return acceptance_run.run(acceptance_run.Settings(name=NAME, clients=2), self.deps())
+        return acceptance_run.run(acceptance_run.RunSettings(name=NAME), self.deps())
 
     def left(self) -> list[str]:
         return [str(f) for f in list_deployment(self.client, self.buckets, NAME)]

@@ -32,8 +32,7 @@ ACTIONS = ("scale-up", "scale-down")
 
 @pytest.fixture
 def world(moto_endpoint: str, bucket: str) -> Iterator[World]:
-    with tick_world(moto_endpoint, bucket, SCALER_COOLDOWN_S="0",
-                    SCALER_LEASE_S="30", SCALER_MAX_SIZE="10") as w:
+    with tick_world(moto_endpoint, bucket, SCALER_COOLDOWN_S="0") as w:
         yield w
 
 

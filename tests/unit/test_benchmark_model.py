@@ -172,7 +172,7 @@ def test_same_seed_same_run() -> None:
 
 
 # ---- per-instance signals (what Prometheus computes from each target's own samples) -------
-def _run(exporters: Exporters, members: list[pipeline.Instance], demand: float,
+def _run(exporters: Exporters, members: list[pipeline.SimMember], demand: float,
          start: int, end: int, scrape_s: int = 15) -> None:
     """Advance the exporters second by second; scrape every `scrape_s` (phase 0)."""
     for t in range(start, end + 1):
@@ -183,8 +183,8 @@ def _run(exporters: Exporters, members: list[pipeline.Instance], demand: float,
 
 
 def test_a_new_member_cpu_counts_only_over_its_own_samples() -> None:
-    old = pipeline.Instance("old", -10_000, -10_000)
-    new = pipeline.Instance("new", 0, 130)
+    old = pipeline.SimMember("old", -10_000, -10_000)
+    new = pipeline.SimMember("new", 0, 130)
     exporters = Exporters(60, app=PROCESSOR_SHARING, steady_share=3.0)
     # Demand 3 saturates old alone, then both from t=130 (1.5 each); it drops to 1 at t=140.
     _run(exporters, [old, new], 3.0, 0, 139)
@@ -200,8 +200,8 @@ def test_a_new_member_cpu_counts_only_over_its_own_samples() -> None:
 
 
 def test_members_counts_only_instances_with_two_samples_in_the_window() -> None:
-    a = pipeline.Instance("a", -10_000, -10_000)
-    b = pipeline.Instance("b", 0, 140)   # first scrape at 150: one sample at t=150
+    a = pipeline.SimMember("a", -10_000, -10_000)
+    b = pipeline.SimMember("b", 0, 140)   # first scrape at 150: one sample at t=150
     exporters = Exporters(60, app=PROCESSOR_SHARING, steady_share=0.5)
     _run(exporters, [a, b], 1.0, 0, 150)
     reading = exporters.evaluate(150)
@@ -214,8 +214,8 @@ def test_members_counts_only_instances_with_two_samples_in_the_window() -> None:
 
 
 def test_a_removed_member_stays_in_the_rate_until_its_samples_age_out() -> None:
-    a = pipeline.Instance("a", -10_000, -10_000)
-    b = pipeline.Instance("b", -10_000, -10_000)
+    a = pipeline.SimMember("a", -10_000, -10_000)
+    b = pipeline.SimMember("b", -10_000, -10_000)
     exporters = Exporters(60, app=PROCESSOR_SHARING, steady_share=0.1)
     _run(exporters, [a, b], 0.2, 0, 60)
     _run(exporters, [a], 0.2, 61, 90)           # b removed at 61: no more samples
@@ -227,8 +227,8 @@ def test_a_removed_member_stays_in_the_rate_until_its_samples_age_out() -> None:
 
 
 def test_load1_per_instance_starts_at_zero_and_follows_the_kernel_decay() -> None:
-    old = pipeline.Instance("old", -10_000, -10_000)
-    new = pipeline.Instance("new", 0, 0)
+    old = pipeline.SimMember("old", -10_000, -10_000)
+    new = pipeline.SimMember("new", 0, 0)
     exporters = Exporters(60, app=PROCESSOR_SHARING, steady_share=2.0)
     _run(exporters, [old, new], 4.0, 0, 60)   # 2.0 runnable per core each from t=0
     reading = exporters.evaluate(60)
@@ -252,8 +252,8 @@ def test_requests_in_flight_are_the_demand_on_http_load_generator() -> None:
 def test_http_load_generator_members_show_cpu_and_requests_in_flight_per_member() -> None:
     """Random arrivals: 3 members' worth on one member reads 95 % CPU, load1 per core towards the
     same, and 3 requests in flight; a second member halves the requests in flight per member."""
-    a = pipeline.Instance("a", -10_000, -10_000)
-    b = pipeline.Instance("b", 0, 60)
+    a = pipeline.SimMember("a", -10_000, -10_000)
+    b = pipeline.SimMember("b", 0, 60)
     exporters = Exporters(60, app=HTTP_LOAD_GENERATOR, steady_share=0.0)
     _run(exporters, [a, b], 3.0, 0, 59)
     reading = exporters.evaluate(59)
@@ -277,7 +277,7 @@ def test_deriv_is_the_least_squares_slope() -> None:
     assert deriv([(0, 5.0), (15, 3.0), (30, 5.0), (45, 3.0)]) == pytest.approx(-0.0267, abs=1e-3)
 
 
-def _run_varying(exporters: Exporters, members: list[pipeline.Instance],
+def _run_varying(exporters: Exporters, members: list[pipeline.SimMember],
                  demand: Callable[[int], float], start: int, end: int) -> None:
     for t in range(start, end + 1):
         serving = [m for m in members if t >= m.running_at]
@@ -287,8 +287,8 @@ def _run_varying(exporters: Exporters, members: list[pipeline.Instance],
 
 
 def test_the_trend_follows_the_pools_total_demand_not_the_members() -> None:
-    old = pipeline.Instance("old", -10_000, -10_000)
-    new = pipeline.Instance("new", 0, 100)   # joins mid-run and takes half the requests
+    old = pipeline.SimMember("old", -10_000, -10_000)
+    new = pipeline.SimMember("new", 0, 100)   # joins mid-run and takes half the requests
     exporters = Exporters(60, steady_share=2.0, trend=(60, 15))
     _run_varying(exporters, [old, new], lambda t: 2.0 + 0.01 * t, 0, 180)
     reading = exporters.evaluate(180)
@@ -301,7 +301,7 @@ def test_the_trend_follows_the_pools_total_demand_not_the_members() -> None:
 
 
 def test_cpu_bound_trend_sums_cpu_and_stops_at_saturation() -> None:
-    old = pipeline.Instance("old", -10_000, -10_000)
+    old = pipeline.SimMember("old", -10_000, -10_000)
     rising = Exporters(60, steady_share=0.2, app=PROCESSOR_SHARING, trend=(60, 15))
     _run_varying(rising, [old], lambda t: 0.2 + 0.002 * t, 0, 240)
     reading = rising.evaluate(240)

@@ -128,8 +128,8 @@ def test_under_arrival_noise_the_scale_up_deliveries_rarely_carry_a_rising_trend
 def test_the_in_flight_demand_is_the_pools_total_over_the_window_per_member_counted() -> None:
     """A member joining inside the window leaves the total (scale_value × scale_members) as it
     was: 3 requests in flight read 3 whether one or two members hold them."""
-    old = pipeline.Instance("old", -10_000, -10_000)
-    new = pipeline.Instance("new", 0, 100)
+    old = pipeline.SimMember("old", -10_000, -10_000)
+    new = pipeline.SimMember("new", 0, 100)
     exporters = Exporters(30, app=HTTP_LOAD_GENERATOR.without_noise(), steady_share=3.0, trend=(30, 5))
     for t in range(0, 111):
         serving = [m for m in (old, new) if t >= m.running_at]

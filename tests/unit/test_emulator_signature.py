@@ -25,7 +25,7 @@ def _real_signed(method: str, url: str, body: object = None, params: dict | None
     return req
 
 
-def _verify_prepared(req: requests.PreparedRequest, **override: object) -> signature.Verdict:
+def _verify_prepared(req: requests.PreparedRequest, **override: object) -> signature.SignatureCheck:
     path, _, query = req.path_url.partition("?")
     args = {"key": KEY, "secret": SECRET, "method": req.method, "path": path, "query_string": query,
                 "body": req.body or b"", "authorization": req.headers["Authorization"], "now": NOW}

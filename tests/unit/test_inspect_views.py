@@ -5,7 +5,8 @@ import pytest
 
 from functions.common.store import Stored
 from functions.inspect import settings as ops
-from functions.inspect import status, tables, timefmt, views
+from functions.inspect import tables, timefmt
+from functions.views import objects, status
 
 NOW = 1_760_000_000.0  # 2025-10-09T08:53:20Z
 
@@ -19,7 +20,7 @@ def test_age(delta: float, expected: str) -> None:
 
 
 def test_iso_is_utc_with_z() -> None:
-    assert timefmt.iso(NOW) == "2025-10-09T08:53:20Z"
+    assert objects.iso(NOW) == "2025-10-09T08:53:20Z"
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -42,8 +43,8 @@ def test_history_selection_newest_first_limited_and_bounded_by_key_time() -> Non
     base = "history/p/2025-10-09/"
     names = [f"{base}{int((NOW - age) * 1000):013d}-scale-up-x{age}.json"
              for age in (10, 4000, 100, 7200)]
-    problems: list[views.Problem] = []
-    chosen = views.history_selection([*names, base + "junk.txt"], NOW - 5000, 2, problems)
+    problems: list[objects.Problem] = []
+    chosen = objects.history_selection([*names, base + "junk.txt"], NOW - 5000, 2, problems)
     assert chosen == [names[0], names[2]]
     assert problems == [{"key": base + "junk.txt", "error": "unexpected history key name"}]
 
@@ -147,7 +148,7 @@ def test_intent_requests_are_claimed_in_the_older_state_shape_too() -> None:
         "id": "i", "action": "scale-up", "from_size": 1, "target_size": 2, "evict": [],
         "requests": [{"key": "requests/p/1.json", **body}], "phase": "decided",
         "operation_id": None, "decided_at": NOW, "reason": "r", "outcome": "acted"}})
-    view = views.requests_view("p", [req], scaler, NOW)
+    view = objects.requests_view("p", [req], scaler, NOW)
     assert view["requests"][0]["claimed"] is True
     shown = status.status_view("p", NOW, scaler=scaler, discovery=None, lease=None,
                                settings=None, requests=[req], hard_min=1, hard_max=10)
@@ -158,7 +159,7 @@ def test_receiver_status_keeps_its_field_names() -> None:
     view = status.status_view("p", NOW, scaler=None, discovery=None, lease=None, settings=None,
                               requests=[], hard_min=2, hard_max=7)
     assert status.receiver_status(view) == {
-        "pool_id": "p", "now": timefmt.iso(NOW), "state_found": False, "pool": None,
+        "pool_id": "p", "now": objects.iso(NOW), "state_found": False, "pool": None,
         "pending": {"up": {"count": 0, "oldest_age_s": None},
                     "down": {"count": 0, "oldest_age_s": None}, "unreadable": 0},
         "last_tick_at": None, "last_action": None, "last_decision": None, "refusal": None,

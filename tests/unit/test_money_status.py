@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from functions.inspect.controls_view import money_view
 from functions.inspect.tables import money_rows
 from functions.money import ledger as lg
+from functions.views.controls import money_view
 
 PRICE = 0.0153   # standard.tiny
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC).timestamp()

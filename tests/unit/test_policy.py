@@ -26,9 +26,9 @@ def pool(size: int, state: str = "running", serving: int | None = None) -> PoolV
 
 PLAIN = Params()  # the deployed knobs; the requests it sees carry no demand figure
 # The sizing arithmetic alone: no +2 floor on a scale-up (its own cases below use the default).
-PROP = Params(target_utilization=0.6, max_step=4, lookahead_s=105, min_up_step=1)
-BLIND = Params(target_utilization=0.6, max_step=4, lookahead_s=0, min_up_step=1)
-FIT = Params(target_utilization=0.75, max_step=4, lookahead_s=105, min_up_step=1)
+PROP = Params(target_utilization=0.6, lookahead_s=105, min_up_step=1)
+BLIND = Params(target_utilization=0.6, lookahead_s=0, min_up_step=1)
+FIT = Params(target_utilization=0.75, lookahead_s=105, min_up_step=1)
 QUIET = Memory()  # no earlier action
 RECENT = Memory(last_action_at=NOW - 30)
 

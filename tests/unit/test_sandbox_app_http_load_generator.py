@@ -16,7 +16,7 @@ import yaml
 
 from sandbox.apps import APPS, DEFAULT_APP, HttpLoadGenerator, ProcessorSharing, for_run
 from sandbox.apps.http_load_generator import BusyLoopModel, cpu_under_random_arrivals
-from sandbox.apps.kernel import CpuCounters, Outcome
+from sandbox.apps.kernel import CpuCounters, RequestOutcome
 from sandbox.scenarios import SCENARIOS
 
 from .app_kit import T0, busy_share, evenly, observe, poisson
@@ -32,7 +32,8 @@ def test_a_single_request_takes_10_s_holds_every_core_then_leaves_them_idle(vcpu
     assert model.collect(job) is None
     end = model.counters(T0 + 10)
     result = model.collect(job)
-    assert result is not None and (result.outcome, result.arrived, result.finished) == (Outcome.DONE, T0, T0 + 10)
+    assert result is not None
+    assert (result.outcome, result.arrived, result.finished) == (RequestOutcome.DONE, T0, T0 + 10)
     assert busy_share(CpuCounters.spread(0, 0, vcpus), mid) == 1.0
     assert all(b == pytest.approx(10.0) for b in end.busy)  # every core, the whole 10 s
     after = model.counters(T0 + 20)

@@ -14,7 +14,7 @@ import random
 import pytest
 
 from sandbox.apps import ProcessorSharing
-from sandbox.apps.kernel import CpuCounters, Outcome, Result
+from sandbox.apps.kernel import CpuCounters, RequestOutcome, RequestResult
 from sandbox.apps.processor_sharing import VcpuModel
 
 from .app_kit import T0, busy_share, evenly, observe
@@ -73,7 +73,7 @@ def test_queue_bound_rejects_and_fifo_queue_waits() -> None:
     model = VcpuModel(start=T0, vcpus=1, max_active=1, max_queue=1)
     a, b, c = (model.submit(T0, 0.5) for _ in range(3))
     assert (model.in_service, model.queued, model.runnable) == (1, 1, 2)
-    assert model.result(c).outcome is Outcome.REJECTED  # type: ignore[union-attr]
+    assert model.result(c).outcome is RequestOutcome.REJECTED  # type: ignore[union-attr]
     model.advance(T0 + 2)
     assert [model.result(i).finished - T0 for i in (a, b)] == pytest.approx([0.5, 1.0])  # type: ignore[union-attr]
     assert (model.served, model.rejected, model.timed_out) == (2, 1, 0)
@@ -83,7 +83,7 @@ def test_timeout_abandons_work_and_bounds_state() -> None:
     model = VcpuModel(start=T0, vcpus=1, max_active=2, max_queue=10, timeout_s=1.0)
     ids = [model.submit(T0, 2.0) for _ in range(5)]
     model.advance(T0 + 5)
-    assert {model.result(i).outcome for i in ids} == {Outcome.TIMEOUT}  # type: ignore[union-attr]
+    assert {model.result(i).outcome for i in ids} == {RequestOutcome.TIMEOUT}  # type: ignore[union-attr]
     assert [model.result(i).finished - T0 for i in ids] == pytest.approx([1.0] * 5)  # type: ignore[union-attr]
     assert model.busy_s == pytest.approx(1.0)  # only the second of CPU actually used
     assert model.runnable == 0 and model.timed_out == 5
@@ -172,9 +172,9 @@ def test_cpu_over_a_minute_is_the_offered_work_up_to_capacity(rps: float, cpu: f
 
 
 @pytest.mark.parametrize("outcome, answer", [
-    (Outcome.DONE, (200, "OK 0.250s\n")),
-    (Outcome.REJECTED, (503, "busy: queue full\n")),
-    (Outcome.TIMEOUT, (504, "timed out waiting for CPU\n")),
+    (RequestOutcome.DONE, (200, "OK 0.250s\n")),
+    (RequestOutcome.REJECTED, (503, "busy: queue full\n")),
+    (RequestOutcome.TIMEOUT, (504, "timed out waiting for CPU\n")),
 ])
-def test_answers(outcome: Outcome, answer: tuple[int, str]) -> None:
-    assert ProcessorSharing().answer(Result(outcome, 1.0, 1.25)) == answer
+def test_answers(outcome: RequestOutcome, answer: tuple[int, str]) -> None:
+    assert ProcessorSharing().answer(RequestResult(outcome, 1.0, 1.25)) == answer

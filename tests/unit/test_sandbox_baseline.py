@@ -65,8 +65,7 @@ def baseline(emu: EmulatorServer, pool_id: str) -> Iterator[int]:
     from functions.common import config
     cfg = config.load({"EXOSCALE_KEY": KEY, "EXOSCALE_SECRET": SECRET, "EXOSCALE_ZONE": "at-vie-1",
                        "INSTANCEPOOL_ID": pool_id, "EXOSCALE_API_URL": emu.url, "SOS_BUCKET": "unused",
-                       "SOS_ENDPOINT": "http://127.0.0.1:1", "LISTEN_ADDR": "127.0.0.1",
-                       "SCALER_TOKEN": TOKEN, "SCALER_MIN_SIZE": "1", "SCALER_MAX_SIZE": "3"})
+                       "SOS_ENDPOINT": "http://127.0.0.1:1", "SCALER_TOKEN": TOKEN, "SCALER_MAX_SIZE": "3"})
     cfg = dataclasses.replace(cfg, listen_port=0)  # any free port
     server = serve(cfg, PoolApi.from_config(cfg))
     yield server.port

@@ -13,7 +13,7 @@ import pytest
 from sandbox import compare
 from sandbox.__main__ import POLICIES
 from sandbox.apps import for_run
-from sandbox.measure import Action, CpuOverload, Sample, summary
+from sandbox.measure import CpuOverload, Sample, ScalingCall, summary
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,7 +56,8 @@ def run(policy: str, up_at: float, size: int) -> dict[str, Any]:
     """One run's report as the runner writes it: the pool reaches `size` at `up_at`, back at 100 s."""
     samples = [Sample(t, 1.0, 1.0, None, 0, 1.0 if 10 <= t < up_at + 20 else 0.3,
                       size if up_at <= t < 100 else 1, 1, 0) for t in range(0, 120, 2)]
-    actions = [Action(up_at, "scale-instance-pool", 1, size), Action(100.0, "evict-instance-pool-members", size, 1)]
+    actions = [ScalingCall(up_at, "scale-instance-pool", 1, size),
+               ScalingCall(100.0, "evict-instance-pool-members", size, 1)]
     overload = CpuOverload(0.8, 10)
     return {
         "scenario": "smoke", "description": "a step", "policy": policy, "app": {"name": for_run(

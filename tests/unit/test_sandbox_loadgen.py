@@ -11,7 +11,7 @@ import pytest
 from sandbox.apps import ProcessorSharing
 from sandbox.load_figures import Record, format_figures, percentile, summarise, window_figures
 from sandbox.loadgen import LoadGen, Profile, arrival_offsets
-from sandbox.member import Member
+from sandbox.member import SimulatedVm
 from tests.waiting import wait_for
 
 # ---- profiles and schedules -------------------------------------------------------------------
@@ -95,22 +95,22 @@ def test_percentile_and_summary() -> None:
 
 
 @pytest.fixture
-def fast_member() -> Iterator[Member]:
-    m = Member("127.0.1.121", app=ProcessorSharing(work_s=0.005), app_port=0, exporter_port=0, vcpus=4)
+def fast_member() -> Iterator[SimulatedVm]:
+    m = SimulatedVm("127.0.1.121", app=ProcessorSharing(work_s=0.005), app_port=0, exporter_port=0, vcpus=4)
     m.start()
     yield m
     m.stop()
 
 
 @pytest.fixture
-def slow_member() -> Iterator[Member]:
-    m = Member("127.0.1.122", app=ProcessorSharing(work_s=1.0, max_active=64), app_port=0, exporter_port=0)
+def slow_member() -> Iterator[SimulatedVm]:
+    m = SimulatedVm("127.0.1.122", app=ProcessorSharing(work_s=1.0, max_active=64), app_port=0, exporter_port=0)
     m.start()
     yield m
     m.stop()
 
 
-def test_honours_rate_and_stops_by_itself(fast_member: Member) -> None:
+def test_honours_rate_and_stops_by_itself(fast_member: SimulatedVm) -> None:
     gen = LoadGen(fast_member.ip, fast_member.app_port, [(0, 20), (1, 40)], duration_s=2.0, timeout_s=2.0)
     gen.start()
     assert gen.wait(timeout=60.0)  # only ends a hung test; the schedule, not the clock, is checked
@@ -126,7 +126,7 @@ def test_honours_rate_and_stops_by_itself(fast_member: Member) -> None:
     assert s.p95_s is not None and s.p95_s < 0.5
 
 
-def test_in_flight_bound_and_timeouts(slow_member: Member) -> None:
+def test_in_flight_bound_and_timeouts(slow_member: SimulatedVm) -> None:
     # 1 vCPU doing 1 s per request cannot keep up with 20/s: at most 5 go out, the rest overflow
     gen = LoadGen(slow_member.ip, slow_member.app_port, [(0, 20)], duration_s=1.5, max_inflight=5, timeout_s=0.5)
     gen.start()
@@ -140,7 +140,7 @@ def test_in_flight_bound_and_timeouts(slow_member: Member) -> None:
     assert len(gen.records()) == 29  # every arrival is accounted for, sent or not
 
 
-def test_stop_ends_a_long_run_promptly(fast_member: Member) -> None:
+def test_stop_ends_a_long_run_promptly(fast_member: SimulatedVm) -> None:
     gen = LoadGen(fast_member.ip, fast_member.app_port, [(0, 10)], duration_s=3600, timeout_s=1.0)
     gen.start()
     wait_for("three requests answered", lambda: len(gen.records()) >= 3)

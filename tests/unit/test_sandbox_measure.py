@@ -6,10 +6,10 @@ import pytest
 from sandbox import measure
 from sandbox.measure import (
     FLAP_WINDOW_S,
-    Action,
     CpuOverload,
     LatencySlo,
     Sample,
+    ScalingCall,
     checker,
     duration_s,
     flaps,
@@ -41,7 +41,7 @@ def s(t: float, size: int = 1, serving: int = 1, p95: float | None = 0.3, errors
     ([(0, 1, 2), (50, 2, 2), (100, 2, 1)], 1),  # a no-op call is not a move
 ])
 def test_flaps_in_the_report(moves: list[tuple[float, int, int]], expected: int) -> None:
-    actions = [Action(t, "scale", a, b) for t, a, b in moves]
+    actions = [ScalingCall(t, "scale", a, b) for t, a, b in moves]
     summary = measure.summary([], actions, step_t=None, drop_t=None, overload=LatencySlo(2, 0.01),
                               requests_lost=0)
     assert summary["flaps"] == expected
@@ -57,7 +57,7 @@ def test_reactions() -> None:
     assert reaction_up(samples, 10) == 20
     assert reaction_up(samples, None) is None
     assert reaction_up([s(0), s(10)], 5) is None
-    actions = [Action(5, "scale", 1, 2), Action(50, "evict", 2, 1)]
+    actions = [ScalingCall(5, "scale", 1, 2), ScalingCall(50, "evict", 2, 1)]
     assert reaction_down(actions, 30) == 20 and reaction_down(actions, 60) is None
 
 
@@ -131,7 +131,7 @@ def test_duration_s_refuses_what_is_not_a_prometheus_duration(text: str) -> None
 
 
 
-A = Action
+A = ScalingCall
 
 
 @pytest.mark.parametrize("actions, final, expected", [
@@ -148,7 +148,7 @@ A = Action
     # never scaled at all
     ([], 1, (False, None, None)),
 ])
-def test_checker_verdict_from_the_operation_log(actions: list[Action], final: int,
+def test_checker_verdict_from_the_operation_log(actions: list[ScalingCall], final: int,
                                                 expected: tuple[bool, float | None, float | None]) -> None:
     verdict = checker(actions, reach=2, within_s=300, drop_t=360, minimum=1, final_size=final)
     assert (verdict["checker_passed"], verdict["checker_reached_2_s"], verdict["checker_back_to_min_s"]) == expected
@@ -159,41 +159,41 @@ def up(at: float, status: int = 200, n: int = 1, scale: str = "up") -> Delivery:
 
 
 @pytest.mark.parametrize(("deliveries", "actions", "expected"), [
-    ([up(10)], [Action(9.5, "scale-instance-pool", 1, 2)], 0),         # acted just before the answer
+    ([up(10)], [ScalingCall(9.5, "scale-instance-pool", 1, 2)], 0),         # acted just before the answer
     ([up(10)], [], 1),                                                  # answered 2xx, nothing done
     ([up(10, status=503)], [], 0),                                      # not delivered: not lost
-    ([up(10)], [Action(2.0, "scale-instance-pool", 1, 2)], 1),          # too early to be this one's
-    ([up(10, n=2)], [Action(9.5, "scale-instance-pool", 1, 2)], 1),     # one action for two alerts
-    ([up(10, scale="down")], [Action(2.0, "scale-instance-pool", 2, 1)], 0),  # at the minimum (1)
-    ([up(10, scale="down")], [Action(9.5, "scale-instance-pool", 1, 2)], 1),  # an up is no down
+    ([up(10)], [ScalingCall(2.0, "scale-instance-pool", 1, 2)], 1),          # too early to be this one's
+    ([up(10, n=2)], [ScalingCall(9.5, "scale-instance-pool", 1, 2)], 1),     # one action for two alerts
+    ([up(10, scale="down")], [ScalingCall(2.0, "scale-instance-pool", 2, 1)], 0),  # at the minimum (1)
+    ([up(10, scale="down")], [ScalingCall(9.5, "scale-instance-pool", 1, 2)], 1),  # an up is no down
     ([up(10, scale="down")], [], 0),                                    # at the minimum from the start
-    ([up(30)], [Action(9.5, "scale-instance-pool", 2, 3)], 0),          # at the maximum (3)
-    ([up(10, n=2)], [Action(9.0, "scale-instance-pool", 2, 3)], 0),     # second alert at the maximum
+    ([up(30)], [ScalingCall(9.5, "scale-instance-pool", 2, 3)], 0),          # at the maximum (3)
+    ([up(10, n=2)], [ScalingCall(9.0, "scale-instance-pool", 2, 3)], 0),     # second alert at the maximum
 ])
-def test_lost_moves_are_deliveries_without_their_step(deliveries: list[Delivery], actions: list[Action],
+def test_lost_moves_are_deliveries_without_their_step(deliveries: list[Delivery], actions: list[ScalingCall],
                                                       expected: int) -> None:
     assert measure.lost_moves(deliveries, actions, t0=1000.0, low=1, high=3, initial_size=1) == expected
 
 
 @pytest.mark.parametrize(("deliveries", "actions", "step_t", "expected"), [
-    ([up(40), up(100)], [Action(40.5, "scale-instance-pool", 1, 2)], 10, (30.0, 0.5)),
-    ([up(5), up(40)], [Action(41.0, "scale-instance-pool", 1, 2)], 10, (30.0, 1.0)),  # before the step: not it
-    ([up(40, status=503), up(60)], [Action(60.2, "scale-instance-pool", 1, 3)], 10, (50.0, 0.2)),
-    ([up(40, scale="down"), up(70)], [Action(70.0, "scale-instance-pool", 1, 2)], 10, (60.0, 0.0)),
-    ([up(40)], [Action(39.8, "scale-instance-pool", 1, 2)], 10, (30.0, -0.2)),  # noted after the answer
-    ([up(40)], [Action(50.0, "evict-instance-pool-members", 2, 1)], 10, (30.0, None)),
+    ([up(40), up(100)], [ScalingCall(40.5, "scale-instance-pool", 1, 2)], 10, (30.0, 0.5)),
+    ([up(5), up(40)], [ScalingCall(41.0, "scale-instance-pool", 1, 2)], 10, (30.0, 1.0)),  # before the step: not it
+    ([up(40, status=503), up(60)], [ScalingCall(60.2, "scale-instance-pool", 1, 3)], 10, (50.0, 0.2)),
+    ([up(40, scale="down"), up(70)], [ScalingCall(70.0, "scale-instance-pool", 1, 2)], 10, (60.0, 0.0)),
+    ([up(40)], [ScalingCall(39.8, "scale-instance-pool", 1, 2)], 10, (30.0, -0.2)),  # noted after the answer
+    ([up(40)], [ScalingCall(50.0, "evict-instance-pool-members", 2, 1)], 10, (30.0, None)),
     ([], [], 10, (None, None)),
     ([up(40)], [], None, (None, None)),
 ])
-def test_pipeline_split_times_the_alert_and_the_scaler(deliveries: list[Delivery], actions: list[Action],
+def test_pipeline_split_times_the_alert_and_the_scaler(deliveries: list[Delivery], actions: list[ScalingCall],
                                                        step_t: float | None,
                                                        expected: tuple[float | None, float | None]) -> None:
     split = measure.pipeline_split(deliveries, actions, t0=1000.0, step_t=step_t)
     assert (split["step_to_first_up_delivery_s"], split["first_up_delivery_to_action_s"]) == expected
 
 
-UP_THEN_DOWN = [Action(30.0, "scale-instance-pool", 1, 4), Action(100.0, "evict-instance-pool-members", 4, 1),
-                Action(200.0, "scale-instance-pool", 2, 1)]
+UP_THEN_DOWN = [ScalingCall(30.0, "scale-instance-pool", 1, 4), ScalingCall(100.0, "evict-instance-pool-members", 4, 1),
+                ScalingCall(200.0, "scale-instance-pool", 2, 1)]
 
 
 @pytest.mark.parametrize("failed_at, expected", [
@@ -209,5 +209,6 @@ def test_errors_at_scale_down_count_failures_around_each_member_removed(failed_a
 
 
 def test_a_failure_near_two_scale_downs_counts_once() -> None:
-    downs = [Action(100.0, "evict-instance-pool-members", 3, 2), Action(105.0, "evict-instance-pool-members", 2, 1)]
+    downs = [ScalingCall(100.0, "evict-instance-pool-members", 3, 2),
+             ScalingCall(105.0, "evict-instance-pool-members", 2, 1)]
     assert measure.errors_at_scale_down([104.0], downs) == 1

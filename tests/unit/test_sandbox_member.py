@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.apps import App, HttpLoadGenerator, ProcessorSharing
 from sandbox.apps.kernel import CpuCounters
-from sandbox.member import CPU_MODES, Member, Netstat, render_metrics
+from sandbox.member import CPU_MODES, Netstat, SimulatedVm, render_metrics
 from tests.waiting import wait_for
 
 # ---- metrics rendering ---------------------------------------------------------------------------
@@ -88,13 +88,13 @@ def get(url: str, timeout: float = 5.0) -> tuple[int, str]:
 @pytest.fixture
 def member():  # type: ignore[no-untyped-def]
     app = ProcessorSharing(work_s=0.1, max_active=4, max_queue=2)
-    m = Member("127.0.1.101", app=app, app_port=0, exporter_port=0, vcpus=1)
+    m = SimulatedVm("127.0.1.101", app=app, app_port=0, exporter_port=0, vcpus=1)
     m.start()
     yield m
     m.stop()
 
 
-def test_health_and_load(member: Member) -> None:
+def test_health_and_load(member: SimulatedVm) -> None:
     app = f"http://{member.ip}:{member.app_port}"
     assert get(app + "/health") == (200, "OK")
     started = time.monotonic()
@@ -108,7 +108,7 @@ def test_health_and_load(member: Member) -> None:
     assert get(app + "/health")[0] == 503
 
 
-def concurrent_loads(member: Member, n: int) -> list[tuple[int, float]]:
+def concurrent_loads(member: SimulatedVm, n: int) -> list[tuple[int, float]]:
     results: list[tuple[int, float]] = []
     lock = threading.Lock()
 
@@ -126,7 +126,7 @@ def concurrent_loads(member: Member, n: int) -> list[tuple[int, float]]:
     return results
 
 
-def test_concurrent_requests_share_the_vcpu_without_burning_host_cpu(member: Member) -> None:
+def test_concurrent_requests_share_the_vcpu_without_burning_host_cpu(member: SimulatedVm) -> None:
     cpu_before = time.process_time()
     results = concurrent_loads(member, 4)  # 4 x 0.1 s of work on one vCPU: all end near 0.4 s
     assert [s for s, _ in results] == [200] * 4
@@ -135,7 +135,7 @@ def test_concurrent_requests_share_the_vcpu_without_burning_host_cpu(member: Mem
     assert member.snapshot().busy_seconds == pytest.approx(0.4)
 
 
-def test_overload_answers_503_beyond_the_queue(member: Member) -> None:
+def test_overload_answers_503_beyond_the_queue(member: SimulatedVm) -> None:
     results = concurrent_loads(member, 10)  # 4 in service + 2 queued admitted
     statuses = sorted(s for s, _ in results)
     assert statuses.count(200) >= 6 and 503 in statuses
@@ -143,7 +143,7 @@ def test_overload_answers_503_beyond_the_queue(member: Member) -> None:
     assert snap.rejected == statuses.count(503) and snap.errors == snap.rejected
 
 
-def test_metrics_valid_and_tracking_modelled_cpu(member: Member) -> None:
+def test_metrics_valid_and_tracking_modelled_cpu(member: SimulatedVm) -> None:
     url = f"http://{member.ip}:{member.exporter_port}/metrics"
     with urllib.request.urlopen(url, timeout=5) as resp:
         assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
@@ -159,13 +159,13 @@ def test_metrics_valid_and_tracking_modelled_cpu(member: Member) -> None:
 
 
 def test_stop_frees_the_addresses_and_start_twice_fails() -> None:
-    m = Member("127.0.1.102", app_port=0, exporter_port=0)
+    m = SimulatedVm("127.0.1.102", app_port=0, exporter_port=0)
     m.start()
     with pytest.raises(RuntimeError):
         m.start()
     ports = (m.app_port, m.exporter_port)
     m.stop()
-    again = Member("127.0.1.102", app_port=ports[0], exporter_port=ports[1])
+    again = SimulatedVm("127.0.1.102", app_port=ports[0], exporter_port=ports[1])
     again.start()  # same ip:ports bind again at once
     assert get(f"http://127.0.1.102:{ports[0]}/health")[0] == 200
     again.stop()
@@ -173,7 +173,7 @@ def test_stop_frees_the_addresses_and_start_twice_fails() -> None:
 
 def test_member_refuses_non_loopback_addresses() -> None:
     with pytest.raises(ValueError):
-        Member("10.0.0.1")
+        SimulatedVm("10.0.0.1")
 
 
 # ---- http-load-generator over HTTP -----------------------------------------------------------------
@@ -187,14 +187,14 @@ class FrozenClock:
 
 
 @pytest.fixture
-def hlg_member() -> Iterator[Member]:
-    m = Member("127.0.1.103", app=HttpLoadGenerator(request_s=0.2), app_port=0, exporter_port=0)
+def hlg_member() -> Iterator[SimulatedVm]:
+    m = SimulatedVm("127.0.1.103", app=HttpLoadGenerator(request_s=0.2), app_port=0, exporter_port=0)
     m.start()
     yield m
     m.stop()
 
 
-def test_http_load_generator_answers_as_the_real_program(hlg_member: Member) -> None:
+def test_http_load_generator_answers_as_the_real_program(hlg_member: SimulatedVm) -> None:
     conn = http.client.HTTPConnection(hlg_member.ip, hlg_member.app_port, timeout=10)
     started = time.monotonic()
     conn.request("GET", "/load")
@@ -215,7 +215,7 @@ def test_http_load_generator_answers_as_the_real_program(hlg_member: Member) -> 
 
 
 def test_concurrent_loads_all_take_the_request_time_without_burning_host_cpu() -> None:
-    m = Member("127.0.1.105", app=HttpLoadGenerator(request_s=1.0), app_port=0, exporter_port=0)
+    m = SimulatedVm("127.0.1.105", app=HttpLoadGenerator(request_s=1.0), app_port=0, exporter_port=0)
     m.start()
     try:
         cpu_before = time.process_time()
@@ -240,7 +240,7 @@ def netstat(conn: http.client.HTTPConnection) -> tuple[int, int]:
 def test_netstat_counts_the_members_real_connections(app: App) -> None:
     """CurrEstab = /load connections in flight + the scrape connection; PassiveOpens counts every
     accepted connection: each /load, each health check, the scrape connection once (kept alive)."""
-    m = Member("127.0.1.104", app=app, app_port=0, exporter_port=0, clock=FrozenClock())
+    m = SimulatedVm("127.0.1.104", app=app, app_port=0, exporter_port=0, clock=FrozenClock())
     m.start()
     base = f"http://{m.ip}:{m.app_port}"
     statuses: list[int] = []

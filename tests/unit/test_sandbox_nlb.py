@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from sandbox.apps import ProcessorSharing
-from sandbox.member import Member
+from sandbox.member import SimulatedVm
 from sandbox.nlb import Health, HealthCheck, Nlb, choose, deployed_healthcheck, observe, parse_healthcheck
 from tests.waiting import wait_for
 
@@ -66,8 +66,8 @@ def get(port: int, path: str = "/load") -> int:
 
 
 @pytest.fixture
-def members() -> Iterator[list[Member]]:
-    ms = [Member(f"127.0.1.{111 + i}", app=ProcessorSharing(work_s=0.001), app_port=0, exporter_port=0)
+def members() -> Iterator[list[SimulatedVm]]:
+    ms = [SimulatedVm(f"127.0.1.{111 + i}", app=ProcessorSharing(work_s=0.001), app_port=0, exporter_port=0)
           for i in range(3)]
     for m in ms:
         m.start()
@@ -84,11 +84,11 @@ def nlb() -> Iterator[Nlb]:
     n.stop()
 
 
-def backends(ms: list[Member]) -> list[tuple[str, int]]:
+def backends(ms: list[SimulatedVm]) -> list[tuple[str, int]]:
     return [(m.ip, m.app_port) for m in ms]
 
 
-def test_spreads_load_round_robin(members: list[Member], nlb: Nlb) -> None:
+def test_spreads_load_round_robin(members: list[SimulatedVm], nlb: Nlb) -> None:
     nlb.set_backends(backends(members))
     assert nlb.serving() == []  # not before two passing checks
     wait_for("the health checks", lambda: len(nlb.serving()) == 3)
@@ -98,7 +98,7 @@ def test_spreads_load_round_robin(members: list[Member], nlb: Nlb) -> None:
     assert sum(s.forwarded for s in nlb.snapshot()) == 31
 
 
-def test_skips_unhealthy_and_gone_members(members: list[Member], nlb: Nlb) -> None:
+def test_skips_unhealthy_and_gone_members(members: list[SimulatedVm], nlb: Nlb) -> None:
     nlb.set_backends(backends(members))
     wait_for("the health checks", lambda: len(nlb.serving()) == 3)
     sick, gone, well = members
@@ -115,7 +115,7 @@ def test_skips_unhealthy_and_gone_members(members: list[Member], nlb: Nlb) -> No
     assert get(nlb.port, "/health") == 200
 
 
-def test_answers_503_without_trying_when_no_backend_is_healthy(members: list[Member],
+def test_answers_503_without_trying_when_no_backend_is_healthy(members: list[SimulatedVm],
                                                                 nlb: Nlb) -> None:
     assert get(nlb.port) == 503  # no backends at all
     for m in members:
@@ -127,7 +127,7 @@ def test_answers_503_without_trying_when_no_backend_is_healthy(members: list[Mem
     assert sum(m.snapshot().served for m in members) == 0  # none was tried
 
 
-def test_set_backends_replaces_the_set(members: list[Member], nlb: Nlb) -> None:
+def test_set_backends_replaces_the_set(members: list[SimulatedVm], nlb: Nlb) -> None:
     nlb.set_backends(backends(members[:2]))
     wait_for("the health checks", lambda: len(nlb.serving()) == 2)
     nlb.set_backends(backends(members[1:]))

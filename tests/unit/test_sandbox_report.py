@@ -10,7 +10,7 @@ import pytest
 
 from sandbox import report
 from sandbox.apps import App, for_run, run_facts
-from sandbox.measure import Action, CpuOverload, LatencySlo, Overload, Sample, summary
+from sandbox.measure import CpuOverload, LatencySlo, Overload, Sample, ScalingCall, summary
 from sandbox.scenarios import SCENARIOS
 
 
@@ -26,7 +26,7 @@ def samples() -> list[Sample]:
 
 def results(app: App, overload: Overload) -> dict[str, Any]:
     sc = SCENARIOS["smoke"]
-    actions = [Action(30.0, "scale-instance-pool", 1, 2), Action(100.0, "evict-instance-pool-members", 2, 1)]
+    actions = [ScalingCall(30.0, "scale-instance-pool", 1, 2), ScalingCall(100.0, "evict-instance-pool-members", 2, 1)]
     facts = run_facts(app, 1)
     return {
         "scenario": sc.name, "description": sc.description, "policy": "proportional", "app": facts,
@@ -64,7 +64,7 @@ def test_report_names_the_app_and_its_overload_figure(tmp_path: Path, name: str,
     assert "2.5 members' worth" in md
     assert "| load requests that failed (any non-200 answer, timeout or refusal) | 3 |" in md
     assert "| … of them at a scale-down (ended 2 s before to 10 s after a member was removed) | 2 |" in md
-    report.write_plot(tmp_path, samples(), [Action(**a) for a in doc["actions"]], "title",
+    report.write_plot(tmp_path, samples(), [ScalingCall(**a) for a in doc["actions"]], "title",
                       profile=SCENARIOS["smoke"].profile, duration_s=100, step_t=10, drop_t=80,
                       member_rps=app.member_rps(1), cpu_window_s=10, slo_p95_s=2.0 if latency_panel else None)
     # Six panels with the latency one, five without (cost is always there): 2.5 inches each at 110 dpi.

@@ -92,7 +92,7 @@ def test_the_ledger_bills_a_new_size_from_its_call_and_counts_each_record() -> N
 
 
 def test_a_raised_minimum_scales_the_pool_without_a_request() -> None:
-    env = handler_env("http://127.0.0.1:1", "bucket", SCALER_MIN_SIZE="1", SCALER_MAX_SIZE="8")
+    env = handler_env("http://127.0.0.1:1", "bucket", SCALER_MAX_SIZE="8")
     cfg = config.load(env)
     operator = {"schedule": [{"id": "r1", "cron": "0 8 * * 1-5", "min": 3, "max": None,
                               "duration_s": 36000, "tz": "Europe/Vienna"}]}

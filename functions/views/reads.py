@@ -1,11 +1,11 @@
-"""The reads behind `inspect`'s views and the receiver's GET /status: the shell around views.py
+"""The reads behind `inspect`'s views and the receiver's GET /status: the shell around objects.py
 and status.py (SOS in, views out)."""
 from __future__ import annotations
 
 from functions.common import config, keys
 from functions.common.store import Json, Store
 
-from . import status, views
+from . import objects, status
 
 
 def read_status(store: Store, cfg: config.Config, now: float) -> Json:
@@ -21,7 +21,7 @@ def read_status(store: Store, cfg: config.Config, now: float) -> Json:
 
 def read_requests(store: Store, cfg: config.Config, now: float) -> Json:
     pool = cfg.pool_id
-    return views.requests_view(pool, store.read_all(keys.requests_prefix(pool)),
+    return objects.requests_view(pool, store.read_all(keys.requests_prefix(pool)),
                                store.get(keys.scaler_state(pool)), now)
 
 
@@ -31,11 +31,10 @@ def read_history(store: Store, cfg: config.Config, now: float, since: float | No
     prefix = keys.history_prefix(pool)
     # Day folders sort by date, so listing can start at the `since` day.
     start = keys.history_day_prefix(pool, since)[:-1] if since is not None else ""
-    problems: list[views.Problem] = []
-    chosen = views.history_selection(list(store.list_keys(prefix, start)), since, limit,
-                                     problems)
-    return views.history_view(pool, store.read_many(chosen), since, now, problems)
+    problems: list[objects.Problem] = []
+    chosen = objects.history_selection(list(store.list_keys(prefix, start)), since, limit, problems)
+    return objects.history_view(pool, store.read_many(chosen), since, now, problems)
 
 
 def read_discovery(store: Store, cfg: config.Config, now: float) -> Json:
-    return views.discovery_view(cfg.pool_id, store.get(keys.discovery(cfg.pool_id)), now)
+    return objects.discovery_view(cfg.pool_id, store.get(keys.discovery(cfg.pool_id)), now)

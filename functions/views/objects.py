@@ -1,14 +1,15 @@
-"""Pure core of `inspect`: bucket objects in, JSON-ready views out (the `--json` shapes).
+"""Pure: bucket objects in, JSON-ready views out (the `--json` shapes of `inspect`, and GET /status).
 
 Nothing here does I/O. A corrupt object, or one of the wrong shape, becomes an entry in the
 view's `errors` list and the rest of the view is still built. The tick's objects are read with
 their typed shapes (functions/scaler/state.py), the same the tick writes and the receiver reads.
-The status view lives in status.py.
+The status view lives in status.py, the reads that feed them in reads.py.
 """
 from __future__ import annotations
 
 import math
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from functions.common import keys
@@ -16,11 +17,14 @@ from functions.common.store import Json, Stored
 from functions.scaler import scale_request
 from functions.scaler.state import HistoryRecord, ScalerState, ShapeError
 
-from .timefmt import iso
-
 Problem = dict[str, str]
 
 _HISTORY_NAME_RE = re.compile(r"^(\d{13})-.+\.json$")
+
+
+def iso(ts: float) -> str:
+    """UTC, second precision, `Z` suffix: what an operator pastes into a log search."""
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def problem(key: str, error: str) -> Problem:

@@ -14,12 +14,12 @@ from functions.common.store import Json, Stored
 from functions.scaler.scale_request import DIRECTIONS
 from functions.scaler.state import ScalerState
 
-from . import controls_view
-from .timefmt import iso
-from .views import (
+from . import controls
+from .objects import (
     Problem,
     body_of,
     discovery_summary,
+    iso,
     num,
     problem,
     request_rows,
@@ -128,9 +128,9 @@ def status_view(pool: str, now: float, *, scaler: Stored | None, discovery: Stor
     operator = settings.body if settings and control is not None else None
     accounts = (state or ScalerState()).accounts
     held = None if accounts.held is None else {"at": iso(accounts.held.at), "message": accounts.held.message}
-    money = controls_view.money_view(operator, accounts.ledger, price_hourly=price_hourly, currency=currency,
+    money = controls.money_view(operator, accounts.ledger, price_hourly=price_hourly, currency=currency,
                                      instance_type=instance_type, now=now, held=held)
-    schedule = controls_view.schedule_view(operator, (hard_min, hard_max), now)
+    schedule = controls.schedule_view(operator, (hard_min, hard_max), now)
 
     disc_key = discovery.key if discovery else keys.discovery(pool)
     disc = discovery_summary(body_of(discovery, problems), disc_key, now, problems)

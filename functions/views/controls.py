@@ -1,5 +1,6 @@
 """Pure views of the operator's money and clock controls: the budget and the schedule rules,
-with the bounds in force and the next change (for `schedule list`, `set-budget` and `status`)."""
+with the bounds in force and the next change (for `schedule list`, `set-budget` and `status`;
+inspect/tables.py renders them as text)."""
 from __future__ import annotations
 
 import itertools
@@ -12,8 +13,7 @@ from functions.money.ledger import Ledger, Spend
 from functions.schedule import rules as rules_mod
 from functions.schedule.in_force import InForce, bounds_at, next_change
 
-from .tables import in_force_text, pairs, table
-from .timefmt import iso
+from .objects import iso
 
 Json = dict[str, Any]
 
@@ -78,29 +78,3 @@ def money_view(settings: Mapping[str, Any] | None, ledger: Ledger | None, *, pri
                 since=iso(spend.since),
                 caps=[c.to_json() for c in budget_mod.checks(caps, spend, spend.size, price_hourly, now)])
     return view
-
-
-# --- text -----------------------------------------------------------------------------------
-
-def schedule_text(view: Json) -> str:
-    lines = []
-    if view["error"]:
-        lines.append(f"schedule ignored by the tick: {view['error']}")
-    if view["rules"]:
-        lines.append(table(["ID", "CRON", "ZONE", "FOR", "MIN", "MAX", "NOW", "MEANS"], [
-            [r["id"], r["cron"], r["tz"], r["duration"], r["min"], r["max"],
-             f"until {r['ends_at']}" if r["in_force"] else "-", r["explain"]] for r in view["rules"]]))
-    elif not view["error"]:
-        lines.append("no schedule rules")
-    lines.append(pairs([("bounds now", in_force_text(view))]))
-    return "\n".join(lines)
-
-
-def budget_text(view: Json, currency: str) -> str:
-    def amount(value: float | None) -> str:
-        return "none" if value is None else f"{budget_mod.amount(value)} {currency}"
-    rows = [("daily cap", amount(view["daily"])), ("monthly cap", amount(view["monthly"])),
-            ("periods", f"days and months in {view['tz']}")]
-    if view["error"]:
-        rows.append(("problem", f"stored budget ignored by the tick: {view['error']}"))
-    return pairs(rows)
