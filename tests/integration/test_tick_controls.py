@@ -14,6 +14,7 @@ import pytest
 from functions.inspect import cli
 from functions.money import budget
 from functions.scaler import tick_metrics
+from functions.scaler.tick import Tick
 from sandbox.money import budget_cap, budget_zone
 from tests.integration.tickkit import World, add_request, history, pending_keys, tick_world, wait_running
 
@@ -83,3 +84,21 @@ def test_a_schedule_raises_the_minimum_without_an_alert_and_the_cap_cannot_stop_
     add_request(world.store, world.pool, "up", value=2.0)
     state = world.tick().run()
     assert world.size() == 4 and state.accounts.outcomes.get("budget") == 1
+
+
+def at(world: World, now: float) -> Tick:
+    tick = world.tick()
+    tick.clock = lambda: now
+    return tick
+
+
+def test_a_scale_up_keeps_the_days_spend_where_the_local_date_is_not_utcs(world: World) -> None:
+    evening = datetime(2026, 11, 29, 2, 0, tzinfo=UTC).timestamp()   # 18:00 on the 28th in Los Angeles
+    inspect(world, "set-budget", "--daily", "100", "--tz", "America/Los_Angeles")
+    at(world, evening).run()                                          # a pool of 2: the ledger starts
+    add_request(world.store, world.pool, "up", value=2.0, at=evening + 600)
+    state = at(world, evening + 600).run()
+    assert world.size() > 2
+    ledger = state.accounts.ledger
+    assert ledger is not None and (ledger.tz, ledger.day) == ("America/Los_Angeles", "2026-11-28")
+    assert ledger.day_s == 2 * 600 and ledger.month_s == 2 * 600

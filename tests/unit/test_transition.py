@@ -36,6 +36,8 @@ from functions.scaler.transition import (
 )
 
 NOW = 1_760_000_000.0
+# The budget's calendar: UTC, and zones whose date differs from UTC's at NOW (behind and ahead).
+ZONES = ["UTC", "America/Los_Angeles", "Pacific/Kiritimati", "Asia/Kolkata", "Europe/Vienna"]
 
 
 @st.composite
@@ -66,7 +68,8 @@ def settings_(draw: st.DrawFn) -> Settings:
     high = draw(st.integers(low, 10))
     params = Params(draw(st.sampled_from([0.5, 0.6, 0.8])), draw(st.integers(1, 4)),
                     draw(st.sampled_from([0.0, 120.0])))
-    caps = Budget(draw(st.none() | st.floats(0, 5)), draw(st.none() | st.floats(0, 60)))
+    caps = Budget(draw(st.none() | st.floats(0, 5)), draw(st.none() | st.floats(0, 60)),
+                  draw(st.sampled_from(ZONES)))
     return Settings(params, (low, high), 300.0, draw(st.booleans()), caps, draw(st.sampled_from([0.0, 0.0153, 0.5])))
 
 
@@ -76,7 +79,7 @@ def states(draw: st.DrawFn) -> ScalerState:
         return ScalerState()
     at = NOW - draw(st.floats(1, 900))  # the last action, before or after its cooldown
     ledger = draw(st.none() | st.builds(ledger_mod.start, st.floats(NOW - 86400, NOW), st.integers(0, 9),
-                                        st.just("UTC")))
+                                        st.sampled_from(ZONES)))
     return ScalerState(revision=draw(st.integers(0, 50)), last_tick_at=at,
                        last_action=LastAction(at, Action.UP, 1, 2, "r"),
                        accounts=Accounts(ledger, {"covered": draw(st.integers(0, 3))}))
@@ -128,8 +131,10 @@ def test_invariants_of_one_tick(state: ScalerState, pool: PoolView, pending: tup
     # Each record counts once under its outcome; the ledger bills the pool from now on.
     counts = Counter(str(r.action) for r in records) + Counter(state.accounts.outcomes)
     assert {k: v for k, v in new.accounts.outcomes.items() if v} == dict(counts)
-    ledger = new.accounts.ledger
-    assert ledger is not None and ledger.at == NOW
+    ledger, before = new.accounts.ledger, state.accounts.ledger
+    assert ledger is not None and ledger.at == NOW and ledger.tz == cfg.budget.tz
+    if before is not None and (before.tz, before.day) == (ledger.tz, ledger.day):
+        assert ledger.day_s >= before.day_s  # a day's spend never falls within the day
     assert ledger.size == (intent.target_size if intent is not None and not call_fails else pool.size)
     held = any(r.action == Outcome.BUDGET for r in records) or (intent is not None and "budget trims" in
                                                                  intent.reason)
