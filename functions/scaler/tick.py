@@ -37,6 +37,7 @@ from .transition import (
     Observed,
     ScaleTo,
     Settings,
+    by_direction,
     call_for,
     pending_left,
     step,
@@ -141,7 +142,9 @@ class Tick:
             calls = self.calls
             state, etag = self.finish(state, etag, None, now)
             if self.calls > calls:
-                return state  # at most one scaling call per tick: new requests wait for the next
+                # At most one scaling call per tick: new requests wait for the next (and are counted).
+                self.pending_left = by_direction(self.bucket.read_requests()[0])
+                return state
         observed, settings = self.observe(now)
         state, effects = step(state, observed, settings, now)
         decision = effects.decision

@@ -18,7 +18,7 @@ function, so what it measures is what is deployed. See docs/architecture.md ("Th
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -259,5 +259,9 @@ def pending_left(obs: Observed, state: ScalerState, effects: Effects) -> dict[st
     used = set(effects.delete)
     if state.intent is not None:
         used.update(p.key for p in state.intent.requests)
-    left = [p.request.direction for p in obs.pending if p.key not in used]
-    return {d: left.count(d) for d in ("up", "down")}
+    return by_direction(p for p in obs.pending if p.key not in used)
+
+
+def by_direction(pending: Iterable[Pending]) -> dict[str, int]:
+    directions = [p.request.direction for p in pending]
+    return {d: directions.count(d) for d in ("up", "down")}

@@ -102,3 +102,31 @@ def test_a_scale_up_keeps_the_days_spend_where_the_local_date_is_not_utcs(world:
     ledger = state.accounts.ledger
     assert ledger is not None and (ledger.tz, ledger.day) == ("America/Los_Angeles", "2026-11-28")
     assert ledger.day_s == 2 * 600 and ledger.month_s == 2 * 600
+
+
+def test_a_tick_that_finishes_a_leftover_intent_exports_the_real_budget_and_pending(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.scaler import tick as tick_module
+
+    class Crash(Exception):
+        pass
+
+    def crash_after_intent(name: str) -> None:
+        if name == "intent-written":
+            raise Crash()
+
+    inspect(world, "set-budget", "--daily", "100")
+    add_request(world.store, world.pool, "up", value=2.0)
+    monkeypatch.setattr(tick_module, "checkpoint", crash_after_intent)
+    with pytest.raises(Crash):
+        world.tick().run()
+    monkeypatch.undo()
+    add_request(world.store, world.pool, "up", value=2.0, fingerprint="late")
+    add_request(world.store, world.pool, "down", fingerprint="later")
+    tick = world.tick()
+    state = tick.run()                                  # the leftover intent's call: this tick's one
+    assert world.size() > 2 and state.intent is None
+    text = tick_metrics.metrics(state, tick.pending_left, time.time(), tick.settings)
+    assert 'autoscaler_budget_cap{currency="EUR",period="day"} 100.0' in text
+    assert 'autoscaler_pending_requests{direction="up"} 1.0' in text
+    assert 'autoscaler_pending_requests{direction="down"} 1.0' in text
