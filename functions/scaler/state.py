@@ -117,13 +117,15 @@ class Intent:
     phase: Phase = Phase.DECIDED
     operation_id: str | None = None
     attempts: int = 0   # scaling calls that failed and are to be retried
+    acted_at: float | None = None   # when the call succeeded (or the pool was seen to show it)
 
     def to_json(self) -> Json:
         return {"id": self.id, "action": str(self.action), "from_size": self.from_size,
                 "target_size": self.target_size, "decided_at": self.decided_at,
                 "reason": self.reason, "evict": list(self.evict),
                 "requests": [entry_json(p) for p in self.requests], "phase": str(self.phase),
-                "operation_id": self.operation_id, "attempts": self.attempts}
+                "operation_id": self.operation_id, "attempts": self.attempts,
+                "acted_at": self.acted_at}
 
     @classmethod
     def read(cls, f: Fields) -> Intent:
@@ -136,7 +138,7 @@ class Intent:
         intent = cls(f.text("id"), f.choice("action", Action), f.integer("from_size"),
                      f.integer("target_size"), f.number("decided_at"), f.opt_text("reason") or "",
                      f.strs("evict"), tuple(requests), f.choice("phase", Phase),
-                     f.opt_text("operation_id"), f.integer("attempts", 0))
+                     f.opt_text("operation_id"), f.integer("attempts", 0), f.opt_number("acted_at"))
         if intent.action == Action.NONE:
             raise ShapeError(f"{f.where}: an intent must scale")
         return intent
@@ -236,7 +238,7 @@ class ScalerState:
     pool: PoolSeen | None = None            # the pool as the last tick saw it
     last_decision: Decided | None = None
     last_action: LastAction | None = None
-    cooldown_until: float | None = None     # no scale-down before this (last action + cooldown)
+    cooldown_until: float | None = None     # no scale-down before this (last call + cooldown)
     refusal: Refusal | None = None          # the last scaling call the API refused or that failed
     intent: Intent | None = None
     history_pruned_on: str | None = None    # UTC day of the last history pruning

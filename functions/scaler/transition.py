@@ -139,7 +139,9 @@ def _step(state: ScalerState, event: Event, settings: Settings, now: float
     if intent is None:
         raise ValueError(f"{type(event).__name__} without an intent")
     if isinstance(event, Called):
-        acted = replace(intent, phase=Phase.ACTED,
+        # The cooldown counts from here: from the call that succeeded (not the decision, which a
+        # retried call may follow by minutes), or from the tick that found the pool showing it.
+        acted = replace(intent, phase=Phase.ACTED, acted_at=event.at or now,
                         operation_id=event.operation_id or intent.operation_id)
         # Billed from the call; when the pool already showed it applied (an earlier tick's call,
         # killed before it was recorded), from the decision, which came just before that call.
@@ -210,10 +212,11 @@ def _finished(state: ScalerState, intent: Intent, settings: Settings, now: float
     record = HistoryRecord(intent.decided_at, outcome, intent.reason, intent.requests,
                            intent.from_size, intent.target_size, intent.evict,
                            intent.operation_id, id=intent.id)
-    last = LastAction(intent.decided_at, intent.action, intent.from_size, intent.target_size,
+    acted_at = now if intent.acted_at is None else intent.acted_at
+    last = LastAction(acted_at, intent.action, intent.from_size, intent.target_size,
                       intent.reason, intent.evict, intent.operation_id, len(intent.requests))
     new = replace(state, intent=None, refusal=None, last_action=last,
-                  cooldown_until=intent.decided_at + settings.params.cooldown_s,
+                  cooldown_until=acted_at + settings.params.cooldown_s,
                   last_tick_at=now, last_tick_by=by or state.last_tick_by)
     return new, Effects((record,), tuple(p.key for p in intent.requests))
 

@@ -184,13 +184,28 @@ def test_finishing_records_the_action_and_the_cooldown() -> None:
     state, _ = step(state, Called("op"), Settings(), NOW + 1)
     assert state.intent is not None and state.intent.phase == Phase.ACTED
     state, effects = step(state, Finished("b"), Settings(), NOW + 2)
-    assert state.last_action == LastAction(NOW, Action.DOWN, 3, 2, state.last_action.reason,
+    assert state.last_action == LastAction(NOW + 1, Action.DOWN, 3, 2, state.last_action.reason,
                                            ("m2",), "op", 1)
-    assert state.cooldown_until == NOW + Params().cooldown_s
+    assert state.cooldown_until == NOW + 1 + Params().cooldown_s
     assert (state.last_tick_at, state.last_tick_by) == (NOW + 2, "b")
     [record] = effects.history
     assert (record.action, record.name(), record.evicted) == (Outcome.SCALE_DOWN, record.id,
                                                               ("m2",))
+
+
+def test_the_cooldown_counts_from_the_call_that_succeeded_not_from_the_decision() -> None:
+    cfg = Settings(Params(cooldown_s=120.0))
+    asked = (Pending("requests/p/1.json", ScaleRequest("up", "manual", NOW - 1)),)
+    state, _ = step(ScalerState(), Observed(PoolView(2, "running"), asked), cfg, NOW)
+    state, _ = step(state, CallFailed("503", refused=False), cfg, NOW)    # retried by the next tick
+    state, _ = step(state, Called("op", at=NOW + 61), cfg, NOW + 60)
+    state, _ = step(state, Finished("t"), cfg, NOW + 61)
+    assert state.cooldown_until == NOW + 61 + 120 and state.last_action is not None
+    assert state.last_action.at == NOW + 61
+    members = tuple(Member(f"m{i}", "running", f"t{i}") for i in range(3))
+    down = (Pending("requests/p/2.json", ScaleRequest("down", "alertmanager", NOW + 170, "A", "f", 0.1, 3)),)
+    _, effects = step(state, Observed(PoolView(3, "running", members), down), cfg, NOW + 61 + 119)
+    assert [r.action for r in effects.history] == [Outcome.COOLDOWN]
 
 
 @pytest.mark.parametrize("event", [Called("x"), Finished(), CallFailed("x", True)])
