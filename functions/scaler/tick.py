@@ -37,6 +37,7 @@ from .transition import (
     Observed,
     ScaleTo,
     Settings,
+    Superseded,
     by_direction,
     call_for,
     pending_left,
@@ -98,6 +99,12 @@ class Tick:
         assert intent is not None
         if intent.phase == "decided":
             call = call_for(intent, pool or self.read_pool())
+            if isinstance(call, Superseded):
+                log.warning("%s %d → %d not made: the pool is at %d (%s), changed by something else",
+                            intent.action, intent.from_size, intent.target_size, call.size, call.state)
+                state, effects = step(state, call, self.settings, now)
+                self.bucket.carry_out(effects)
+                return self.bucket.save(state, etag)
             op_id: str | None = None
             try:
                 if call is None:

@@ -31,6 +31,7 @@ from functions.scaler.transition import (
     Observed,
     ScaleTo,
     Settings,
+    Superseded,
     call_for,
     step,
 )
@@ -91,9 +92,10 @@ def keys_of(entries: tuple) -> list[str]:
 
 @settings(max_examples=600, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
-@given(states(), pools(), requests(), settings_(), st.integers(0, 2), st.booleans())
+@given(states(), pools(), requests(), settings_(), st.integers(0, 2),
+       st.sampled_from(["called", "refused", "superseded"]))
 def test_invariants_of_one_tick(state: ScalerState, pool: PoolView, pending: tuple[Pending, ...],
-                                cfg: Settings, corrupt_n: int, call_fails: bool) -> None:
+                                cfg: Settings, corrupt_n: int, call: str) -> None:
     corrupt = tuple(Corrupt(f"requests/p/bad{i}.json", "oops") for i in range(corrupt_n))
     low, high = cfg.bounds
     new, effects = step(state, Observed(pool, pending, corrupt, "t"), cfg, NOW)
@@ -115,9 +117,13 @@ def test_invariants_of_one_tick(state: ScalerState, pool: PoolView, pending: tup
             assert len(intent.evict) == pool.size - target  # the pools here list every member
         else:
             assert intent.evict == () and target > pool.size
-        # Then the call, as the tick makes it: it goes out, or it is refused for good.
-        if call_fails:
+        # Then the call, as the tick makes it: it goes out, is refused for good, or is not made
+        # because something else changed the pool (to the size it had: only the record differs).
+        if call == "refused":
             new, done = step(new, CallFailed("quota", refused=True), cfg, NOW)
+        elif call == "superseded":
+            new, done = step(new, Superseded(pool.size, "running"), cfg, NOW)
+            assert new.last_action == state.last_action
         else:
             new, _ = step(new, Called("op-1"), cfg, NOW)
             new, done = step(new, Finished("t"), cfg, NOW)
@@ -135,7 +141,7 @@ def test_invariants_of_one_tick(state: ScalerState, pool: PoolView, pending: tup
     assert ledger is not None and ledger.at == NOW and ledger.tz == cfg.budget.tz
     if before is not None and (before.tz, before.day) == (ledger.tz, ledger.day):
         assert ledger.day_s >= before.day_s  # a day's spend never falls within the day
-    assert ledger.size == (intent.target_size if intent is not None and not call_fails else pool.size)
+    assert ledger.size == (intent.target_size if intent is not None and call == "called" else pool.size)
     held = any(r.action == Outcome.BUDGET for r in records) or (intent is not None and "budget trims" in
                                                                  intent.reason)
     assert new.accounts.budget_held == state.accounts.budget_held + held
@@ -215,22 +221,45 @@ def test_intent_events_need_an_intent(event: object) -> None:
 
 
 INTENT = Intent("i", Action.DOWN, 3, 1, NOW, "r", evict=("a", "b"))
+UP_INTENT = replace(INTENT, action=Action.UP, target_size=4, evict=())
+ABC = (Member("a", "running"), Member("b", "running"), Member("c", "running"))
 
 
 @pytest.mark.parametrize("intent, pool, expected", [
-    (replace(INTENT, action=Action.UP, target_size=4, evict=()), PoolView(3, "running"), ScaleTo(4)),
-    (replace(INTENT, action=Action.UP, target_size=4, evict=()), PoolView(4, "running"), None),
-    (replace(INTENT, action=Action.UP, target_size=4, evict=()), PoolView(3, "scaling-up"), None),
-    (INTENT, PoolView(3, "running", (Member("a", "running"), Member("b", "running"),
-                                     Member("c", "running"))), Evict(("a", "b"))),
-    (INTENT, PoolView(3, "running", (Member("b", "running"), Member("c", "running"))),
-     Evict(("b",))),
+    (UP_INTENT, PoolView(3, "running"), ScaleTo(4)),
+    (UP_INTENT, PoolView(3, "scaling-up"), ScaleTo(4)),            # busy, but not with our size
+    (UP_INTENT, PoolView(4, "running"), None),                     # our call's size: applied
+    (UP_INTENT, PoolView(4, "scaling-up"), None),
+    (UP_INTENT, PoolView(5, "running"), Superseded(5, "running")),  # someone else grew it
+    (UP_INTENT, PoolView(2, "scaling-down"), Superseded(2, "scaling-down")),
+    (INTENT, PoolView(3, "running", ABC), Evict(("a", "b"))),
     (INTENT, PoolView(1, "running", (Member("c", "running"),)), None),
-    (INTENT, PoolView(3, "scaling-down", (Member("a", "running"),)), None),
+    (INTENT, PoolView(1, "scaling-down", (Member("a", "destroying"), Member("b", "destroying"),
+                                          Member("c", "running"))), None),
+    # a named member gone while the size did not move: replaced, or evicted by someone else
+    (INTENT, PoolView(3, "running", (Member("b", "running"), Member("c", "running"),
+                                     Member("d", "running"))), Superseded(3, "running")),
+    (INTENT, PoolView(3, "scaling-down", (Member("a", "running"),)), Superseded(3, "scaling-down")),
+    (INTENT, PoolView(1, "running", ABC[:1]), Superseded(1, "running")),   # not the members we named
+    (INTENT, PoolView(4, "running", ABC), Superseded(4, "running")),
 ])
-def test_call_for_skips_what_the_pool_shows_applied(intent: Intent, pool: PoolView,
-                                                    expected: object) -> None:
+def test_call_for_calls_skips_what_our_call_left_and_names_what_someone_else_did(
+        intent: Intent, pool: PoolView, expected: object) -> None:
     assert call_for(intent, pool) == expected
+
+
+def test_a_superseded_intent_is_recorded_as_seen_and_is_not_an_action() -> None:
+    asked = (Pending("requests/p/1.json", ScaleRequest("up", "manual", NOW - 1)),)
+    state, _ = step(ScalerState(), Observed(PoolView(3, "running"), asked), Settings(), NOW)
+    assert state.intent is not None
+    new, effects = step(state, Superseded(6, "scaling-up"), Settings(), NOW + 60)
+    assert new.intent is None and new.last_action is None and new.cooldown_until is None
+    [record] = effects.history
+    assert (record.action, record.at, record.id) == (Outcome.SUPERSEDED, NOW, state.intent.id)
+    assert (record.from_size, record.to_size) == (3, 6) and "size 6, scaling-up" in record.reason
+    assert effects.delete == ("requests/p/1.json",) and new.accounts.outcomes == {"superseded": 1}
+    ledger = new.accounts.ledger
+    assert ledger is not None and ledger.size == 6 and ledger.total_s == 3 * 60
 
 
 # --- the typed state: strict, versioned ----------------------------------------------------
