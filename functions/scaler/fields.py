@@ -17,7 +17,7 @@ class ShapeError(ValueError):
 
 
 class SchemaError(ShapeError):
-    """A stored object has a schema version this code does not know (a newer writer's)."""
+    """A stored object has another schema version than the one this code reads and writes."""
 
 
 class Fields:
@@ -112,14 +112,13 @@ class Fields:
             raise self._bad(name, "a list")
         return value
 
-    def obj(self, name: str, parse: Callable[[Fields], T], strict: bool = True) -> T | None:
+    def obj(self, name: str, parse: Callable[[Fields], T]) -> T | None:
         value = self._get(name, False)
         if value is None:
             return None
         inner = Fields(value, f"{self.where}.{name}")
         result = parse(inner)
-        if strict:
-            inner.done()
+        inner.done()
         return result
 
     def done(self) -> None:

@@ -276,14 +276,14 @@ def test_history_older_than_the_retention_is_pruned_once_a_day(world: World) -> 
 
 
 def test_dry_run_writes_nothing_anywhere(world: World, tmp_path: Path) -> None:
-    """Not the bucket (an older state shape is not rewritten, expired and corrupt requests stay),
+    """Not the bucket (the state is not rewritten, expired and corrupt requests stay),
     not the API, not the textfile directory."""
     store = world.store
     add_request(store, world.pool, "up")
     add_request(store, world.pool, "up", at=time.time() - 1000, fingerprint="old")
     store.s3.put_object(Bucket=world.cfg.bucket, Body=b"{oops",
                         Key=keys.request(world.pool, int(time.time() * 1000), "broken"))
-    store.put(keys.scaler_state(world.pool), {"revision": 3, "last_tick_at": time.time() - 60})
+    store.put(keys.scaler_state(world.pool), {"schema": 3, "revision": 3, "last_tick_at": time.time() - 60})
     store.put(keys.settings(world.pool), {"paused": False, "min_size": 1, "max_size": 5})
 
     def snapshot() -> dict[str, str]:

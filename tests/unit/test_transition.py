@@ -262,11 +262,11 @@ def test_a_superseded_intent_is_recorded_as_seen_and_is_not_an_action() -> None:
     assert ledger is not None and ledger.size == 6 and ledger.total_s == 3 * 60
 
 
-# --- the typed state: strict, versioned ----------------------------------------------------
+# --- the typed state: strict, one version ----------------------------------------------------
 
-OLD_SHAPE = {  # schema 1, as the tick wrote it before the typed state
-    "schema": 1, "revision": 4, "last_tick_at": NOW, "last_tick_by": "vm", "paused": False,
-    "bounds": {"min": 1, "max": 6}, "settled_at": None,
+SHAPE = {  # schema 3, as the tick writes it
+    "schema": 3, "revision": 4, "last_tick_at": NOW, "last_tick_by": "vm", "paused": False,
+    "bounds": {"min": 1, "max": 6},
     "pool": {"size": 2, "state": "running", "serving": 2, "observed_at": NOW},
     "last_decision": {"at": NOW, "action": "scale-up", "reason": "1 up request(s)"},
     "history_pruned_on": "2025-10-09", "refusal": None, "cooldown_until": NOW - 10,
@@ -275,55 +275,42 @@ OLD_SHAPE = {  # schema 1, as the tick wrote it before the typed state
     "intent": {"id": "abc", "action": "scale-up", "from_size": 2, "target_size": 3, "evict": [],
                "requests": [{"key": "requests/p/1.json", "direction": "up", "source": "manual",
                              "received_at": NOW - 2, "alertname": None, "fingerprint": None,
-                             "value": None, "members": None}],
+                             "value": None, "members": None, "trend": None, "cpu": None}],
                "phase": "decided", "operation_id": None, "decided_at": NOW,
-               "reason": "1 up request(s)", "outcome": "acted"},
+               "reason": "1 up request(s)", "attempts": 0, "acted_at": None},
+    "accounts": {"ledger": None, "outcomes": {}, "budget_held": 0, "held": None},
 }
 
 
-def test_the_older_shape_is_read_and_written_back_as_schema_3() -> None:
-    state = ScalerState.from_json(OLD_SHAPE)
-    assert state.migrated_from == 1 and state.intent is not None
-    assert state.intent.requests[0].request.direction == "up" and state.intent.attempts == 0
-    again = state.to_json()
-    assert again["schema"] == 3 and "outcome" not in again["intent"]
-    assert again["accounts"] == {"ledger": None, "outcomes": {}, "budget_held": 0, "held": None}
-    assert ScalerState.from_json(again) == state and ScalerState.from_json(again).migrated_from is None
-
-
-def test_schema_2_without_accounts_is_read_and_rewritten() -> None:
-    two = {k: v for k, v in ScalerState.from_json(OLD_SHAPE).to_json().items() if k != "accounts"}
-    state = ScalerState.from_json({**two, "schema": 2})
-    assert state.migrated_from == 2 and state.accounts == Accounts()
-    assert state.to_json()["schema"] == 3
+def test_the_state_reads_back_as_it_was_written() -> None:
+    state = ScalerState.from_json(SHAPE)
+    assert state.intent is not None and state.intent.requests[0].request.direction == "up"
+    assert state.to_json() == SHAPE
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"schema": 4}, "unsupported schema 4"),
-    ({"schema": 2, "surprise": 1}, "unknown field(s) 'surprise'"),
-    ({"schema": 3, "accounts": {"outcomes": {"scale-up": -1}}}, "'outcomes' must map outcomes to counts"),
-    ({"schema": 3, "accounts": {"ledger": {"schema": 1}}}, "scaler state.accounts.ledger: fields must be"),
-    ({"schema": 3, "accounts": {"held": {"at": NOW}}}, "scaler state.accounts.held: missing 'message'"),
-    ({"schema": 3, "accounts": {"spent": 3}}, "unknown field(s) 'spent'"),
-    ({"schema": 2, "revision": "4"}, "'revision' must be an integer"),
-    ({"schema": 2, "pool": {"size": 2}}, "scaler state.pool: missing 'state'"),
-    ({"schema": 2, "bounds": {"min": 5, "max": 2}}, "needs 1 <= min <= max"),
-    ({"schema": 2, "last_decision": {"at": NOW, "action": "grow", "reason": ""}},
-     "'action' must be a known value"),
-    ({"schema": 2, "intent": {**OLD_SHAPE["intent"], "outcome": None, "phase": "done"}},
-     "'phase' must be a known value"),
+    ({"surprise": 1}, "unknown field(s) 'surprise'"),
+    ({"accounts": {"outcomes": {"scale-up": -1}}}, "'outcomes' must map outcomes to counts"),
+    ({"accounts": {"ledger": {"schema": 1}}}, "scaler state.accounts.ledger: fields must be"),
+    ({"accounts": {"held": {"at": NOW}}}, "scaler state.accounts.held: missing 'message'"),
+    ({"accounts": {"spent": 3}}, "unknown field(s) 'spent'"),
+    ({"revision": "4"}, "'revision' must be an integer"),
+    ({"pool": {"size": 2}}, "scaler state.pool: missing 'state'"),
+    ({"bounds": {"min": 5, "max": 2}}, "needs 1 <= min <= max"),
+    ({"last_decision": {"at": NOW, "action": "grow", "reason": ""}}, "'action' must be a known value"),
+    ({"intent": {**SHAPE["intent"], "phase": "done"}}, "'phase' must be a known value"),
+    ({"intent": {**SHAPE["intent"], "outcome": "acted"}}, "unknown field(s) 'outcome'"),
 ])
 def test_strictness_names_the_first_wrong_field(change: dict, message: str) -> None:
-    body = {**OLD_SHAPE, **change}
-    if change.get("schema") in (2, 3):
-        body.pop("intent") if "intent" not in change else body["intent"].pop("outcome")
     with pytest.raises(ShapeError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        ScalerState.from_json(body)
+        ScalerState.from_json({**SHAPE, **change})
 
 
-def test_a_newer_schema_is_its_own_error() -> None:
-    with pytest.raises(SchemaError):
-        ScalerState.from_json({"schema": 4})
+@pytest.mark.parametrize("schema", [1, 2, 4, None, "3"])
+def test_a_state_of_another_version_is_refused_in_one_line_naming_it(schema: object) -> None:
+    with pytest.raises(SchemaError) as err:
+        ScalerState.from_json({**SHAPE, "schema": schema})
+    assert str(err.value) == f"scaler state: schema {schema!r}, this code reads only 3"
 
 
 def test_stored_requests_keep_their_trend_and_old_ones_read_without_it() -> None:
