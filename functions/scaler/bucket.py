@@ -8,10 +8,10 @@ import logging
 from dataclasses import replace
 
 from functions.common import config, keys
+from functions.common.fields import SchemaError, ShapeError
 from functions.common.store import Store
 
 from . import policy
-from .fields import SchemaError, ShapeError
 from .scale_request import from_json
 from .state import Corrupt, HistoryRecord, ScalerState, today
 from .transition import Effects, Settings

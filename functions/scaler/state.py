@@ -14,9 +14,9 @@ from enum import StrEnum
 from typing import Any
 
 from functions.common import keys
+from functions.common.fields import Fields, SchemaError, ShapeError
 
 from .accounts import Accounts
-from .fields import Fields, SchemaError, ShapeError
 from .policy import Action, Memory, Outcome, Pending
 from .scale_request import from_json as request_from_json
 
