@@ -67,7 +67,7 @@ class TickBucket:
             try:
                 if item.body is None:
                     raise ValueError(item.error or "unreadable")
-                pending.append(policy.Pending(item.key, from_json(item.body)))
+                pending.append(policy.Pending(item.key, from_json(item.body, item.key)))
             except ValueError as exc:
                 log.error("corrupt request %s: %s", item.key, exc)
                 corrupt.append(Corrupt(item.key, str(exc)))

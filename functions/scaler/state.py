@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -18,7 +18,7 @@ from functions.common.fields import Fields, SchemaError, ShapeError
 
 from .accounts import Accounts
 from .policy import Action, Memory, Outcome, Pending
-from .scale_request import from_json as request_from_json
+from .scale_request import ScaleRequest
 
 STATE_SCHEMA = 3
 HISTORY_SCHEMA = 1
@@ -43,18 +43,15 @@ Entry = Pending | Corrupt
 def entry_json(entry: Entry) -> Json:
     if isinstance(entry, Corrupt):
         return {"key": entry.key, "error": entry.error}
-    return {"key": entry.key, **entry.request.to_json()}
+    return {"key": entry.key, **asdict(entry.request)}  # versioned by the record it is in
 
 
 def entry_from(body: Any, where: str) -> Entry:
     f = Fields(body, where)
     key = f.text("key")
-    if "error" in body:
-        return Corrupt(key, f.text("error"))
-    try:
-        return Pending(key, request_from_json(body))
-    except ValueError as exc:
-        raise ShapeError(f"{where}: {exc}") from None
+    entry = Corrupt(key, f.text("error")) if "error" in body else Pending(key, ScaleRequest.read(f))
+    f.done()
+    return entry
 
 
 def digest(*parts: object) -> str:

@@ -115,7 +115,7 @@ def _stored(key: str, body: dict | None, error: str | None = None) -> Stored:
 def test_status_view_reports_a_state_of_the_wrong_shape_and_shows_the_rest() -> None:
     scaler = _stored("state/p/scaler.json", {
         "schema": 3, "last_tick_at": NOW - 5, "last_tick_by": 7, "pool": [], "intent": "x"})
-    req = _stored("requests/p/1.json", {"direction": "up", "source": "manual",
+    req = _stored("requests/p/1.json", {"schema": 1, "direction": "up", "source": "manual",
                                         "received_at": NOW - 3})
     view = status.status_view("p", NOW, scaler=scaler, discovery=None, lease=None,
                               settings=None, requests=[req], hard_min=1, hard_max=10)
@@ -140,7 +140,7 @@ def test_status_view_reports_unknown_schema_and_missing_required_field() -> None
 
 
 def test_intent_requests_are_claimed() -> None:
-    body = {"direction": "up", "source": "manual", "received_at": NOW - 3}
+    body = {"schema": 1, "direction": "up", "source": "manual", "received_at": NOW - 3}
     req = _stored("requests/p/1.json", body)
     scaler = _stored("state/p/scaler.json", {"schema": 3, "last_tick_at": NOW, "intent": {
         "id": "i", "action": "scale-up", "from_size": 1, "target_size": 2, "evict": [],

@@ -2,6 +2,7 @@
 (hypothesis), and the typed state's JSON round trip and strictness."""
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import replace
 
@@ -314,27 +315,33 @@ def test_a_state_of_another_version_is_refused_in_one_line_naming_it(schema: obj
     assert str(err.value) == f"scaler state: schema {schema!r}, this code reads only 3"
 
 
-def test_stored_requests_keep_their_trend_and_old_ones_read_without_it() -> None:
-    from functions.scaler.scale_request import from_json
-    new = ScaleRequest("up", "grafana", NOW, "PoolCpuHigh", "fp", 1.5, 2, -0.004)
-    assert from_json(new.to_json()) == new
-    old = {"schema": 1, "direction": "up", "source": "grafana", "received_at": NOW,
-           "alertname": "PoolCpuHigh", "fingerprint": "fp", "value": 1.5, "members": 2}
-    assert from_json(old).trend is None
-    for bad in ("fast", True, float("nan"), float("inf")):
-        with pytest.raises(ValueError, match="bad trend"):
-            from_json({**old, "trend": bad})
+STORED = {"schema": 1, "direction": "up", "source": "grafana", "received_at": NOW,
+          "alertname": "PoolCpuHigh", "fingerprint": "fp", "value": 1.5, "members": 2,
+          "trend": -0.004, "cpu": 0.817}
 
 
-def test_stored_requests_keep_their_cpu_and_old_ones_read_without_it() -> None:
+def test_a_stored_request_reads_back_as_it_was_written() -> None:
     from functions.scaler.scale_request import from_json
-    new = ScaleRequest("up", "grafana", NOW, "PoolCpuHigh", "fp", 1.7, 3, None, 0.817)
-    assert from_json(new.to_json()) == new
-    old = {"schema": 1, "direction": "up", "source": "grafana", "received_at": NOW,
-           "alertname": "PoolCpuHigh", "fingerprint": "fp", "value": 1.7, "members": 3,
-           "trend": None}
-    assert from_json(old).cpu is None
-    assert from_json({**old, "cpu": 1}).cpu == 1.0
-    for bad in ("busy", True, float("nan"), float("inf"), -0.1):
-        with pytest.raises(ValueError, match="bad cpu"):
-            from_json({**old, "cpu": bad})
+    new = ScaleRequest("up", "grafana", NOW, "PoolCpuHigh", "fp", 1.5, 2, -0.004, 0.817)
+    assert new.to_json() == STORED and from_json(STORED) == new
+    assert from_json({**STORED, "cpu": 1}).cpu == 1.0
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"schema": 2}, "request: schema 2, this code reads only 1"),
+    ({"direction": "x"}, "request: 'direction' must be a known value, got 'x'"),
+    ({"source": None}, "request: missing 'source'"),
+    ({"received_at": "now"}, "request: 'received_at' must be a finite number"),
+    ({"value": -0.1}, "request: 'value' must be a finite number >= 0"),
+    ({"members": 0}, "request: 'members' must be an integer >= 1"),
+    ({"members": True}, "request: 'members' must be an integer >= 1"),
+    *[({"trend": bad}, "request: 'trend' must be a finite number") for bad in ("fast", True, math.nan, math.inf)],
+    *[({"cpu": bad}, "request: 'cpu' must be a finite number >= 0") for bad in ("busy", True, math.nan, -0.1)],
+    ({"alertname": 3}, "request: 'alertname' must be a string"),
+    ({"extra": 1}, "request: unknown field(s) 'extra'"),
+])
+def test_a_stored_request_of_another_shape_is_refused_naming_the_field(change: dict, message: str) -> None:
+    from functions.scaler.scale_request import from_json
+    with pytest.raises(ShapeError) as err:
+        from_json({**STORED, **change})
+    assert str(err.value).startswith(message)
