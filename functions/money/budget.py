@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.common import tz as tzmod
+from functions.common.fields import Fields
 
 from .ledger import Ledger, Spend
 
@@ -36,15 +37,13 @@ class Budget:
 
     @classmethod
     def from_json(cls, body: Any) -> Budget:
-        """Strict: ValueError naming the field (the tick then ignores the cap and says so)."""
-        if not isinstance(body, dict) or not set(body) <= {"daily", "monthly", "tz"}:
-            raise ValueError("budget must be an object with daily, monthly and tz")
-        caps = [cap(body.get(name), name) for name in ("daily", "monthly")]
-        zone = body.get("tz") or "UTC"
-        if not isinstance(zone, str):
-            raise ValueError(f"budget.tz must be a time zone name, got {zone!r}")
-        tzmod.zone(zone)
-        return cls(caps[0], caps[1], zone)
+        """Read like every stored record (functions/common/fields.py): a ValueError naming the
+        field (the tick then ignores the cap and says so)."""
+        f = Fields(body, "budget")
+        budget = cls(f.opt_number("daily", 0), f.opt_number("monthly", 0), f.opt_text("tz") or "UTC")
+        f.done()
+        tzmod.zone(budget.tz)
+        return budget
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any] | None) -> Budget:
@@ -52,7 +51,7 @@ class Budget:
 
 
 def cap(value: Any, name: str) -> float | None:
-    """A cap as stored: a finite number >= 0, or None for no cap."""
+    """A cap as the operator types it: a finite number >= 0, or None for no cap."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \

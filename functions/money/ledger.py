@@ -6,7 +6,7 @@ ones included (Exoscale bills by the second, https://www.exoscale.com/faq/genera
 accruals the last size is assumed to hold. It is kept as instance-seconds rather than money, so a
 corrected price table re-prices the period; the figures in money come from `Spend.of`.
 
-Pure; stored inside the scaler state, so it crosses the process boundary with a versioned shape.
+Pure; stored inside the scaler state (read with functions/common/fields.py like the rest of it).
 """
 from __future__ import annotations
 
@@ -14,13 +14,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from functions.common import tz as tzmod
+from functions.common.fields import Fields, SchemaError
 
 LEDGER_SCHEMA = 1
 Json = dict[str, Any]
-
-
-class LedgerError(ValueError):
-    """A stored ledger that does not have the expected shape."""
 
 
 @dataclass(frozen=True)
@@ -41,21 +38,20 @@ class Ledger:
                 "month_s": self.month_s, "total_s": self.total_s}
 
     @classmethod
-    def from_json(cls, body: Any) -> Ledger:
-        if not isinstance(body, dict) or body.get("schema") != LEDGER_SCHEMA:
-            raise LedgerError(f"ledger: schema must be {LEDGER_SCHEMA}")
-        fields = {"tz": str, "started_at": float, "at": float, "size": int, "day": str,
-                  "day_s": float, "month": str, "month_s": float, "total_s": float}
-        if set(body) != {"schema", *fields}:
-            raise LedgerError(f"ledger: fields must be {sorted(fields)}")
-        for name, kind in fields.items():
-            value = body[name]
-            ok = (isinstance(value, str) if kind is str else
-                  isinstance(value, (int, float)) and not isinstance(value, bool)
-                  and (kind is float or isinstance(value, int)) and value >= 0)
-            if not ok:
-                raise LedgerError(f"ledger: {name} is malformed: {value!r}")
-        return cls(**{name: kind(body[name]) for name, kind in fields.items()})
+    def read(cls, f: Fields) -> Ledger:
+        schema = f.body.get("schema")
+        if schema != LEDGER_SCHEMA:
+            raise SchemaError(f"{f.where}: schema {schema!r}, this code reads only {LEDGER_SCHEMA}")
+        return cls(f.text("tz"), f.number("started_at", 0), f.number("at", 0), f.integer("size", low=0),
+                   f.text("day"), f.number("day_s", 0), f.text("month"), f.number("month_s", 0),
+                   f.number("total_s", 0))
+
+    @classmethod
+    def from_json(cls, body: Any, where: str = "ledger") -> Ledger:
+        f = Fields(body, where)
+        ledger = cls.read(f)
+        f.done()
+        return ledger
 
 
 def start(at: float, size: int, tz: str) -> Ledger:

@@ -8,9 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from functions.money.ledger import Ledger, LedgerError
-
-from .fields import Fields, ShapeError
+from functions.common.fields import Fields, ShapeError
+from functions.money.ledger import Ledger
 
 Json = dict[str, Any]
 
@@ -49,12 +48,7 @@ class Accounts:
 
     @classmethod
     def read(cls, f: Fields) -> Accounts:
-        raw = f.body.get("ledger")
-        f.seen.add("ledger")
-        try:
-            ledger = None if raw is None else Ledger.from_json(raw)
-        except LedgerError as exc:
-            raise ShapeError(f"{f.where}.{exc}") from None
+        ledger = f.obj("ledger", Ledger.read)
         outcomes = f.body.get("outcomes") or {}
         f.seen.add("outcomes")
         if not isinstance(outcomes, dict) or not all(

@@ -8,10 +8,10 @@ import logging
 from dataclasses import replace
 
 from functions.common import config, keys
+from functions.common.fields import SchemaError, ShapeError
 from functions.common.store import Store
 
 from . import policy
-from .fields import SchemaError, ShapeError
 from .scale_request import from_json
 from .state import Corrupt, HistoryRecord, ScalerState, today
 from .transition import Effects, Settings
@@ -40,14 +40,12 @@ class TickBucket:
                 raise ShapeError(stored.error or "unreadable")
             state = ScalerState.from_json(stored.body)
         except SchemaError as exc:
-            # Written by a newer version: overwriting it could undo what that version did.
+            # Written by another version: overwriting it could undo what that version did.
             raise TickFailed(f"{self.state_key}: {exc}; not touching it") from exc
         except ShapeError as exc:
             # A corrupt state object must not stop scaling forever: start over, keep the etag.
             log.error("scaler state is corrupt (%s); starting from an empty state", exc)
             return ScalerState(), stored.etag
-        if state.migrated_from is not None:
-            log.info("scaler state has schema %d; this tick rewrites it", state.migrated_from)
         return state, stored.etag
 
     def save(self, state: ScalerState, etag: str | None) -> tuple[ScalerState, str]:
@@ -69,7 +67,7 @@ class TickBucket:
             try:
                 if item.body is None:
                     raise ValueError(item.error or "unreadable")
-                pending.append(policy.Pending(item.key, from_json(item.body)))
+                pending.append(policy.Pending(item.key, from_json(item.body, item.key)))
             except ValueError as exc:
                 log.error("corrupt request %s: %s", item.key, exc)
                 corrupt.append(Corrupt(item.key, str(exc)))

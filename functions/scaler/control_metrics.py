@@ -14,7 +14,7 @@ from functions.common import textfile
 # Every `action` a history record can have; the annotation queries group them.
 ACTIONS = ("scale-up", "scale-down")
 REFUSALS = ("at-bound", "cooldown", "budget", "refused", "failed")
-OUTCOMES = (*ACTIONS, "covered", *REFUSALS[:3], "expired", *REFUSALS[3:], "corrupt")
+OUTCOMES = (*ACTIONS, "covered", *REFUSALS[:3], "expired", *REFUSALS[3:], "superseded", "corrupt")
 
 HELP = {
     "autoscaler_cost_per_hour": "The pool's cost per hour at the size the last tick observed (price table).",

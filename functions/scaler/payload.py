@@ -1,12 +1,15 @@
 """Webhook payloads from Grafana unified alerting and Prometheus Alertmanager → scale requests.
 
 Pure: bytes in, ScaleRequests and counts of ignored alerts out, or a ParseError naming the first
-thing that is not of the documented shape (at any depth). Both senders share the `alerts[]`
+field it reads that is not of the documented shape (or nesting too deep). Both senders share the `alerts[]`
 core; Grafana's body is `version` "1" with `orgId`/`state`, Alertmanager's is `version` "4".
 
 Decisions:
-- Types are checked strictly wherever the formats define a field; unknown extra fields are
-  tolerated (senders add fields over time) but nesting deeper than MAX_DEPTH is refused.
+- Only what the receiver reads is checked: `alerts`, each alert's `status`, `labels` (its `scale`
+  and `alertname`), `annotations` (the scale_* ones below) and `fingerprint`. Every other field,
+  label and annotation is tolerated whatever its type (senders add and change fields over time,
+  a retired annotation stays harmless): a detail never costs a firing scale alert. Nesting deeper
+  than MAX_DEPTH is refused, and the receiver limits the body's size.
 - An alert scales when its `status` is "firing", its `alertname` is not one of Grafana's own
   DatasourceNoData / DatasourceError alerts (those copy the rule's labels, `scale` included),
   and its label `scale` is "up" or "down". Everything else is counted under IGNORED_REASONS.
@@ -45,19 +48,9 @@ MAX_DEPTH = 32        # real payloads are 4 levels deep
 DATASOURCE_ALERTS = frozenset({"DatasourceNoData", "DatasourceError"})
 IGNORED_REASONS = ("resolved", "no_scale_label", "invalid_scale_label", "datasource_alert", "other")
 
-# Top-level and per-alert fields the two formats define, with the JSON types they may hold.
-_STR = (str,)
-_INT = (int,)
-_TOP_FIELDS: dict[str, tuple[type, ...]] = {
-    "receiver": _STR, "status": _STR, "externalURL": _STR, "version": _STR, "groupKey": _STR,
-    "title": _STR, "state": _STR, "message": _STR, "truncatedAlerts": _INT, "orgId": _INT,
-}
-_TOP_STRING_MAPS = ("groupLabels", "commonLabels", "commonAnnotations")
-_ALERT_FIELDS: dict[str, tuple[type, ...]] = {
-    "startsAt": _STR, "endsAt": _STR, "generatorURL": _STR, "fingerprint": _STR,
-    "silenceURL": _STR, "dashboardURL": _STR, "panelURL": _STR, "valueString": _STR,
-    "imageURL": _STR, "orgId": _INT,
-}
+# The labels and annotations the receiver reads (strings when present); the rest are not looked at.
+READ_LABELS = ("scale", "alertname")
+READ_ANNOTATIONS = ("scale_value", "scale_members", "scale_trend", "scale_cpu")
 
 
 class ParseError(ValueError):
@@ -111,34 +104,14 @@ def _check_depth(doc: Any) -> None:
             stack.extend((v, depth + 1) for v in item)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_type(where: str, value: Any, types: tuple[type, ...]) -> None:
-    ok = _is_int(value) if types == _INT else isinstance(value, types)
-    if not ok:
-        raise ParseError(f"{where} must be {'an integer' if types == _INT else 'a string'}")
-
-
-def _string_map(where: str, value: Any) -> dict[str, str]:
+def _strings(where: str, value: Any, names: tuple[str, ...]) -> dict[str, str]:
+    """The named entries of a string map (an object; each named entry a string when present)."""
     if not isinstance(value, dict):
         raise ParseError(f"{where} must be an object")
-    for key, item in value.items():
-        if not isinstance(item, str):
-            raise ParseError(f"{where}.{key[:64]} must be a string")
-    return value
-
-
-def _values_map(where: str, value: Any) -> None:
-    # Grafana: refId → number; a nil map marshals to null, a missing sample to null.
-    if value is None:
-        return
-    if not isinstance(value, dict):
-        raise ParseError(f"{where} must be an object or null")
-    for key, item in value.items():
-        if item is not None and (not isinstance(item, (int, float)) or isinstance(item, bool)):
-            raise ParseError(f"{where}.{key[:64]} must be a number or null")
+    for name in names:
+        if name in value and not isinstance(value[name], str):
+            raise ParseError(f"{where}.{name} must be a string")
+    return {name: value[name] for name in names if name in value}
 
 
 def _finite(raw: str | None) -> float | None:
@@ -195,12 +168,6 @@ def detect_source(doc: Mapping[str, Any]) -> str:
 def _validate_top(doc: Any) -> list[Any]:
     if not isinstance(doc, dict):
         raise ParseError("body must be a JSON object")
-    for name, types in _TOP_FIELDS.items():
-        if name in doc:
-            _check_type(name, doc[name], types)
-    for name in _TOP_STRING_MAPS:
-        if name in doc:
-            _string_map(name, doc[name])
     if "alerts" not in doc:
         raise ParseError("alerts is required")
     alerts = doc["alerts"]
@@ -217,16 +184,16 @@ def _validate_alert(i: int, alert: Any) -> tuple[str, dict[str, str], dict[str, 
         raise ParseError(f"{where} must be an object")
     if "status" not in alert:
         raise ParseError(f"{where}.status is required")
-    _check_type(f"{where}.status", alert["status"], _STR)
+    if not isinstance(alert["status"], str):
+        raise ParseError(f"{where}.status must be a string")
     if "labels" not in alert:
         raise ParseError(f"{where}.labels is required")
-    labels = _string_map(f"{where}.labels", alert["labels"])
-    annotations = _string_map(f"{where}.annotations", alert.get("annotations", {}))
-    for name, types in _ALERT_FIELDS.items():
-        if name in alert:
-            _check_type(f"{where}.{name}", alert[name], types)
-    if "values" in alert:
-        _values_map(f"{where}.values", alert["values"])
+    labels = _strings(f"{where}.labels", alert["labels"], READ_LABELS)
+    # A Go nil map marshals to null: no annotations.
+    notes = alert.get("annotations")
+    annotations = {} if notes is None else _strings(f"{where}.annotations", notes, READ_ANNOTATIONS)
+    if alert.get("fingerprint") is not None and not isinstance(alert["fingerprint"], str):
+        raise ParseError(f"{where}.fingerprint must be a string")
     return alert["status"], labels, annotations
 
 
@@ -246,7 +213,7 @@ def classify(status: str, labels: Mapping[str, str]) -> str | None:
 
 
 def parse(body: bytes, received_at: float) -> Parsed:
-    """A whole delivery; raises ParseError on anything not of the documented shape."""
+    """A whole delivery; raises ParseError when a field it reads is not of the documented shape."""
     doc = loads(body)
     alerts = _validate_top(doc)
     source = detect_source(doc)

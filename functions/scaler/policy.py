@@ -63,6 +63,7 @@ class Outcome(StrEnum):
     EXPIRED = "expired"      # pending longer than the request TTL
     REFUSED = "refused"      # the API answered the scaling call with a 4xx
     FAILED = "failed"        # the scaling call kept failing and was given up
+    SUPERSEDED = "superseded"  # the pool changed by something else before the call: not made
     CORRUPT = "corrupt"      # the stored request could not be read
 
 

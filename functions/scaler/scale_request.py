@@ -1,14 +1,19 @@
 """One accepted scale request: its record in SOS and how it is read back.
 
-Pure: building, encoding and validating the JSON body of `requests/<pool>/...` objects.
+Pure: building, encoding and reading back the JSON body of `requests/<pool>/...` objects (schema
+1, read with functions/common/fields.py like every stored record), and the copies the scaler state
+and history keep of it.
 """
 from __future__ import annotations
 
-import math
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from functions.common.fields import Fields, SchemaError
+
+REQUEST_SCHEMA = 1
 DIRECTIONS = ("up", "down")
 SOURCES = ("grafana", "alertmanager", "manual")
 
@@ -23,10 +28,8 @@ class ScaleRequest:
     value: float | None = None  # demand per serving member (fraction of one member), if known
     members: int | None = None  # how many members that average was taken over, if known
     # How fast the total demand grows, members' worth per second (negative: falling), if known.
-    # Absent from requests stored before it existed: those read back as None (unknown).
     trend: float | None = None
-    # The pool's average CPU (0..1) over the same window as `value`, if known; absent from
-    # requests stored before it existed, which read back as None (unknown).
+    # The pool's average CPU (0..1) over the same window as `value`, if known.
     cpu: float | None = None
 
     @property
@@ -41,42 +44,30 @@ class ScaleRequest:
         return uuid.uuid4().hex
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"schema": REQUEST_SCHEMA, **asdict(self)}
 
 
-def from_json(body: dict[str, Any]) -> ScaleRequest:
-    """Validate a stored request; raises ValueError on anything not of our shape."""
-    direction = body.get("direction")
-    if direction not in DIRECTIONS:
-        raise ValueError(f"bad direction {direction!r}")
-    source = body.get("source")
-    if source not in SOURCES:
-        raise ValueError(f"bad source {source!r}")
-    received = body.get("received_at")
-    if not isinstance(received, (int, float)) or isinstance(received, bool):
-        raise ValueError("bad received_at")
-    value = _number(body, "value", non_negative=True)
-    members = body.get("members")
-    if members is not None and (not isinstance(members, int) or isinstance(members, bool)
-                                or members < 1):
-        raise ValueError("bad members")
-    trend = _number(body, "trend", non_negative=False)
-    cpu = _number(body, "cpu", non_negative=True)
-    alertname = body.get("alertname")
-    fingerprint = body.get("fingerprint")
-    for name, item in (("alertname", alertname), ("fingerprint", fingerprint)):
-        if item is not None and not isinstance(item, str):
-            raise ValueError(f"bad {name}")
-    return ScaleRequest(direction, source, float(received), alertname, fingerprint, value, members,
-                        trend, cpu)
+    @classmethod
+    def read(cls, f: Fields) -> ScaleRequest:
+        return cls(f.choice("direction", _one_of(DIRECTIONS)), f.choice("source", _one_of(SOURCES)),
+                   f.number("received_at"), f.opt_text("alertname"), f.opt_text("fingerprint"),
+                   f.opt_number("value", 0), f.opt_integer("members", 1), f.opt_number("trend"),
+                   f.opt_number("cpu", 0))
 
 
-def _number(body: dict[str, Any], name: str, non_negative: bool) -> float | None:
-    """An optional finite number field (None when absent); raises ValueError naming it."""
-    item = body.get(name)
-    if item is None:
-        return None
-    if (not isinstance(item, (int, float)) or isinstance(item, bool) or not math.isfinite(item)
-            or (non_negative and item < 0)):
-        raise ValueError(f"bad {name}")
-    return float(item)
+def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ValueError(text)
+        return text
+    return parse
+
+
+def from_json(body: Any, where: str = "request") -> ScaleRequest:
+    """A stored request; ShapeError (a ValueError) naming the first field not of its shape."""
+    f = Fields(body, where)
+    if body.get("schema") != REQUEST_SCHEMA:
+        raise SchemaError(f"{where}: schema {body.get('schema')!r}, this code reads only {REQUEST_SCHEMA}")
+    request = ScaleRequest.read(f)
+    f.done()
+    return request

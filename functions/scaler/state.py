@@ -1,27 +1,26 @@
 """Typed shapes of what the tick keeps in the bucket: its state object and its history records.
 
-`state/<pool>/scaler.json` is a `ScalerState` (schema 2); every history object is a
-`HistoryRecord`. Both are read strictly (`from_json` raises `ShapeError` naming the first
-wrong field) by the tick, the receiver's `GET /status` and `inspect` alike. The state's older
-untyped shape (schema 1) is still read, once: the next tick writes it back as schema 2.
-See docs/architecture.md ("The state bucket").
+`state/<pool>/scaler.json` is a `ScalerState` (schema 3); every history object is a
+`HistoryRecord` (schema 1). Both are read strictly, one version each (`from_json` raises
+`SchemaError` for any other version, `ShapeError` naming the first wrong field) by the tick,
+the receiver's `GET /status` and `inspect` alike. See docs/architecture.md ("The state bucket").
 """
 from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from functions.common import keys
+from functions.common.fields import Fields, SchemaError, ShapeError
 
 from .accounts import Accounts
-from .fields import Fields, SchemaError, ShapeError
 from .policy import Action, Memory, Outcome, Pending
-from .scale_request import from_json as request_from_json
+from .scale_request import ScaleRequest
 
-STATE_SCHEMA = 3   # 2: without `accounts`; 1: the untyped shape written before; both read, rewritten as 3
+STATE_SCHEMA = 3
 HISTORY_SCHEMA = 1
 Json = dict[str, Any]
 
@@ -44,18 +43,15 @@ Entry = Pending | Corrupt
 def entry_json(entry: Entry) -> Json:
     if isinstance(entry, Corrupt):
         return {"key": entry.key, "error": entry.error}
-    return {"key": entry.key, **entry.request.to_json()}
+    return {"key": entry.key, **asdict(entry.request)}  # versioned by the record it is in
 
 
 def entry_from(body: Any, where: str) -> Entry:
     f = Fields(body, where)
     key = f.text("key")
-    if "error" in body:
-        return Corrupt(key, f.text("error"))
-    try:
-        return Pending(key, request_from_json(body))
-    except ValueError as exc:
-        raise ShapeError(f"{where}: {exc}") from None
+    entry = Corrupt(key, f.text("error")) if "error" in body else Pending(key, ScaleRequest.read(f))
+    f.done()
+    return entry
 
 
 def digest(*parts: object) -> str:
@@ -92,8 +88,9 @@ class HistoryRecord:
     @classmethod
     def from_json(cls, body: Any, where: str = "history") -> HistoryRecord:
         f = Fields(body, where)
-        if body.get("schema", HISTORY_SCHEMA) != HISTORY_SCHEMA:
-            raise SchemaError(f"{where}: unsupported schema {body.get('schema')!r}")
+        if body.get("schema") != HISTORY_SCHEMA:
+            raise SchemaError(f"{where}: schema {body.get('schema')!r}, this code reads only "
+                              f"{HISTORY_SCHEMA}")
         record = cls(f.number("at"), f.choice("action", Outcome), f.opt_text("reason") or "",
                      tuple(entry_from(e, f"{where}.requests[{i}]")
                            for i, e in enumerate(f.items("requests"))),
@@ -117,13 +114,15 @@ class Intent:
     phase: Phase = Phase.DECIDED
     operation_id: str | None = None
     attempts: int = 0   # scaling calls that failed and are to be retried
+    acted_at: float | None = None   # when the call succeeded (or the pool was seen to show it)
 
     def to_json(self) -> Json:
         return {"id": self.id, "action": str(self.action), "from_size": self.from_size,
                 "target_size": self.target_size, "decided_at": self.decided_at,
                 "reason": self.reason, "evict": list(self.evict),
                 "requests": [entry_json(p) for p in self.requests], "phase": str(self.phase),
-                "operation_id": self.operation_id, "attempts": self.attempts}
+                "operation_id": self.operation_id, "attempts": self.attempts,
+                "acted_at": self.acted_at}
 
     @classmethod
     def read(cls, f: Fields) -> Intent:
@@ -136,7 +135,7 @@ class Intent:
         intent = cls(f.text("id"), f.choice("action", Action), f.integer("from_size"),
                      f.integer("target_size"), f.number("decided_at"), f.opt_text("reason") or "",
                      f.strs("evict"), tuple(requests), f.choice("phase", Phase),
-                     f.opt_text("operation_id"), f.integer("attempts", 0))
+                     f.opt_text("operation_id"), f.integer("attempts", 0), f.opt_number("acted_at"))
         if intent.action == Action.NONE:
             raise ShapeError(f"{f.where}: an intent must scale")
         return intent
@@ -236,12 +235,11 @@ class ScalerState:
     pool: PoolSeen | None = None            # the pool as the last tick saw it
     last_decision: Decided | None = None
     last_action: LastAction | None = None
-    cooldown_until: float | None = None     # no scale-down before this (last action + cooldown)
+    cooldown_until: float | None = None     # no scale-down before this (last call + cooldown)
     refusal: Refusal | None = None          # the last scaling call the API refused or that failed
     intent: Intent | None = None
     history_pruned_on: str | None = None    # UTC day of the last history pruning
     accounts: Accounts = field(default_factory=Accounts)   # spend ledger, outcome counts (accounts.py)
-    migrated_from: int | None = field(default=None, compare=False)  # read from an older schema
 
     def memory(self) -> Memory:
         """What decide() needs from earlier ticks."""
@@ -261,28 +259,24 @@ class ScalerState:
 
     @classmethod
     def from_json(cls, body: Any, where: str = "scaler state") -> ScalerState:
-        """The typed state; ShapeError for anything but schema 3 or the older schemas 2 and 1."""
+        """The typed state; SchemaError for any schema but STATE_SCHEMA (nothing was released
+        with another), ShapeError naming the first wrong field."""
         schema = body.get("schema") if isinstance(body, dict) else None
-        if schema not in (1, 2, STATE_SCHEMA):
-            raise SchemaError(f"{where}: unsupported schema {schema!r} (this code reads 1 to "
-                             f"{STATE_SCHEMA})")
+        if schema != STATE_SCHEMA:
+            raise SchemaError(f"{where}: schema {schema!r}, this code reads only {STATE_SCHEMA}")
         f = Fields(body, where)
-        strict = schema != 1  # schema 1 had no fixed field list (and intent.outcome)
         state = cls(
             revision=f.integer("revision", 0), last_tick_at=f.opt_number("last_tick_at"),
             last_tick_by=f.opt_text("last_tick_by"), paused=f.flag("paused"),
-            bounds=f.obj("bounds", Bounds.read, strict), pool=f.obj("pool", PoolSeen.read, strict),
-            last_decision=f.obj("last_decision", Decided.read, strict),
-            last_action=f.obj("last_action", LastAction.read, strict),
+            bounds=f.obj("bounds", Bounds.read), pool=f.obj("pool", PoolSeen.read),
+            last_decision=f.obj("last_decision", Decided.read),
+            last_action=f.obj("last_action", LastAction.read),
             cooldown_until=f.opt_number("cooldown_until"),
-            refusal=f.obj("refusal", Refusal.read, strict),
-            intent=f.obj("intent", Intent.read, strict),
+            refusal=f.obj("refusal", Refusal.read), intent=f.obj("intent", Intent.read),
             history_pruned_on=f.opt_text("history_pruned_on"),
-            accounts=f.obj("accounts", Accounts.read, strict) or Accounts())
-        f.opt_number("settled_at")  # retired (the step policy's settle window): read, ignored
-        if strict:
-            f.done()
-        return state if schema == STATE_SCHEMA else replace(state, migrated_from=schema)
+            accounts=f.obj("accounts", Accounts.read) or Accounts())
+        f.done()
+        return state
 
 
 def today(now: float) -> str:

@@ -1,11 +1,12 @@
 """One 60-second tick (`python -m functions.scaler.tick`): the shell around `transition.step()`.
 
 Order (docs/architecture.md, "The tick"): lease → SOS honours conditions → finish an
-unfinished intent → pending requests and settings → pool → step(Observed) → its history and
-deletions → write the intent → act with an absolute target → outcome and history → delete the
-consumed requests. Killed at any point, the next tick neither loses a request nor applies one
-twice: the intent is written (IfMatch) before the API call, and finishing it first checks the
-pool. Each `checkpoint()` names a point the crash tests kill the process at.
+unfinished intent (under the operator's settings) → pending requests and settings → pool →
+step(Observed) → its history and deletions → write the intent → act with an absolute target →
+outcome and history → delete the consumed requests. Killed at any point, the next tick neither
+loses a request nor applies one twice: the intent is written (IfMatch) before the API call, and
+finishing it first checks the pool. Each `checkpoint()` names a point the crash tests kill the
+process at.
 
 A backlog costs a bounded number of round trips: at most MAX_REQUESTS_PER_TICK requests (the
 oldest) are read per tick, READ_WORKERS at a time, and deleted 1000 per request.
@@ -36,6 +37,8 @@ from .transition import (
     Observed,
     ScaleTo,
     Settings,
+    Superseded,
+    by_direction,
     call_for,
     pending_left,
     step,
@@ -58,8 +61,8 @@ class Tick:
                  clock: Callable[[], float] = time.time) -> None:
         self.cfg, self.store, self.api, self.clock = cfg, store, api, clock
         self.bucket = TickBucket(cfg, store)
-        self.base = Settings.of(cfg, None)  # enough to finish an intent (cooldown, TTL)
-        self.settings = self.base  # the operator's settings as this tick read them (for the metrics)
+        # The operator's settings as this tick read them: what it bills, finishes and reports with.
+        self.settings = Settings.of(cfg, None)
         self.pending_left: dict[str, int] = {}
         self.calls = 0  # scaling calls this tick has sent
         self.holder = "dry-run"
@@ -74,8 +77,7 @@ class Tick:
 
     def observe(self, now: float) -> tuple[Observed, Settings]:
         pending, corrupt = self.bucket.read_requests()
-        settings = self.bucket.read_settings(now)
-        self.settings = settings
+        settings = self.settings = self.bucket.read_settings(now)
         checkpoint("requests-read")
         pool = self.read_pool()
         # Whom a scale-down evicts: the members holding the fewest requests (Prometheus, loopback).
@@ -97,6 +99,12 @@ class Tick:
         assert intent is not None
         if intent.phase == "decided":
             call = call_for(intent, pool or self.read_pool())
+            if isinstance(call, Superseded):
+                log.warning("%s %d → %d not made: the pool is at %d (%s), changed by something else",
+                            intent.action, intent.from_size, intent.target_size, call.size, call.state)
+                state, effects = step(state, call, self.settings, now)
+                self.bucket.carry_out(effects)
+                return self.bucket.save(state, etag)
             op_id: str | None = None
             try:
                 if call is None:
@@ -107,7 +115,8 @@ class Tick:
             except API_ERRORS as exc:
                 # A timeout may hide a call the platform performed: counted like a 5xx, and the
                 # next tick's call_for() reads the pool before calling again.
-                state, effects = step(state, CallFailed(str(exc), is_refusal(exc)), self.base, now)
+                state, effects = step(state, CallFailed(str(exc), is_refusal(exc)), self.settings,
+                                   now)
                 if effects.retry:
                     self.bucket.save(state, etag)
                     raise TickFailed(effects.retry) from exc
@@ -116,10 +125,10 @@ class Tick:
                 self.bucket.carry_out(effects)
                 return self.bucket.save(state, etag)
             checkpoint("acted")
-            state, _ = step(state, Called(op_id, self.clock()), self.base, now)
+            state, _ = step(state, Called(op_id, self.clock()), self.settings, now)
             state, etag = self.bucket.save(state, etag)
             checkpoint("acted-recorded")
-        state, effects = step(state, Finished(self.holder), self.base, now)
+        state, effects = step(state, Finished(self.holder), self.settings, now)
         self.bucket.record(effects.history)
         checkpoint("history-written")
         self.store.delete_many(effects.delete)
@@ -135,10 +144,14 @@ class Tick:
         checkpoint("state-read")
         if state.intent is not None:
             log.info("finishing unfinished intent %s", state.intent.id)
+            # Its call is billed in the budget's zone: base settings would re-zone the ledger.
+            self.settings = self.bucket.read_settings(now)
             calls = self.calls
             state, etag = self.finish(state, etag, None, now)
             if self.calls > calls:
-                return state  # at most one scaling call per tick: new requests wait for the next
+                # At most one scaling call per tick: new requests wait for the next (and are counted).
+                self.pending_left = by_direction(self.bucket.read_requests()[0])
+                return state
         observed, settings = self.observe(now)
         state, effects = step(state, observed, settings, now)
         decision = effects.decision

@@ -6,6 +6,8 @@ Events, in the order one tick meets them:
   leaves an `Intent` in the state: the scaling call the tick is to make.
 - `Called`: that call went out, or the pool showed it already applied (phase → acted).
 - `CallFailed`: the API refused it (4xx: dropped) or failed (retried by later ticks, then dropped).
+- `Superseded`: the pool showed a change this scaler did not make; the intent ends without its
+  call, and its history record says what was seen (the audit trail only says what it did).
 - `Finished`: the acted intent becomes the last action and a history record.
 
 Around `decide()`, two further rules of the operator's controls: the bounds in force include the
@@ -18,7 +20,7 @@ function, so what it measures is what is deployed. See docs/architecture.md ("Th
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -46,6 +48,7 @@ from .state import (
     digest,
 )
 
+GONE = frozenset({"destroying", "destroyed", "expunging"})   # instance states of an evicted member
 MAX_ATTEMPTS = 3  # ticks that may send a failing scaling call before it is given up
 REFUSAL_CHARS = 500
 
@@ -111,7 +114,14 @@ class Finished:
     by: str = ""
 
 
-Event = Observed | Called | CallFailed | Finished
+@dataclass(frozen=True)
+class Superseded:
+    """Before the call, the pool showed a change this scaler did not make (call_for)."""
+    size: int
+    state: str
+
+
+Event = Observed | Called | CallFailed | Finished | Superseded
 
 
 @dataclass(frozen=True)
@@ -139,7 +149,9 @@ def _step(state: ScalerState, event: Event, settings: Settings, now: float
     if intent is None:
         raise ValueError(f"{type(event).__name__} without an intent")
     if isinstance(event, Called):
-        acted = replace(intent, phase=Phase.ACTED,
+        # The cooldown counts from here: from the call that succeeded (not the decision, which a
+        # retried call may follow by minutes), or from the tick that found the pool showing it.
+        acted = replace(intent, phase=Phase.ACTED, acted_at=event.at or now,
                         operation_id=event.operation_id or intent.operation_id)
         # Billed from the call; when the pool already showed it applied (an earlier tick's call,
         # killed before it was recorded), from the decision, which came just before that call.
@@ -147,6 +159,15 @@ def _step(state: ScalerState, event: Event, settings: Settings, now: float
         return replace(state, intent=acted, accounts=_billed(state, at, intent.target_size, settings)), Effects()
     if isinstance(event, Finished):
         return _finished(state, intent, settings, now, event.by)
+    if isinstance(event, Superseded):
+        # The record says what was seen, under the intent's name and time (written twice after a
+        # crash, it is the same object); no last action, no cooldown: this scaler did nothing.
+        record = HistoryRecord(intent.decided_at, Outcome.SUPERSEDED,
+                               f"{intent.reason}; not made: the pool was changed by something else "
+                               f"(size {event.size}, {event.state})", intent.requests,
+                               intent.from_size, event.size, id=intent.id)
+        return (replace(state, intent=None, accounts=_billed(state, now, event.size, settings)),
+                Effects((record,), tuple(p.key for p in intent.requests)))
     if event.refused:
         return _dropped(state, intent, now, Outcome.REFUSED, event.message)
     attempts = intent.attempts + 1
@@ -210,10 +231,11 @@ def _finished(state: ScalerState, intent: Intent, settings: Settings, now: float
     record = HistoryRecord(intent.decided_at, outcome, intent.reason, intent.requests,
                            intent.from_size, intent.target_size, intent.evict,
                            intent.operation_id, id=intent.id)
-    last = LastAction(intent.decided_at, intent.action, intent.from_size, intent.target_size,
+    acted_at = now if intent.acted_at is None else intent.acted_at
+    last = LastAction(acted_at, intent.action, intent.from_size, intent.target_size,
                       intent.reason, intent.evict, intent.operation_id, len(intent.requests))
     new = replace(state, intent=None, refusal=None, last_action=last,
-                  cooldown_until=intent.decided_at + settings.params.cooldown_s,
+                  cooldown_until=acted_at + settings.params.cooldown_s,
                   last_tick_at=now, last_tick_by=by or state.last_tick_by)
     return new, Effects((record,), tuple(p.key for p in intent.requests))
 
@@ -240,18 +262,18 @@ class Evict:
     instance_ids: tuple[str, ...]
 
 
-def call_for(intent: Intent, pool: PoolView) -> ScaleTo | Evict | None:
-    """The API call that carries out `intent`, or None when the pool shows it already applied
-    (an earlier tick's call went out before that tick was killed)."""
-    if intent.action == Action.UP:
-        if pool.size >= intent.target_size or pool.state == "scaling-up":
-            return None
-        return ScaleTo(intent.target_size)
-    members = {m.id for m in pool.members}
-    remaining = tuple(i for i in intent.evict if i in members)
-    if pool.size <= intent.target_size or pool.state == "scaling-down" or not remaining:
+def call_for(intent: Intent, pool: PoolView) -> ScaleTo | Evict | Superseded | None:
+    """The API call that carries out `intent`; None when the pool shows it applied as that call
+    leaves it (an earlier tick's call went out before that tick was killed): the target size, none
+    of the named members left. A pool at neither the size the intent was decided on nor its target,
+    or a named member gone without it, was changed by something else: Superseded, no call."""
+    alive = {m.id for m in pool.members if m.state not in GONE}
+    named = tuple(i for i in intent.evict if i in alive)
+    if pool.size == intent.target_size and not named:
         return None
-    return Evict(remaining)
+    if pool.size == intent.from_size and named == intent.evict:
+        return ScaleTo(intent.target_size) if intent.action == Action.UP else Evict(named)
+    return Superseded(pool.size, pool.state)
 
 
 def pending_left(obs: Observed, state: ScalerState, effects: Effects) -> dict[str, int]:
@@ -259,5 +281,9 @@ def pending_left(obs: Observed, state: ScalerState, effects: Effects) -> dict[st
     used = set(effects.delete)
     if state.intent is not None:
         used.update(p.key for p in state.intent.requests)
-    left = [p.request.direction for p in obs.pending if p.key not in used]
-    return {d: left.count(d) for d in ("up", "down")}
+    return by_direction(p for p in obs.pending if p.key not in used)
+
+
+def by_direction(pending: Iterable[Pending]) -> dict[str, int]:
+    directions = [p.request.direction for p in pending]
+    return {d: directions.count(d) for d in ("up", "down")}

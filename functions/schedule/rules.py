@@ -18,6 +18,7 @@ from typing import Any
 from cronsim import CronSim, CronSimError
 
 from functions.common import tz as tzmod
+from functions.common.fields import Fields, ShapeError
 
 Json = dict[str, Any]
 MIN_DURATION_S = 60            # the tick's granularity: a shorter window may never be seen
@@ -93,14 +94,13 @@ class Rule:
                 "duration_s": self.duration_s, "tz": self.tz}
 
     @classmethod
-    def from_json(cls, body: Any) -> Rule:
-        names = {"id", "cron", "min", "max", "duration_s", "tz"}
-        if not isinstance(body, dict) or set(body) != names:
-            raise ValueError(f"a schedule rule must have exactly the fields {sorted(names)}")
-        if not isinstance(body["id"], str) or not isinstance(body["cron"], str) \
-                or not isinstance(body["tz"], str):
-            raise ValueError("a schedule rule's id, cron and tz must be strings")
-        return cls(body["id"], body["cron"], body["min"], body["max"], body["duration_s"], body["tz"])
+    def from_json(cls, body: Any, where: str = "rule") -> Rule:
+        """Read like every stored record (functions/common/fields.py), then checked as any rule."""
+        f = Fields(body, where)
+        rule = cls(f.text("id"), f.text("cron"), f.integer("min"), f.opt_integer("max"),
+                   f.integer("duration_s"), f.text("tz"))
+        f.done()
+        return rule
 
     def describe(self) -> str:
         bounds = f"min {self.min}" + ("" if self.max is None else f", max {self.max}")
@@ -140,7 +140,9 @@ def from_settings(settings: Mapping[str, Any] | None) -> tuple[Rule, ...]:
     rules = []
     for index, body in enumerate(raw):
         try:
-            rules.append(Rule.from_json(body))
+            rules.append(Rule.from_json(body, f"schedule[{index}]"))
+        except ShapeError:
+            raise  # names schedule[index] already
         except ValueError as exc:
             raise ValueError(f"schedule[{index}]: {exc}") from None
     if len({r.id for r in rules}) != len(rules):

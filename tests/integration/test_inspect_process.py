@@ -29,7 +29,7 @@ def test_status_process_fresh_then_after_a_tick(env: dict[str, str], store: Stor
     pool = env["INSTANCEPOOL_ID"]
     now = time.time()
     store.put(keys.scaler_state(pool), {
-        "revision": 1, "last_tick_at": now - 3, "last_tick_by": "mon-1/1/aa",
+        "schema": 3, "revision": 1, "last_tick_at": now - 3, "last_tick_by": "mon-1/1/aa",
         "last_action": None, "last_decision": {"at": now - 3, "action": "none",
                                                "reason": "no pending requests"},
         "cooldown_until": None, "pool": {"size": 2, "state": "running", "serving": 2,

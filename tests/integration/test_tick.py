@@ -228,6 +228,37 @@ def test_finishing_an_intent_is_this_ticks_one_call(world: World, monkeypatch: p
     assert pending_keys(world.store, world.pool) == [late]
 
 
+@pytest.mark.parametrize("direction, other_size", [("up", 5), ("down", 4)])
+def test_a_pool_changed_by_something_else_is_recorded_as_seen_not_as_our_action(
+        world: World, monkeypatch: pytest.MonkeyPatch, direction: str, other_size: int) -> None:
+    from functions.scaler import tick as tick_module
+
+    class Crash(Exception):
+        pass
+
+    def crash_after_intent(name: str) -> None:
+        if name == "intent-written":
+            raise Crash()
+
+    world.emu.model.scale(world.pool, 3)
+    wait_running(world.emu, world.pool)
+    key = add_request(world.store, world.pool, direction)
+    monkeypatch.setattr(tick_module, "checkpoint", crash_after_intent)
+    with pytest.raises(Crash):
+        world.tick().run()
+    monkeypatch.undo()
+    world.emu.model.scale(world.pool, other_size)         # someone else, before the next tick
+    wait_running(world.emu, world.pool)
+    world.emu.reset_logs()
+    state = world.tick().run()
+    assert scaling_calls(world.emu) == [] and world.size() == other_size
+    [record] = history(world.store, world.pool)
+    assert record["action"] == "superseded" and (record["from_size"], record["to_size"]) == (3, other_size)
+    assert [r["key"] for r in record["requests"]] == [key]
+    assert state.intent is None and state.last_action is None and state.cooldown_until is None
+    assert pending_keys(world.store, world.pool) == []
+
+
 def test_history_older_than_the_retention_is_pruned_once_a_day(world: World) -> None:
     now = time.time()
     store, pool_id = world.store, world.pool
@@ -245,14 +276,14 @@ def test_history_older_than_the_retention_is_pruned_once_a_day(world: World) -> 
 
 
 def test_dry_run_writes_nothing_anywhere(world: World, tmp_path: Path) -> None:
-    """Not the bucket (an older state shape is not rewritten, expired and corrupt requests stay),
+    """Not the bucket (the state is not rewritten, expired and corrupt requests stay),
     not the API, not the textfile directory."""
     store = world.store
     add_request(store, world.pool, "up")
     add_request(store, world.pool, "up", at=time.time() - 1000, fingerprint="old")
     store.s3.put_object(Bucket=world.cfg.bucket, Body=b"{oops",
                         Key=keys.request(world.pool, int(time.time() * 1000), "broken"))
-    store.put(keys.scaler_state(world.pool), {"revision": 3, "last_tick_at": time.time() - 60})
+    store.put(keys.scaler_state(world.pool), {"schema": 3, "revision": 3, "last_tick_at": time.time() - 60})
     store.put(keys.settings(world.pool), {"paused": False, "min_size": 1, "max_size": 5})
 
     def snapshot() -> dict[str, str]:

@@ -14,6 +14,7 @@ import pytest
 from functions.inspect import cli
 from functions.money import budget
 from functions.scaler import tick_metrics
+from functions.scaler.tick import Tick
 from sandbox.money import budget_cap, budget_zone
 from tests.integration.tickkit import World, add_request, history, pending_keys, tick_world, wait_running
 
@@ -83,3 +84,49 @@ def test_a_schedule_raises_the_minimum_without_an_alert_and_the_cap_cannot_stop_
     add_request(world.store, world.pool, "up", value=2.0)
     state = world.tick().run()
     assert world.size() == 4 and state.accounts.outcomes.get("budget") == 1
+
+
+def at(world: World, now: float) -> Tick:
+    tick = world.tick()
+    tick.clock = lambda: now
+    return tick
+
+
+def test_a_scale_up_keeps_the_days_spend_where_the_local_date_is_not_utcs(world: World) -> None:
+    evening = datetime(2026, 11, 29, 2, 0, tzinfo=UTC).timestamp()   # 18:00 on the 28th in Los Angeles
+    inspect(world, "set-budget", "--daily", "100", "--tz", "America/Los_Angeles")
+    at(world, evening).run()                                          # a pool of 2: the ledger starts
+    add_request(world.store, world.pool, "up", value=2.0, at=evening + 600)
+    state = at(world, evening + 600).run()
+    assert world.size() > 2
+    ledger = state.accounts.ledger
+    assert ledger is not None and (ledger.tz, ledger.day) == ("America/Los_Angeles", "2026-11-28")
+    assert ledger.day_s == 2 * 600 and ledger.month_s == 2 * 600
+
+
+def test_a_tick_that_finishes_a_leftover_intent_exports_the_real_budget_and_pending(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from functions.scaler import tick as tick_module
+
+    class Crash(Exception):
+        pass
+
+    def crash_after_intent(name: str) -> None:
+        if name == "intent-written":
+            raise Crash()
+
+    inspect(world, "set-budget", "--daily", "100")
+    add_request(world.store, world.pool, "up", value=2.0)
+    monkeypatch.setattr(tick_module, "checkpoint", crash_after_intent)
+    with pytest.raises(Crash):
+        world.tick().run()
+    monkeypatch.undo()
+    add_request(world.store, world.pool, "up", value=2.0, fingerprint="late")
+    add_request(world.store, world.pool, "down", fingerprint="later")
+    tick = world.tick()
+    state = tick.run()                                  # the leftover intent's call: this tick's one
+    assert world.size() > 2 and state.intent is None
+    text = tick_metrics.metrics(state, tick.pending_left, time.time(), tick.settings)
+    assert 'autoscaler_budget_cap{currency="EUR",period="day"} 100.0' in text
+    assert 'autoscaler_pending_requests{direction="up"} 1.0' in text
+    assert 'autoscaler_pending_requests{direction="down"} 1.0' in text

@@ -203,7 +203,7 @@ def test_corrupt_objects_are_reported_and_the_rest_shown(env: dict[str, str], st
                                                          busy: dict[str, Any]) -> None:
     raw = store.s3.put_object
     raw(Bucket=store.bucket, Key=keys.discovery(POOL), Body=b"{truncated")
-    raw(Bucket=store.bucket, Key=busy["requests"][1], Body=b'{"direction": "sideways"}')
+    raw(Bucket=store.bucket, Key=busy["requests"][1], Body=b'{"schema": 1, "direction": "sideways"}')
     raw(Bucket=store.bucket, Key=keys.lease(POOL), Body=b"[1, 2]")
     raw(Bucket=store.bucket, Key=keys.history(POOL, NOW - 60, "scale-up", "bad"),
         Body=b"\xff\xfe")
@@ -213,7 +213,7 @@ def test_corrupt_objects_are_reported_and_the_rest_shown(env: dict[str, str], st
     assert rc == 1 and "Traceback" not in err
     assert "revision 17" in out and "no discovery yet" in out and "2 (up 1, down 1)" in out
     assert f"inspect: {keys.discovery(POOL)}: corrupt object" in err
-    assert f"inspect: {busy['requests'][1]}: not a scale request: bad direction" in err
+    assert f"inspect: {busy['requests'][1]}: not a scale request: request: 'direction' must be a known value" in err
     assert f"inspect: {keys.lease(POOL)}: corrupt object" in err
     assert "malformed 'paused'" in err and "malformed 'min_size'" in err
     rc, out, err = run(env, "history")

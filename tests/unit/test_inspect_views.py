@@ -115,8 +115,8 @@ def _stored(key: str, body: dict | None, error: str | None = None) -> Stored:
 
 def test_status_view_reports_a_state_of_the_wrong_shape_and_shows_the_rest() -> None:
     scaler = _stored("state/p/scaler.json", {
-        "schema": 2, "last_tick_at": NOW - 5, "last_tick_by": 7, "pool": [], "intent": "x"})
-    req = _stored("requests/p/1.json", {"direction": "up", "source": "manual",
+        "schema": 3, "last_tick_at": NOW - 5, "last_tick_by": 7, "pool": [], "intent": "x"})
+    req = _stored("requests/p/1.json", {"schema": 1, "direction": "up", "source": "manual",
                                         "received_at": NOW - 3})
     view = status.status_view("p", NOW, scaler=scaler, discovery=None, lease=None,
                               settings=None, requests=[req], hard_min=1, hard_max=10)
@@ -137,17 +137,16 @@ def test_status_view_reports_unknown_schema_and_missing_required_field() -> None
     assert view["tick"] is None and view["discovery"] is None and view["lease"] is None
     assert sorted(e["key"] for e in view["errors"]) == [
         "lease/p/tick", "state/p/discovery.json", "state/p/scaler.json"]
-    assert "unsupported schema 9" in view["errors"][0]["error"]
+    assert view["errors"][0]["error"] == "state/p/scaler.json: schema 9, this code reads only 3"
 
 
-def test_intent_requests_are_claimed_in_the_older_state_shape_too() -> None:
-    body = {"direction": "up", "source": "manual", "received_at": NOW - 3}
+def test_intent_requests_are_claimed() -> None:
+    body = {"schema": 1, "direction": "up", "source": "manual", "received_at": NOW - 3}
     req = _stored("requests/p/1.json", body)
-    # Schema 1: what the tick wrote before the typed state (an `outcome` nobody read, no attempts).
-    scaler = _stored("state/p/scaler.json", {"schema": 1, "last_tick_at": NOW, "intent": {
+    scaler = _stored("state/p/scaler.json", {"schema": 3, "last_tick_at": NOW, "intent": {
         "id": "i", "action": "scale-up", "from_size": 1, "target_size": 2, "evict": [],
         "requests": [{"key": "requests/p/1.json", **body}], "phase": "decided",
-        "operation_id": None, "decided_at": NOW, "reason": "r", "outcome": "acted"}})
+        "operation_id": None, "decided_at": NOW, "reason": "r"}})
     view = objects.requests_view("p", [req], scaler, NOW)
     assert view["requests"][0]["claimed"] is True
     shown = status.status_view("p", NOW, scaler=scaler, discovery=None, lease=None,

@@ -33,7 +33,7 @@ def rows(settings: dict | None, ledger: lg.Ledger | None, held: dict | None = No
      "daily cap 1.00 EUR: projected 0.7344 at size 2, within; monthly cap 0.5000 EUR: projected 2.20 at size 2, "
      "over: no scale-up"),
     ({"budget": {"daily": -3}}, lg.start(MIDNIGHT, 1, "UTC"), "0.0153 EUR/h", "today 0.1836 EUR",
-     "ignored by the tick: the daily cap must be a number >= 0, got -3"),
+     "ignored by the tick: budget: 'daily' must be a finite number >= 0, got -3"),
     ({"budget": {"daily": None, "monthly": None, "tz": "Pacific/Kiritimati"}}, lg.start(MIDNIGHT, 1, "UTC"),
      "0.0153", "today 0.0306 EUR, this month 0.1836 EUR (Pacific/Kiritimati;", "no cap"),   # its day began at 10:00 UTC
 ])

@@ -216,7 +216,7 @@ def test_status_with_state_and_pending(tcfg: config.Config, store: Store) -> Non
     call(app, "GET", "/up", None, bearer())
     call(app, "GET", "/down", None, bearer())
     store.put(keys.request(tcfg.pool_id, 1, "junk"), {"direction": "sideways"})
-    state = {"revision": 3, "last_tick_at": NOW - 40, "last_tick_by": "vm",
+    state = {"schema": 3, "revision": 3, "last_tick_at": NOW - 40, "last_tick_by": "vm",
              "last_action": {"at": NOW - 400, "action": "scale-up", "from_size": 1, "to_size": 2,
                              "reason": "r", "evicted": [], "operation_id": None, "requests": 1},
              "last_decision": {"at": NOW - 40, "action": "none", "reason": "cooldown"},

@@ -90,8 +90,12 @@ def test_rules_from_settings_round_trip_and_name_the_bad_one() -> None:
         rm.from_settings({"schedule": [rule.to_json(), {**rule.to_json(), "id": "r2", "cron": "0 99 * * *"}]})
     with pytest.raises(ValueError, match="unique"):
         rm.from_settings({"schedule": [rule.to_json(), rule.to_json()]})
-    with pytest.raises(ValueError, match="exactly the fields"):
+    with pytest.raises(ValueError, match=r"^schedule\[0\]: unknown field\(s\) 'extra'$"):
         rm.from_settings({"schedule": [{**rule.to_json(), "extra": 1}]})
+    with pytest.raises(ValueError, match=r"^schedule\[0\]: 'min' must be an integer, got '2'$"):
+        rm.from_settings({"schedule": [{**rule.to_json(), "min": "2"}]})
+    with pytest.raises(ValueError, match=r"^schedule\[0\]: missing 'tz'$"):
+        rm.from_settings({"schedule": [{k: v for k, v in rule.to_json().items() if k != "tz"}]})
     assert rm.next_id(["r1", "r7", "night", "r"]) == "r8" and rm.next_id([]) == "r1"
 
 

@@ -2,6 +2,7 @@
 (hypothesis), and the typed state's JSON round trip and strictness."""
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import replace
 
@@ -31,11 +32,14 @@ from functions.scaler.transition import (
     Observed,
     ScaleTo,
     Settings,
+    Superseded,
     call_for,
     step,
 )
 
 NOW = 1_760_000_000.0
+# The budget's calendar: UTC, and zones whose date differs from UTC's at NOW (behind and ahead).
+ZONES = ["UTC", "America/Los_Angeles", "Pacific/Kiritimati", "Asia/Kolkata", "Europe/Vienna"]
 
 
 @st.composite
@@ -66,7 +70,8 @@ def settings_(draw: st.DrawFn) -> Settings:
     high = draw(st.integers(low, 10))
     params = Params(draw(st.sampled_from([0.5, 0.6, 0.8])), draw(st.integers(1, 4)),
                     draw(st.sampled_from([0.0, 120.0])))
-    caps = Budget(draw(st.none() | st.floats(0, 5)), draw(st.none() | st.floats(0, 60)))
+    caps = Budget(draw(st.none() | st.floats(0, 5)), draw(st.none() | st.floats(0, 60)),
+                  draw(st.sampled_from(ZONES)))
     return Settings(params, (low, high), 300.0, draw(st.booleans()), caps, draw(st.sampled_from([0.0, 0.0153, 0.5])))
 
 
@@ -76,7 +81,7 @@ def states(draw: st.DrawFn) -> ScalerState:
         return ScalerState()
     at = NOW - draw(st.floats(1, 900))  # the last action, before or after its cooldown
     ledger = draw(st.none() | st.builds(ledger_mod.start, st.floats(NOW - 86400, NOW), st.integers(0, 9),
-                                        st.just("UTC")))
+                                        st.sampled_from(ZONES)))
     return ScalerState(revision=draw(st.integers(0, 50)), last_tick_at=at,
                        last_action=LastAction(at, Action.UP, 1, 2, "r"),
                        accounts=Accounts(ledger, {"covered": draw(st.integers(0, 3))}))
@@ -88,9 +93,10 @@ def keys_of(entries: tuple) -> list[str]:
 
 @settings(max_examples=600, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
-@given(states(), pools(), requests(), settings_(), st.integers(0, 2), st.booleans())
+@given(states(), pools(), requests(), settings_(), st.integers(0, 2),
+       st.sampled_from(["called", "refused", "superseded"]))
 def test_invariants_of_one_tick(state: ScalerState, pool: PoolView, pending: tuple[Pending, ...],
-                                cfg: Settings, corrupt_n: int, call_fails: bool) -> None:
+                                cfg: Settings, corrupt_n: int, call: str) -> None:
     corrupt = tuple(Corrupt(f"requests/p/bad{i}.json", "oops") for i in range(corrupt_n))
     low, high = cfg.bounds
     new, effects = step(state, Observed(pool, pending, corrupt, "t"), cfg, NOW)
@@ -112,9 +118,13 @@ def test_invariants_of_one_tick(state: ScalerState, pool: PoolView, pending: tup
             assert len(intent.evict) == pool.size - target  # the pools here list every member
         else:
             assert intent.evict == () and target > pool.size
-        # Then the call, as the tick makes it: it goes out, or it is refused for good.
-        if call_fails:
+        # Then the call, as the tick makes it: it goes out, is refused for good, or is not made
+        # because something else changed the pool (to the size it had: only the record differs).
+        if call == "refused":
             new, done = step(new, CallFailed("quota", refused=True), cfg, NOW)
+        elif call == "superseded":
+            new, done = step(new, Superseded(pool.size, "running"), cfg, NOW)
+            assert new.last_action == state.last_action
         else:
             new, _ = step(new, Called("op-1"), cfg, NOW)
             new, done = step(new, Finished("t"), cfg, NOW)
@@ -128,9 +138,11 @@ def test_invariants_of_one_tick(state: ScalerState, pool: PoolView, pending: tup
     # Each record counts once under its outcome; the ledger bills the pool from now on.
     counts = Counter(str(r.action) for r in records) + Counter(state.accounts.outcomes)
     assert {k: v for k, v in new.accounts.outcomes.items() if v} == dict(counts)
-    ledger = new.accounts.ledger
-    assert ledger is not None and ledger.at == NOW
-    assert ledger.size == (intent.target_size if intent is not None and not call_fails else pool.size)
+    ledger, before = new.accounts.ledger, state.accounts.ledger
+    assert ledger is not None and ledger.at == NOW and ledger.tz == cfg.budget.tz
+    if before is not None and (before.tz, before.day) == (ledger.tz, ledger.day):
+        assert ledger.day_s >= before.day_s  # a day's spend never falls within the day
+    assert ledger.size == (intent.target_size if intent is not None and call == "called" else pool.size)
     held = any(r.action == Outcome.BUDGET for r in records) or (intent is not None and "budget trims" in
                                                                  intent.reason)
     assert new.accounts.budget_held == state.accounts.budget_held + held
@@ -179,13 +191,28 @@ def test_finishing_records_the_action_and_the_cooldown() -> None:
     state, _ = step(state, Called("op"), Settings(), NOW + 1)
     assert state.intent is not None and state.intent.phase == Phase.ACTED
     state, effects = step(state, Finished("b"), Settings(), NOW + 2)
-    assert state.last_action == LastAction(NOW, Action.DOWN, 3, 2, state.last_action.reason,
+    assert state.last_action == LastAction(NOW + 1, Action.DOWN, 3, 2, state.last_action.reason,
                                            ("m2",), "op", 1)
-    assert state.cooldown_until == NOW + Params().cooldown_s
+    assert state.cooldown_until == NOW + 1 + Params().cooldown_s
     assert (state.last_tick_at, state.last_tick_by) == (NOW + 2, "b")
     [record] = effects.history
     assert (record.action, record.name(), record.evicted) == (Outcome.SCALE_DOWN, record.id,
                                                               ("m2",))
+
+
+def test_the_cooldown_counts_from_the_call_that_succeeded_not_from_the_decision() -> None:
+    cfg = Settings(Params(cooldown_s=120.0))
+    asked = (Pending("requests/p/1.json", ScaleRequest("up", "manual", NOW - 1)),)
+    state, _ = step(ScalerState(), Observed(PoolView(2, "running"), asked), cfg, NOW)
+    state, _ = step(state, CallFailed("503", refused=False), cfg, NOW)    # retried by the next tick
+    state, _ = step(state, Called("op", at=NOW + 61), cfg, NOW + 60)
+    state, _ = step(state, Finished("t"), cfg, NOW + 61)
+    assert state.cooldown_until == NOW + 61 + 120 and state.last_action is not None
+    assert state.last_action.at == NOW + 61
+    members = tuple(Member(f"m{i}", "running", f"t{i}") for i in range(3))
+    down = (Pending("requests/p/2.json", ScaleRequest("down", "alertmanager", NOW + 170, "A", "f", 0.1, 3)),)
+    _, effects = step(state, Observed(PoolView(3, "running", members), down), cfg, NOW + 61 + 119)
+    assert [r.action for r in effects.history] == [Outcome.COOLDOWN]
 
 
 @pytest.mark.parametrize("event", [Called("x"), Finished(), CallFailed("x", True)])
@@ -195,29 +222,52 @@ def test_intent_events_need_an_intent(event: object) -> None:
 
 
 INTENT = Intent("i", Action.DOWN, 3, 1, NOW, "r", evict=("a", "b"))
+UP_INTENT = replace(INTENT, action=Action.UP, target_size=4, evict=())
+ABC = (Member("a", "running"), Member("b", "running"), Member("c", "running"))
 
 
 @pytest.mark.parametrize("intent, pool, expected", [
-    (replace(INTENT, action=Action.UP, target_size=4, evict=()), PoolView(3, "running"), ScaleTo(4)),
-    (replace(INTENT, action=Action.UP, target_size=4, evict=()), PoolView(4, "running"), None),
-    (replace(INTENT, action=Action.UP, target_size=4, evict=()), PoolView(3, "scaling-up"), None),
-    (INTENT, PoolView(3, "running", (Member("a", "running"), Member("b", "running"),
-                                     Member("c", "running"))), Evict(("a", "b"))),
-    (INTENT, PoolView(3, "running", (Member("b", "running"), Member("c", "running"))),
-     Evict(("b",))),
+    (UP_INTENT, PoolView(3, "running"), ScaleTo(4)),
+    (UP_INTENT, PoolView(3, "scaling-up"), ScaleTo(4)),            # busy, but not with our size
+    (UP_INTENT, PoolView(4, "running"), None),                     # our call's size: applied
+    (UP_INTENT, PoolView(4, "scaling-up"), None),
+    (UP_INTENT, PoolView(5, "running"), Superseded(5, "running")),  # someone else grew it
+    (UP_INTENT, PoolView(2, "scaling-down"), Superseded(2, "scaling-down")),
+    (INTENT, PoolView(3, "running", ABC), Evict(("a", "b"))),
     (INTENT, PoolView(1, "running", (Member("c", "running"),)), None),
-    (INTENT, PoolView(3, "scaling-down", (Member("a", "running"),)), None),
+    (INTENT, PoolView(1, "scaling-down", (Member("a", "destroying"), Member("b", "destroying"),
+                                          Member("c", "running"))), None),
+    # a named member gone while the size did not move: replaced, or evicted by someone else
+    (INTENT, PoolView(3, "running", (Member("b", "running"), Member("c", "running"),
+                                     Member("d", "running"))), Superseded(3, "running")),
+    (INTENT, PoolView(3, "scaling-down", (Member("a", "running"),)), Superseded(3, "scaling-down")),
+    (INTENT, PoolView(1, "running", ABC[:1]), Superseded(1, "running")),   # not the members we named
+    (INTENT, PoolView(4, "running", ABC), Superseded(4, "running")),
 ])
-def test_call_for_skips_what_the_pool_shows_applied(intent: Intent, pool: PoolView,
-                                                    expected: object) -> None:
+def test_call_for_calls_skips_what_our_call_left_and_names_what_someone_else_did(
+        intent: Intent, pool: PoolView, expected: object) -> None:
     assert call_for(intent, pool) == expected
 
 
-# --- the typed state: strict, versioned ----------------------------------------------------
+def test_a_superseded_intent_is_recorded_as_seen_and_is_not_an_action() -> None:
+    asked = (Pending("requests/p/1.json", ScaleRequest("up", "manual", NOW - 1)),)
+    state, _ = step(ScalerState(), Observed(PoolView(3, "running"), asked), Settings(), NOW)
+    assert state.intent is not None
+    new, effects = step(state, Superseded(6, "scaling-up"), Settings(), NOW + 60)
+    assert new.intent is None and new.last_action is None and new.cooldown_until is None
+    [record] = effects.history
+    assert (record.action, record.at, record.id) == (Outcome.SUPERSEDED, NOW, state.intent.id)
+    assert (record.from_size, record.to_size) == (3, 6) and "size 6, scaling-up" in record.reason
+    assert effects.delete == ("requests/p/1.json",) and new.accounts.outcomes == {"superseded": 1}
+    ledger = new.accounts.ledger
+    assert ledger is not None and ledger.size == 6 and ledger.total_s == 3 * 60
 
-OLD_SHAPE = {  # schema 1, as the tick wrote it before the typed state
-    "schema": 1, "revision": 4, "last_tick_at": NOW, "last_tick_by": "vm", "paused": False,
-    "bounds": {"min": 1, "max": 6}, "settled_at": None,
+
+# --- the typed state: strict, one version ----------------------------------------------------
+
+SHAPE = {  # schema 3, as the tick writes it
+    "schema": 3, "revision": 4, "last_tick_at": NOW, "last_tick_by": "vm", "paused": False,
+    "bounds": {"min": 1, "max": 6},
     "pool": {"size": 2, "state": "running", "serving": 2, "observed_at": NOW},
     "last_decision": {"at": NOW, "action": "scale-up", "reason": "1 up request(s)"},
     "history_pruned_on": "2025-10-09", "refusal": None, "cooldown_until": NOW - 10,
@@ -226,78 +276,72 @@ OLD_SHAPE = {  # schema 1, as the tick wrote it before the typed state
     "intent": {"id": "abc", "action": "scale-up", "from_size": 2, "target_size": 3, "evict": [],
                "requests": [{"key": "requests/p/1.json", "direction": "up", "source": "manual",
                              "received_at": NOW - 2, "alertname": None, "fingerprint": None,
-                             "value": None, "members": None}],
+                             "value": None, "members": None, "trend": None, "cpu": None}],
                "phase": "decided", "operation_id": None, "decided_at": NOW,
-               "reason": "1 up request(s)", "outcome": "acted"},
+               "reason": "1 up request(s)", "attempts": 0, "acted_at": None},
+    "accounts": {"ledger": None, "outcomes": {}, "budget_held": 0, "held": None},
 }
 
 
-def test_the_older_shape_is_read_and_written_back_as_schema_3() -> None:
-    state = ScalerState.from_json(OLD_SHAPE)
-    assert state.migrated_from == 1 and state.intent is not None
-    assert state.intent.requests[0].request.direction == "up" and state.intent.attempts == 0
-    again = state.to_json()
-    assert again["schema"] == 3 and "outcome" not in again["intent"]
-    assert again["accounts"] == {"ledger": None, "outcomes": {}, "budget_held": 0, "held": None}
-    assert ScalerState.from_json(again) == state and ScalerState.from_json(again).migrated_from is None
-
-
-def test_schema_2_without_accounts_is_read_and_rewritten() -> None:
-    two = {k: v for k, v in ScalerState.from_json(OLD_SHAPE).to_json().items() if k != "accounts"}
-    state = ScalerState.from_json({**two, "schema": 2})
-    assert state.migrated_from == 2 and state.accounts == Accounts()
-    assert state.to_json()["schema"] == 3
+def test_the_state_reads_back_as_it_was_written() -> None:
+    state = ScalerState.from_json(SHAPE)
+    assert state.intent is not None and state.intent.requests[0].request.direction == "up"
+    assert state.to_json() == SHAPE
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"schema": 4}, "unsupported schema 4"),
-    ({"schema": 2, "surprise": 1}, "unknown field(s) 'surprise'"),
-    ({"schema": 3, "accounts": {"outcomes": {"scale-up": -1}}}, "'outcomes' must map outcomes to counts"),
-    ({"schema": 3, "accounts": {"ledger": {"schema": 1}}}, "scaler state.accounts.ledger: fields must be"),
-    ({"schema": 3, "accounts": {"held": {"at": NOW}}}, "scaler state.accounts.held: missing 'message'"),
-    ({"schema": 3, "accounts": {"spent": 3}}, "unknown field(s) 'spent'"),
-    ({"schema": 2, "revision": "4"}, "'revision' must be an integer"),
-    ({"schema": 2, "pool": {"size": 2}}, "scaler state.pool: missing 'state'"),
-    ({"schema": 2, "bounds": {"min": 5, "max": 2}}, "needs 1 <= min <= max"),
-    ({"schema": 2, "last_decision": {"at": NOW, "action": "grow", "reason": ""}},
-     "'action' must be a known value"),
-    ({"schema": 2, "intent": {**OLD_SHAPE["intent"], "outcome": None, "phase": "done"}},
-     "'phase' must be a known value"),
+    ({"surprise": 1}, "unknown field(s) 'surprise'"),
+    ({"accounts": {"outcomes": {"scale-up": -1}}}, "'outcomes' must map outcomes to counts"),
+    ({"accounts": {"ledger": {"schema": 1}}}, "scaler state.accounts.ledger: missing 'tz'"),
+    ({"accounts": {"ledger": {"schema": 2}}}, "scaler state.accounts.ledger: schema 2, this code reads only 1"),
+    ({"accounts": {"held": {"at": NOW}}}, "scaler state.accounts.held: missing 'message'"),
+    ({"accounts": {"spent": 3}}, "unknown field(s) 'spent'"),
+    ({"revision": "4"}, "'revision' must be an integer"),
+    ({"pool": {"size": 2}}, "scaler state.pool: missing 'state'"),
+    ({"bounds": {"min": 5, "max": 2}}, "needs 1 <= min <= max"),
+    ({"last_decision": {"at": NOW, "action": "grow", "reason": ""}}, "'action' must be a known value"),
+    ({"intent": {**SHAPE["intent"], "phase": "done"}}, "'phase' must be a known value"),
+    ({"intent": {**SHAPE["intent"], "outcome": "acted"}}, "unknown field(s) 'outcome'"),
 ])
 def test_strictness_names_the_first_wrong_field(change: dict, message: str) -> None:
-    body = {**OLD_SHAPE, **change}
-    if change.get("schema") in (2, 3):
-        body.pop("intent") if "intent" not in change else body["intent"].pop("outcome")
     with pytest.raises(ShapeError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        ScalerState.from_json(body)
+        ScalerState.from_json({**SHAPE, **change})
 
 
-def test_a_newer_schema_is_its_own_error() -> None:
-    with pytest.raises(SchemaError):
-        ScalerState.from_json({"schema": 4})
+@pytest.mark.parametrize("schema", [1, 2, 4, None, "3"])
+def test_a_state_of_another_version_is_refused_in_one_line_naming_it(schema: object) -> None:
+    with pytest.raises(SchemaError) as err:
+        ScalerState.from_json({**SHAPE, "schema": schema})
+    assert str(err.value) == f"scaler state: schema {schema!r}, this code reads only 3"
 
 
-def test_stored_requests_keep_their_trend_and_old_ones_read_without_it() -> None:
+STORED = {"schema": 1, "direction": "up", "source": "grafana", "received_at": NOW,
+          "alertname": "PoolCpuHigh", "fingerprint": "fp", "value": 1.5, "members": 2,
+          "trend": -0.004, "cpu": 0.817}
+
+
+def test_a_stored_request_reads_back_as_it_was_written() -> None:
     from functions.scaler.scale_request import from_json
-    new = ScaleRequest("up", "grafana", NOW, "PoolCpuHigh", "fp", 1.5, 2, -0.004)
-    assert from_json(new.to_json()) == new
-    old = {"schema": 1, "direction": "up", "source": "grafana", "received_at": NOW,
-           "alertname": "PoolCpuHigh", "fingerprint": "fp", "value": 1.5, "members": 2}
-    assert from_json(old).trend is None
-    for bad in ("fast", True, float("nan"), float("inf")):
-        with pytest.raises(ValueError, match="bad trend"):
-            from_json({**old, "trend": bad})
+    new = ScaleRequest("up", "grafana", NOW, "PoolCpuHigh", "fp", 1.5, 2, -0.004, 0.817)
+    assert new.to_json() == STORED and from_json(STORED) == new
+    assert from_json({**STORED, "cpu": 1}).cpu == 1.0
 
 
-def test_stored_requests_keep_their_cpu_and_old_ones_read_without_it() -> None:
+@pytest.mark.parametrize("change, message", [
+    ({"schema": 2}, "request: schema 2, this code reads only 1"),
+    ({"direction": "x"}, "request: 'direction' must be a known value, got 'x'"),
+    ({"source": None}, "request: missing 'source'"),
+    ({"received_at": "now"}, "request: 'received_at' must be a finite number"),
+    ({"value": -0.1}, "request: 'value' must be a finite number >= 0"),
+    ({"members": 0}, "request: 'members' must be an integer >= 1"),
+    ({"members": True}, "request: 'members' must be an integer >= 1"),
+    *[({"trend": bad}, "request: 'trend' must be a finite number") for bad in ("fast", True, math.nan, math.inf)],
+    *[({"cpu": bad}, "request: 'cpu' must be a finite number >= 0") for bad in ("busy", True, math.nan, -0.1)],
+    ({"alertname": 3}, "request: 'alertname' must be a string"),
+    ({"extra": 1}, "request: unknown field(s) 'extra'"),
+])
+def test_a_stored_request_of_another_shape_is_refused_naming_the_field(change: dict, message: str) -> None:
     from functions.scaler.scale_request import from_json
-    new = ScaleRequest("up", "grafana", NOW, "PoolCpuHigh", "fp", 1.7, 3, None, 0.817)
-    assert from_json(new.to_json()) == new
-    old = {"schema": 1, "direction": "up", "source": "grafana", "received_at": NOW,
-           "alertname": "PoolCpuHigh", "fingerprint": "fp", "value": 1.7, "members": 3,
-           "trend": None}
-    assert from_json(old).cpu is None
-    assert from_json({**old, "cpu": 1}).cpu == 1.0
-    for bad in ("busy", True, float("nan"), float("inf"), -0.1):
-        with pytest.raises(ValueError, match="bad cpu"):
-            from_json({**old, "cpu": bad})
+    with pytest.raises(ShapeError) as err:
+        from_json({**STORED, **change})
+    assert str(err.value).startswith(message)

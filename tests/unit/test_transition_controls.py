@@ -110,7 +110,7 @@ def test_a_raised_minimum_scales_the_pool_without_a_request() -> None:
 @pytest.mark.parametrize("operator, problem", [
     ({"schedule": [{"id": "r1", "cron": "0 99 * * *", "min": 2, "max": None, "duration_s": 60, "tz": "UTC"}]},
      "schedule ignored: schedule[0]: invalid cron expression"),
-    ({"budget": {"daily": -1}}, "budget ignored: the daily cap must be a number >= 0"),
+    ({"budget": {"daily": -1}}, "budget ignored: budget: 'daily' must be a finite number >= 0"),
 ])
 def test_malformed_controls_are_ignored_and_named(operator: dict, problem: str) -> None:
     cfg = config.load(handler_env("http://127.0.0.1:1", "bucket"))

@@ -1,7 +1,9 @@
 """Strict readers for JSON objects stored in the bucket: one clear error per wrong field.
 
-Shared by the typed shapes (state.py): a field of the wrong type, a missing required field or
-a field nobody knows is a `ShapeError` naming where it is, never a silently guessed value.
+The one way stored records are read (the scaler state and history, the ledger inside it): a
+field of the wrong type, a missing required field or a field nobody knows is a `ShapeError`
+naming where it is, never a silently guessed value; a record of another schema version is a
+`SchemaError`.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ class ShapeError(ValueError):
 
 
 class SchemaError(ShapeError):
-    """A stored object has a schema version this code does not know (a newer writer's)."""
+    """A stored object has another schema version than the one this code reads and writes."""
 
 
 class Fields:
@@ -39,34 +41,35 @@ class Fields:
     def _bad(self, name: str, expect: str) -> ShapeError:
         return ShapeError(f"{self.where}: {name!r} must be {expect}, got {self.body[name]!r:.60}")
 
-    def number(self, name: str) -> float:
-        value = self.opt_number(name)
+    def number(self, name: str, low: float | None = None) -> float:
+        value = self.opt_number(name, low)
         if value is None:
             raise ShapeError(f"{self.where}: missing {name!r}")
         return value
 
-    def opt_number(self, name: str) -> float | None:
+    def opt_number(self, name: str, low: float | None = None) -> float | None:
         value = self._get(name, False)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise self._bad(name, "a finite number")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or (low is not None and value < low):
+            raise self._bad(name, "a finite number" + ("" if low is None else f" >= {low:g}"))
         return float(value)
 
-    def integer(self, name: str, default: int | None = None) -> int:
-        value = self.opt_integer(name)
+    def integer(self, name: str, default: int | None = None, low: int | None = None) -> int:
+        value = self.opt_integer(name, low)
         if value is None:
             if default is None:
                 raise ShapeError(f"{self.where}: missing {name!r}")
             return default
         return value
 
-    def opt_integer(self, name: str) -> int | None:
+    def opt_integer(self, name: str, low: int | None = None) -> int | None:
         value = self._get(name, False)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self._bad(name, "an integer")
+        if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low):
+            raise self._bad(name, "an integer" + ("" if low is None else f" >= {low}"))
         return value
 
     def text(self, name: str) -> str:
@@ -112,14 +115,13 @@ class Fields:
             raise self._bad(name, "a list")
         return value
 
-    def obj(self, name: str, parse: Callable[[Fields], T], strict: bool = True) -> T | None:
+    def obj(self, name: str, parse: Callable[[Fields], T]) -> T | None:
         value = self._get(name, False)
         if value is None:
             return None
         inner = Fields(value, f"{self.where}.{name}")
         result = parse(inner)
-        if strict:
-            inner.done()
+        inner.done()
         return result
 
     def done(self) -> None:
