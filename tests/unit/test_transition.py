@@ -291,7 +291,7 @@ def test_the_state_reads_back_as_it_was_written() -> None:
 
 @pytest.mark.parametrize("change, message", [
     ({"surprise": 1}, "unknown field(s) 'surprise'"),
-    ({"accounts": {"outcomes": {"scale-up": -1}}}, "'outcomes' must map outcomes to counts"),
+    ({"accounts": {"outcomes": {"scale-up": -1}}}, "scaler state.accounts.outcomes: 'scale-up' must be an integer >= 0"),
     ({"accounts": {"ledger": {"schema": 1}}}, "scaler state.accounts.ledger: missing 'tz'"),
     ({"accounts": {"ledger": {"schema": 2}}}, "scaler state.accounts.ledger: schema 2, this code reads only 1"),
     ({"accounts": {"held": {"at": NOW}}}, "scaler state.accounts.held: missing 'message'"),
