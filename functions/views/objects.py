@@ -38,11 +38,6 @@ def body_of(item: Stored | None, problems: list[Problem]) -> Json | None:
     if item.body is None:
         problems.append(problem(item.key, item.error or "unreadable object"))
         return None
-    schema = item.body.get("schema")
-    if schema is not None and schema != keys.SCHEMA:
-        problems.append(problem(item.key, f"unsupported schema {schema!r} (this inspect reads "
-                                          f"{keys.SCHEMA})"))
-        return None
     return item.body
 
 
