@@ -65,10 +65,6 @@ def amount(value: float) -> str:
     return f"{value:.2f}" if abs(value) >= 1 or value == 0 else f"{value:.4f}"
 
 
-def projected(spent: float, size: int, price_hourly: float, hours_left: float) -> float:
-    return spent + size * price_hourly * hours_left
-
-
 @dataclass(frozen=True)
 class PeriodCheck:
     period: tzmod.Period
@@ -102,8 +98,7 @@ def checks(budget: Budget, spend: Spend, size: int, price_hourly: float, now: fl
         _, end = tzmod.period_span(now, budget.tz, period)
         hours = max(end - now, 0.0) / 3600.0
         spent = spend.day if period == "day" else spend.month
-        found.append(PeriodCheck(period, limit, spent, hours, size,
-                                 projected(spent, size, price_hourly, hours)))
+        found.append(PeriodCheck(period, limit, spent, hours, size, spent + size * price_hourly * hours))
     return tuple(found)
 
 
