@@ -87,11 +87,6 @@ def operator_name() -> str:
     return f"inspect:{user}@{socket.gethostname()}"
 
 
-def check_bucket(store: Store, pool: str) -> None:
-    """One listing first: a missing bucket reads as 'absent object' on GET, but a LIST says so."""
-    next(iter(store.list_keys(f"control/{pool}/")), None)
-
-
 # --- writes ---------------------------------------------------------------------------------
 
 def update_settings(store: Store, key: str, change: Callable[[Json | None], Json],
@@ -189,7 +184,8 @@ def _emit_problems(view: Json, err: TextIO) -> int:
 def _run(args: argparse.Namespace, cfg: config.Config, store: Store, now: float,
          out: TextIO, err: TextIO) -> int:
     as_json = getattr(args, "json", False)
-    check_bucket(store, cfg.pool_id)
+    # One listing first: a missing bucket reads as 'absent object' on GET, but a LIST says so.
+    next(iter(store.list_keys(f"control/{cfg.pool_id}/")), None)
     if args.command in ("pause", "resume", "set-bounds"):
         return _steer(args, cfg, store, now, out, err, as_json)
     if args.command in controls.COMMANDS:
