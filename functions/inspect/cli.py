@@ -175,12 +175,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _emit_problems(view: Json, err: TextIO) -> int:
-    for item in view.get("errors", []):
-        print(f"inspect: {item['key']}: {item['error']}", file=err)
-    return 1 if view.get("errors") else 0
-
-
 def _run(args: argparse.Namespace, cfg: config.Config, store: Store, now: float,
          out: TextIO, err: TextIO) -> int:
     as_json = getattr(args, "json", False)
@@ -203,7 +197,9 @@ def _run(args: argparse.Namespace, cfg: config.Config, store: Store, now: float,
             raise Failure(str(exc)) from None
         view, render = reads.read_history(store, cfg, now, since, args.limit), tables.history_text
     print(json.dumps(view, indent=2, sort_keys=True) if as_json else render(view), file=out)
-    return _emit_problems(view, err)
+    for item in view["errors"]:
+        print(f"inspect: {item['key']}: {item['error']}", file=err)
+    return 1 if view["errors"] else 0
 
 
 def _steer(args: argparse.Namespace, cfg: config.Config, store: Store, now: float,
