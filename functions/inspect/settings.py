@@ -10,6 +10,7 @@ rule and leave the others exactly as stored. Every merge keeps the fields it doe
 from __future__ import annotations
 
 import enum
+import math
 from typing import Any
 
 from functions.common import keys
@@ -98,7 +99,9 @@ def parse_cap(raw: str, name: str) -> float | None:
         amount = float(value)
     except ValueError:
         raise ValueError(f"the {name} cap must be an amount like 5 or 12.50, or 'none', got {raw!r}") from None
-    return budget_mod.cap(amount, name)
+    if not math.isfinite(amount) or amount < 0:
+        raise ValueError(f"the {name} cap must be a number >= 0, got {amount!r}")
+    return amount
 
 
 def with_budget(current: Json | None, *, now: float, by: str, daily: Cap = KEEP,

@@ -50,16 +50,6 @@ class Budget:
         return cls() if not settings or settings.get("budget") is None else cls.from_json(settings["budget"])
 
 
-def cap(value: Any, name: str) -> float | None:
-    """A cap as the operator types it: a finite number >= 0, or None for no cap."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value < 0:
-        raise ValueError(f"the {name} cap must be a number >= 0, got {value!r}")
-    return float(value)
-
-
 def amount(value: float) -> str:
     """Money for people: cents, and four decimals below one unit (a short run spends fractions of a cent)."""
     return f"{value:.2f}" if abs(value) >= 1 or value == 0 else f"{value:.4f}"
