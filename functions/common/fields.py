@@ -1,9 +1,9 @@
 """Strict readers for JSON objects stored in the bucket: one clear error per wrong field.
 
-The one way stored records are read (the scaler state and history, the ledger inside it): a
-field of the wrong type, a missing required field or a field nobody knows is a `ShapeError`
-naming where it is, never a silently guessed value; a record of another schema version is a
-`SchemaError`.
+The one way stored records are read (the scaler state, history and requests, the operator's budget
+and schedule rules): a field of the wrong type, a missing required field or a field nobody knows
+is a `ShapeError` naming where it is, never a silently guessed value; a record of another schema
+version is a `SchemaError`.
 """
 from __future__ import annotations
 
