@@ -25,7 +25,6 @@ TIMER_ONLY = " (60 s timer only)"
 
 
 def controllers(bounds: tuple[int, int] = BOUNDS) -> list[Callable[[], Controller]]:
-    # Params defaults are the deployment defaults (target 0.7, max_step 4, cooldown 120 s).
     return [lambda: DecideController(DEPLOYED_POLICY, Params(), bounds, kicked=True),
             lambda: DecideController(DEPLOYED_POLICY + TIMER_ONLY, Params(), bounds),
             lambda: BaselineController(bounds, BASELINE)]

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from functions.common.fields import Fields, ShapeError
+from functions.common.fields import Fields
 from functions.money.ledger import Ledger
 
 Json = dict[str, Any]
@@ -49,10 +49,5 @@ class Accounts:
     @classmethod
     def read(cls, f: Fields) -> Accounts:
         ledger = f.obj("ledger", Ledger.read)
-        outcomes = f.body.get("outcomes") or {}
-        f.seen.add("outcomes")
-        if not isinstance(outcomes, dict) or not all(
-                isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) and v >= 0
-                for k, v in outcomes.items()):
-            raise ShapeError(f"{f.where}: 'outcomes' must map outcomes to counts >= 0")
-        return cls(ledger, dict(outcomes), f.integer("budget_held", 0), f.obj("held", Held.read))
+        outcomes = f.obj("outcomes", lambda counts: {name: counts.integer(name, low=0) for name in list(counts.body)})
+        return cls(ledger, outcomes or {}, f.integer("budget_held", 0), f.obj("held", Held.read))

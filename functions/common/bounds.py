@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 
-def _operator_size(settings: Mapping[str, Any], name: str) -> int | None:
+def operator_size(settings: Mapping[str, Any], name: str) -> int | None:
+    """The operator's `min_size`/`max_size` when it is a whole number >= 1, else None (ignored)."""
     value = settings.get(name)
     # bool is an int subclass; a hand-edited `true` must not become a size of 1.
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
@@ -31,8 +32,8 @@ def effective_bounds(hard_min: int, hard_max: int,
         raise ValueError(f"hard bounds inverted: {hard_min} > {hard_max}")
     if not settings:
         return hard_min, hard_max
-    low = _operator_size(settings, "min_size")
-    high = _operator_size(settings, "max_size")
+    low = operator_size(settings, "min_size")
+    high = operator_size(settings, "max_size")
     if low is not None and high is not None and low > high:
         return hard_min, hard_max
     low = hard_min if low is None else min(max(low, hard_min), hard_max)

@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import NoReturn, TypeVar
+from typing import TypeVar
 
 from . import prices
 
@@ -176,9 +176,5 @@ def from_environ_or_exit(env: Mapping[str, str] | None = None) -> Config:
     try:
         return load(os.environ if env is None else env)
     except ConfigError as exc:
-        _die(str(exc))
-
-
-def _die(message: str) -> NoReturn:
-    print(f"configuration error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

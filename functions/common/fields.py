@@ -1,9 +1,9 @@
 """Strict readers for JSON objects stored in the bucket: one clear error per wrong field.
 
-The one way stored records are read (the scaler state and history, the ledger inside it): a
-field of the wrong type, a missing required field or a field nobody knows is a `ShapeError`
-naming where it is, never a silently guessed value; a record of another schema version is a
-`SchemaError`.
+The one way stored records are read (the scaler state, history and requests, the operator's budget
+and schedule rules): a field of the wrong type, a missing required field or a field nobody knows
+is a `ShapeError` naming where it is, never a silently guessed value; a record of another schema
+version is a `SchemaError`.
 """
 from __future__ import annotations
 
@@ -30,25 +30,23 @@ class Fields:
             raise ShapeError(f"{where}: not a JSON object")
         self.body, self.where, self.seen = body, where, {"schema"}
 
-    def _get(self, name: str, required: bool) -> Any:
+    def _get(self, name: str) -> Any:
         self.seen.add(name)
-        if name not in self.body or self.body[name] is None:
-            if required:
-                raise ShapeError(f"{self.where}: missing {name!r}")
-            return None
-        return self.body[name]
+        return self.body.get(name)  # None when absent or null
+
+    def _required(self, name: str, value: T | None) -> T:
+        if value is None:
+            raise ShapeError(f"{self.where}: missing {name!r}")
+        return value
 
     def _bad(self, name: str, expect: str) -> ShapeError:
         return ShapeError(f"{self.where}: {name!r} must be {expect}, got {self.body[name]!r:.60}")
 
     def number(self, name: str, low: float | None = None) -> float:
-        value = self.opt_number(name, low)
-        if value is None:
-            raise ShapeError(f"{self.where}: missing {name!r}")
-        return value
+        return self._required(name, self.opt_number(name, low))
 
     def opt_number(self, name: str, low: float | None = None) -> float | None:
-        value = self._get(name, False)
+        value = self._get(name)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
@@ -58,14 +56,10 @@ class Fields:
 
     def integer(self, name: str, default: int | None = None, low: int | None = None) -> int:
         value = self.opt_integer(name, low)
-        if value is None:
-            if default is None:
-                raise ShapeError(f"{self.where}: missing {name!r}")
-            return default
-        return value
+        return self._required(name, default if value is None else value)
 
     def opt_integer(self, name: str, low: int | None = None) -> int | None:
-        value = self._get(name, False)
+        value = self._get(name)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low):
@@ -73,19 +67,16 @@ class Fields:
         return value
 
     def text(self, name: str) -> str:
-        value = self.opt_text(name)
-        if value is None:
-            raise ShapeError(f"{self.where}: missing {name!r}")
-        return value
+        return self._required(name, self.opt_text(name))
 
     def opt_text(self, name: str) -> str | None:
-        value = self._get(name, False)
+        value = self._get(name)
         if value is not None and not isinstance(value, str):
             raise self._bad(name, "a string")
         return value
 
     def flag(self, name: str, default: bool = False) -> bool:
-        value = self._get(name, False)
+        value = self._get(name)
         if value is None:
             return default
         if not isinstance(value, bool):
@@ -100,7 +91,7 @@ class Fields:
             raise self._bad(name, "a known value") from None
 
     def strs(self, name: str) -> tuple[str, ...]:
-        value = self._get(name, False)
+        value = self._get(name)
         if value is None:
             return ()
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -108,7 +99,7 @@ class Fields:
         return tuple(value)
 
     def items(self, name: str) -> list[Any]:
-        value = self._get(name, False)
+        value = self._get(name)
         if value is None:
             return []
         if not isinstance(value, list):
@@ -116,7 +107,7 @@ class Fields:
         return value
 
     def obj(self, name: str, parse: Callable[[Fields], T]) -> T | None:
-        value = self._get(name, False)
+        value = self._get(name)
         if value is None:
             return None
         inner = Fields(value, f"{self.where}.{name}")

@@ -27,8 +27,7 @@ def history_prefix(pool: str) -> str:
 
 
 def history(pool: str, at: float, action: str, unique: str) -> str:
-    day = time.strftime("%Y-%m-%d", time.gmtime(at))
-    return f"{history_prefix(pool)}{day}/{int(at * 1000):013d}-{action}-{unique}.json"
+    return f"{history_day_prefix(pool, at)}{int(at * 1000):013d}-{action}-{unique}.json"
 
 
 def history_day_prefix(pool: str, at: float) -> str:

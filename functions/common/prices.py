@@ -90,9 +90,3 @@ def instance_cost(prices: Prices, instance_type: str, instances: float, seconds:
     """Cost of `instances` instances of a type kept for `seconds` (billed by the second)."""
     return prices.instance(instance_type) * instances * seconds / 3600.0
 
-
-def run_cost(prices: Prices, *, instance_seconds: Mapping[str, float], nlb_seconds: float = 0.0,
-             disk_gib_seconds: float = 0.0) -> float:
-    """Cost of a run from its usage: instance-seconds per type, NLB-seconds and GiB-seconds of disk."""
-    compute = sum(instance_cost(prices, kind, 1, secs) for kind, secs in instance_seconds.items())
-    return compute + (prices.nlb_hourly * nlb_seconds + prices.disk_gib_hourly * disk_gib_seconds) / 3600.0

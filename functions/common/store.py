@@ -63,36 +63,6 @@ def _content_md5(request: Any, **_: Any) -> None:
         request.headers["Content-MD5"] = base64.b64encode(digest).decode()
 
 
-def make_s3(cfg: Config, *, connect_timeout: float = 2.0, read_timeout: float = 4.0,
-            attempts: int = 2, pool_connections: int = 10) -> Any:
-    """boto3 S3 client for SOS: path style, SigV4, bounded retries and timeouts.
-
-    `attempts` counts every try, the first included. The defaults keep a failing write
-    under ~10 s so the receiver can answer 503 well inside the senders' 30 s timeout.
-    """
-    client = boto3.client(
-        "s3",
-        endpoint_url=cfg.sos_endpoint,
-        region_name=cfg.zone,
-        aws_access_key_id=cfg.key,
-        aws_secret_access_key=cfg.secret,
-        config=BotoConfig(
-            signature_version="s3v4",
-            s3={"addressing_style": "path"},
-            max_pool_connections=pool_connections,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            retries={"total_max_attempts": attempts, "mode": "standard"},
-            # SOS does not need the newer default integrity headers; moto and older
-            # S3 clones reject some of them on conditional writes.
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-        ),
-    )
-    client.meta.events.register("before-sign.s3.DeleteObjects", _content_md5)
-    return client
-
-
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
@@ -122,8 +92,32 @@ class Store:
     @classmethod
     def from_config(cls, cfg: Config, *, connect_timeout: float = 2.0, read_timeout: float = 4.0,
                     attempts: int = 2, pool_connections: int = 10) -> Store:
-        return cls(make_s3(cfg, connect_timeout=connect_timeout, read_timeout=read_timeout,
-                           attempts=attempts, pool_connections=pool_connections), cfg.bucket)
+        """The store over a boto3 S3 client for SOS: path style, SigV4, bounded retries and timeouts.
+
+        `attempts` counts every try, the first included. The defaults keep a failing write
+        under ~10 s so the receiver can answer 503 well inside the senders' 30 s timeout.
+        """
+        client = boto3.client(
+            "s3",
+            endpoint_url=cfg.sos_endpoint,
+            region_name=cfg.zone,
+            aws_access_key_id=cfg.key,
+            aws_secret_access_key=cfg.secret,
+            config=BotoConfig(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                max_pool_connections=pool_connections,
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                retries={"total_max_attempts": attempts, "mode": "standard"},
+                # SOS does not need the newer default integrity headers; moto and older
+                # S3 clones reject some of them on conditional writes.
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
+        )
+        client.meta.events.register("before-sign.s3.DeleteObjects", _content_md5)
+        return cls(client, cfg.bucket)
 
     def get(self, key: str) -> Stored | None:
         try:

@@ -1,4 +1,5 @@
-"""Self-monitoring: a handler's last outcome as a node-exporter textfile (.prom), written atomically."""
+"""Self-monitoring: a handler's last outcome as a node-exporter textfile (.prom), written atomically
+(`replace`, which discovery's target file uses too)."""
 from __future__ import annotations
 
 import os
@@ -32,14 +33,19 @@ def render(metrics: Mapping[str, Sample], help_text: Mapping[str, str] | None = 
 
 def write(directory: str | None, name: str, text: str) -> None:
     """Replace `<directory>/<name>.prom` atomically; a missing directory or None is a no-op."""
-    if not directory or not os.path.isdir(directory):
-        return
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
+    if directory and os.path.isdir(directory):
+        replace(os.path.join(directory, f"{name}.prom"), text)
+
+
+def replace(path: str, text: str) -> None:
+    """Write `path` atomically (a temporary file beside it, renamed over it), readable by all."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=f".{os.path.basename(path)}.",
+                               suffix=".tmp")
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, os.path.join(directory, f"{name}.prom"))
+        os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -12,7 +12,6 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Period = Literal["day", "month"]
-PERIODS: tuple[Period, ...] = ("day", "month")
 
 
 class ZoneError(ValueError):

@@ -87,11 +87,6 @@ def operator_name() -> str:
     return f"inspect:{user}@{socket.gethostname()}"
 
 
-def check_bucket(store: Store, pool: str) -> None:
-    """One listing first: a missing bucket reads as 'absent object' on GET, but a LIST says so."""
-    next(iter(store.list_keys(f"control/{pool}/")), None)
-
-
 # --- writes ---------------------------------------------------------------------------------
 
 def update_settings(store: Store, key: str, change: Callable[[Json | None], Json],
@@ -180,16 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _emit_problems(view: Json, err: TextIO) -> int:
-    for item in view.get("errors", []):
-        print(f"inspect: {item['key']}: {item['error']}", file=err)
-    return 1 if view.get("errors") else 0
-
-
 def _run(args: argparse.Namespace, cfg: config.Config, store: Store, now: float,
          out: TextIO, err: TextIO) -> int:
     as_json = getattr(args, "json", False)
-    check_bucket(store, cfg.pool_id)
+    # One listing first: a missing bucket reads as 'absent object' on GET, but a LIST says so.
+    next(iter(store.list_keys(f"control/{cfg.pool_id}/")), None)
     if args.command in ("pause", "resume", "set-bounds"):
         return _steer(args, cfg, store, now, out, err, as_json)
     if args.command in controls.COMMANDS:
@@ -207,7 +197,9 @@ def _run(args: argparse.Namespace, cfg: config.Config, store: Store, now: float,
             raise Failure(str(exc)) from None
         view, render = reads.read_history(store, cfg, now, since, args.limit), tables.history_text
     print(json.dumps(view, indent=2, sort_keys=True) if as_json else render(view), file=out)
-    return _emit_problems(view, err)
+    for item in view["errors"]:
+        print(f"inspect: {item['key']}: {item['error']}", file=err)
+    return 1 if view["errors"] else 0
 
 
 def _steer(args: argparse.Namespace, cfg: config.Config, store: Store, now: float,

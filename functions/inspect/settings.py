@@ -10,11 +10,12 @@ rule and leave the others exactly as stored. Every merge keeps the fields it doe
 from __future__ import annotations
 
 import enum
+import math
 from typing import Any
 
 from functions.common import keys
 from functions.common import tz as tzmod
-from functions.common.bounds import effective_bounds
+from functions.common.bounds import effective_bounds, operator_size
 from functions.money import budget as budget_mod
 from functions.schedule import rules as rules_mod
 
@@ -45,12 +46,6 @@ def parse_size(raw: str) -> int | None:
     return number
 
 
-def _stored_size(current: Json, name: str) -> int | None:
-    value = current.get(name)
-    # A malformed stored bound is dropped on write: the tick ignores it anyway.
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
-
-
 def _base(current: Json | None) -> Json:
     base = dict(current or {})
     if base.get("schema", keys.SCHEMA) != keys.SCHEMA:
@@ -64,12 +59,9 @@ def merged(current: Json | None, *, now: float, by: str, paused: bool | Keep = K
            min_size: Size = KEEP, max_size: Size = KEEP) -> Json:
     """The new settings body; raises ValueError when the resulting bounds are invalid."""
     base = _base(current)
-    low = _stored_size(base, "min_size") if min_size is KEEP else min_size
-    high = _stored_size(base, "max_size") if max_size is KEEP else max_size
-    for name, value in (("min", low), ("max", high)):
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
-                                  or value < 1):
-            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    # A malformed stored bound is dropped on write: the tick ignores it anyway.
+    low = operator_size(base, "min_size") if min_size is KEEP else min_size
+    high = operator_size(base, "max_size") if max_size is KEEP else max_size
     if low is not None and high is not None and low > high:
         raise ValueError(f"min {low} is greater than max {high}")
     was_paused = base.get("paused") is True
@@ -107,7 +99,9 @@ def parse_cap(raw: str, name: str) -> float | None:
         amount = float(value)
     except ValueError:
         raise ValueError(f"the {name} cap must be an amount like 5 or 12.50, or 'none', got {raw!r}") from None
-    return budget_mod.cap(amount, name)
+    if not math.isfinite(amount) or amount < 0:
+        raise ValueError(f"the {name} cap must be a number >= 0, got {amount!r}")
+    return amount
 
 
 def with_budget(current: Json | None, *, now: float, by: str, daily: Cap = KEEP,
@@ -118,9 +112,6 @@ def with_budget(current: Json | None, *, now: float, by: str, daily: Cap = KEEP,
         stored = budget_mod.Budget.from_settings(base)
     except ValueError:
         stored = budget_mod.Budget()  # a hand-broken budget is replaced, not merged into
-    for name, value in (("daily", daily), ("monthly", monthly)):
-        if value is not KEEP:
-            budget_mod.cap(value, name)
     zone = stored.tz if tz is KEEP else tzmod.known(tz)
     new = budget_mod.Budget(stored.daily if daily is KEEP else daily,
                             stored.monthly if monthly is KEEP else monthly, zone)

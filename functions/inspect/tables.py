@@ -85,13 +85,10 @@ def status_text(v: Json) -> str:
                  f"{_at(disc['checked_at'], disc['checked_age_s'])}, "
                  f"changed {_ago(disc['changed_age_s'])}"))
     lease = v["lease"]
-    if lease is None:
-        rows.append(("lease", "no lease yet"))
-    else:
-        state = (f"held by {lease['holder']} until {lease['expires_at']} "
-                 f"({_ago(-lease['expires_in_s'])})" if lease["held"] else
-                 f"free (last holder {lease['holder']}, expired {_ago(-lease['expires_in_s'])})")
-        rows.append(("lease", state))
+    rows.append(("lease", "no lease yet" if lease is None else
+                 f"held by {lease['holder']} until {lease['expires_at']} ({_ago(-lease['expires_in_s'])})"
+                 if lease["held"] else
+                 f"free (last holder {lease['holder']}, expired {_ago(-lease['expires_in_s'])})"))
     settings = v["settings"]
     paused = "yes" if v["paused"] else "no"
     if settings is not None and settings["updated_at"]:
@@ -188,8 +185,8 @@ def money_rows(view: Json) -> list[tuple[str, str]]:
     elif budget["daily"] is None and budget["monthly"] is None:
         state = "no cap"
     elif not view["caps"]:
-        state = "; ".join(f"{word} cap {amount(budget[key])} {cur}" for word, key in (("daily", "daily"),
-                          ("monthly", "monthly")) if budget[key] is not None) + ", projection unknown"
+        state = "; ".join(f"{key} cap {amount(budget[key])} {cur}" for key in ("daily", "monthly")
+                          if budget[key] is not None) + ", projection unknown"
     else:
         state = "; ".join(
             f"{'daily' if c['period'] == 'day' else 'monthly'} cap {amount(c['cap'])} {cur}: projected "

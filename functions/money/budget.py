@@ -50,23 +50,9 @@ class Budget:
         return cls() if not settings or settings.get("budget") is None else cls.from_json(settings["budget"])
 
 
-def cap(value: Any, name: str) -> float | None:
-    """A cap as the operator types it: a finite number >= 0, or None for no cap."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value < 0:
-        raise ValueError(f"the {name} cap must be a number >= 0, got {value!r}")
-    return float(value)
-
-
 def amount(value: float) -> str:
     """Money for people: cents, and four decimals below one unit (a short run spends fractions of a cent)."""
     return f"{value:.2f}" if abs(value) >= 1 or value == 0 else f"{value:.4f}"
-
-
-def projected(spent: float, size: int, price_hourly: float, hours_left: float) -> float:
-    return spent + size * price_hourly * hours_left
 
 
 @dataclass(frozen=True)
@@ -102,8 +88,7 @@ def checks(budget: Budget, spend: Spend, size: int, price_hourly: float, now: fl
         _, end = tzmod.period_span(now, budget.tz, period)
         hours = max(end - now, 0.0) / 3600.0
         spent = spend.day if period == "day" else spend.month
-        found.append(PeriodCheck(period, limit, spent, hours, size,
-                                 projected(spent, size, price_hourly, hours)))
+        found.append(PeriodCheck(period, limit, spent, hours, size, spent + size * price_hourly * hours))
     return tuple(found)
 
 

@@ -46,13 +46,6 @@ class Ledger:
                    f.text("day"), f.number("day_s", 0), f.text("month"), f.number("month_s", 0),
                    f.number("total_s", 0))
 
-    @classmethod
-    def from_json(cls, body: Any, where: str = "ledger") -> Ledger:
-        f = Fields(body, where)
-        ledger = cls.read(f)
-        f.done()
-        return ledger
-
 
 def start(at: float, size: int, tz: str) -> Ledger:
     return Ledger(tz, at, at, size, tzmod.period_key(at, tz, "day"), 0.0,

@@ -75,17 +75,17 @@ class Rule:
     tz: str = "UTC"
 
     def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not ID_RE.fullmatch(self.id):
+        # Types are checked where a rule is read (Fields) or parsed (the CLI); here only the values.
+        if not ID_RE.fullmatch(self.id):
             raise ValueError(f"rule id must be 1-16 of a-z, 0-9 and -, got {self.id!r}")
         parse_cron(self.cron)
         tzmod.zone(self.tz)
         for name, value in (("min", self.min), ("max", self.max)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            if value is not None and value < 1:
                 raise ValueError(f"rule {self.id}: {name} must be a whole number >= 1, got {value!r}")
         if self.max is not None and self.max < self.min:
             raise ValueError(f"rule {self.id}: min {self.min} is greater than max {self.max}")
-        if isinstance(self.duration_s, bool) or not isinstance(self.duration_s, int) \
-                or not MIN_DURATION_S <= self.duration_s <= MAX_DURATION_S:
+        if not MIN_DURATION_S <= self.duration_s <= MAX_DURATION_S:
             raise ValueError(f"rule {self.id}: duration must be 60..{MAX_DURATION_S} seconds, "
                              f"got {self.duration_s!r}")
 

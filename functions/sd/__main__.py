@@ -10,7 +10,6 @@ import argparse
 import logging
 import os
 import sys
-import tempfile
 import time
 
 from functions.common import config, keys, kick, textfile
@@ -30,18 +29,8 @@ def write_if_changed(path: str, text: str) -> bool:
                 return False
     except FileNotFoundError:
         pass
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".pool.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    textfile.replace(path, text)
     return True
 
 

@@ -47,11 +47,10 @@ def snapshot_targets(body: Json | None) -> list[Json] | None:
 def next_snapshot(previous: Json | None, targets: list[Json], now: float, pool_id: str,
                   heartbeat_s: float = 300.0) -> Json | None:
     """The snapshot to write now, or None: written on change and at least every heartbeat."""
-    old = snapshot_targets(previous)
-    if old == targets and previous is not None:
+    changed_at = now
+    if previous is not None and snapshot_targets(previous) == targets:
         checked = previous.get("checked_at")
         if isinstance(checked, (int, float)) and now - checked < heartbeat_s:
             return None
-        return {"pool_id": pool_id, "targets": targets,
-                "changed_at": previous.get("changed_at", now), "checked_at": now}
-    return {"pool_id": pool_id, "targets": targets, "changed_at": now, "checked_at": now}
+        changed_at = previous.get("changed_at", now)
+    return {"pool_id": pool_id, "targets": targets, "changed_at": changed_at, "checked_at": now}

@@ -67,7 +67,7 @@ def money_view(settings: Mapping[str, Any] | None, ledger: Ledger | None, *, pri
     was never measured is not zero. `held` is the last time the cap held a scale-up back.
     """
     budget = budget_view(settings)
-    caps = Budget.from_json({k: budget[k] for k in ("daily", "monthly", "tz")}) if not budget["error"] else Budget()
+    caps = Budget(budget["daily"], budget["monthly"], budget["tz"])  # read once, by budget_view (Budget() if malformed)
     view: Json = {"currency": currency, "instance_type": instance_type, "price_hourly": price_hourly,
                   "tz": caps.tz, "size": None, "cost_per_hour": None, "spend_day": None,
                   "spend_month": None, "since": None, "budget": budget, "caps": [], "held": held}

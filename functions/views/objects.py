@@ -38,11 +38,6 @@ def body_of(item: Stored | None, problems: list[Problem]) -> Json | None:
     if item.body is None:
         problems.append(problem(item.key, item.error or "unreadable object"))
         return None
-    schema = item.body.get("schema")
-    if schema is not None and schema != keys.SCHEMA:
-        problems.append(problem(item.key, f"unsupported schema {schema!r} (this inspect reads "
-                                          f"{keys.SCHEMA})"))
-        return None
     return item.body
 
 
@@ -83,16 +78,6 @@ def when(ts: float | None, now: float) -> tuple[str | None, float | None]:
     return iso(ts), round(now - ts, 1)
 
 
-def _need(body: Json, key: str, fields: dict[str, str], problems: list[Problem]) -> bool:
-    """Check required fields ('num' | 'int' | 'str'); report the first failure of this object."""
-    readers = {"num": num, "int": integer, "str": text}
-    for name, kind in fields.items():
-        if readers[kind](body, name) is None:
-            problems.append(problem(key, f"missing or malformed {name!r}"))
-            return False
-    return True
-
-
 # --- requests -------------------------------------------------------------------------------
 
 def request_rows(items: list[Stored], claimed: set[str], now: float,
@@ -129,7 +114,10 @@ def requests_view(pool: str, items: list[Stored], scaler: Stored | None, now: fl
 
 def discovery_summary(body: Json | None, key: str, now: float,
                       problems: list[Problem]) -> Json | None:
-    if body is None or not _need(body, key, {"checked_at": "num"}, problems):
+    if body is None:
+        return None
+    if num(body, "checked_at") is None:
+        problems.append(problem(key, "missing or malformed 'checked_at'"))
         return None
     raw = body.get("targets")
     if not isinstance(raw, list):

@@ -108,24 +108,23 @@ def status_view(pool: str, now: float, *, scaler: Stored | None, discovery: Stor
     before = len(problems)
     pending_rows = request_rows(requests, set(), now, problems)
     unreadable = len(problems) - before
-    control = settings_summary(body_of(settings, problems), keys.settings(pool), problems)
+    operator = body_of(settings, problems)  # control/<pool>/settings.json; None: absent or unreadable
+    control = settings_summary(operator, keys.settings(pool), problems)
     parts = _tick_parts(state or ScalerState(), now)
 
     # The tick's record is authoritative once it exists: it used the VM's own hard bounds,
     # which this laptop's environment may not know. Before any tick, compute them the same way.
     if state is not None and state.bounds is not None:
         bounds: Json = {"min": state.bounds.min, "max": state.bounds.max, "source": "last-tick"}
-        updated = num(settings.body if settings else None, "updated_at")
+        updated = num(operator, "updated_at")
         # Settings written after the last tick are not in its record yet.
         if state.last_tick_at is not None and updated is not None and updated > state.last_tick_at:
             bounds["source"] = "last-tick, settings changed since"
     else:
-        low, high = effective_bounds(hard_min, hard_max, settings.body if settings and
-                                     control is not None else None)
+        low, high = effective_bounds(hard_min, hard_max, operator)
         bounds = {"min": low, "max": high, "source": "computed"}
 
     # The controls as they stand now (the schedule moves with the clock) and the money so far.
-    operator = settings.body if settings and control is not None else None
     accounts = (state or ScalerState()).accounts
     held = None if accounts.held is None else {"at": iso(accounts.held.at), "message": accounts.held.message}
     money = controls.money_view(operator, accounts.ledger, price_hourly=price_hourly, currency=currency,

@@ -170,6 +170,20 @@ def alert(name: str, labels: dict, annotations: dict) -> dict:
     return {"exp_labels": {"alertname": name, **labels}, "exp_annotations": annotations}
 
 
+# Both stale warnings quiet just before their thresholds (3 and 2 minutes) and firing just after,
+# counted from the last success or, when there never was one, from Prometheus' start.
+STALE_AFTER_THRESHOLDS = [
+    {"eval_time": "160s", "alertname": "AutoscalerTickStale", "exp_alerts": []},
+    {"eval_time": "200s", "alertname": "AutoscalerTickStale",
+     "exp_alerts": [alert("AutoscalerTickStale", {"severity": "warning"},
+                          {"summary": "The scaler tick has not succeeded for more than 3 minutes"})]},
+    {"eval_time": "100s", "alertname": "AutoscalerDiscoveryStale", "exp_alerts": []},
+    {"eval_time": "140s", "alertname": "AutoscalerDiscoveryStale",
+     "exp_alerts": [alert("AutoscalerDiscoveryStale", {"severity": "warning"},
+                          {"summary": "Service discovery has not succeeded for more than 2 minutes"})]},
+]
+
+
 def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, alert_spec: dict) -> None:
     rules = write_rules(tmp_path)
     up = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "up")
@@ -348,31 +362,13 @@ def test_promtool_unit_tests_fire_and_resolve_at_the_thresholds(tmp_path: Path, 
                 {"series": "autoscaler_tick_last_success_timestamp_seconds", "values": f"0x{N}"},
                 {"series": "autoscaler_sd_last_success_timestamp_seconds", "values": f"0x{N}"},
             ],
-            "alert_rule_test": [
-                {"eval_time": "160s", "alertname": "AutoscalerTickStale", "exp_alerts": []},
-                {"eval_time": "200s", "alertname": "AutoscalerTickStale",
-                 "exp_alerts": [alert("AutoscalerTickStale", {"severity": "warning"},
-                                      {"summary": "The scaler tick has not succeeded for more than 3 minutes"})]},
-                {"eval_time": "100s", "alertname": "AutoscalerDiscoveryStale", "exp_alerts": []},
-                {"eval_time": "140s", "alertname": "AutoscalerDiscoveryStale",
-                 "exp_alerts": [alert("AutoscalerDiscoveryStale", {"severity": "warning"},
-                                      {"summary": "Service discovery has not succeeded for more than 2 minutes"})]},
-            ],
+            "alert_rule_test": STALE_AFTER_THRESHOLDS,
         },
         {   # self-monitoring: neither handler ever succeeded (nothing exported) while Prometheus has
             # run since t=0: each warning fires once that outlasts its threshold
             "interval": f"{SCRAPE_S}s",
             "input_series": [{"series": PROMETHEUS_START, "values": f"0x{N}"}],
-            "alert_rule_test": [
-                {"eval_time": "160s", "alertname": "AutoscalerTickStale", "exp_alerts": []},
-                {"eval_time": "200s", "alertname": "AutoscalerTickStale",
-                 "exp_alerts": [alert("AutoscalerTickStale", {"severity": "warning"},
-                                      {"summary": "The scaler tick has not succeeded for more than 3 minutes"})]},
-                {"eval_time": "100s", "alertname": "AutoscalerDiscoveryStale", "exp_alerts": []},
-                {"eval_time": "140s", "alertname": "AutoscalerDiscoveryStale",
-                 "exp_alerts": [alert("AutoscalerDiscoveryStale", {"severity": "warning"},
-                                      {"summary": "Service discovery has not succeeded for more than 2 minutes"})]},
-            ],
+            "alert_rule_test": STALE_AFTER_THRESHOLDS,
         },
         {   # ... and both succeeding at every scrape keep them quiet however long Prometheus has run
             "interval": f"{SCRAPE_S}s",

@@ -69,8 +69,6 @@ def test_costs_are_hourly_prices_prorated_by_the_second() -> None:
     table = prices.parse(mutated(lambda d: d["hourly"].update(
         instance={"a": 0.36, "b": 1.0}, nlb=0.72, disk_gib=0.0036)))
     assert prices.instance_cost(table, "a", 2, 1800) == pytest.approx(0.36)
-    assert prices.run_cost(table, instance_seconds={"a": 3600, "b": 36}, nlb_seconds=1800,
-                           disk_gib_seconds=10 * 3600) == pytest.approx(0.36 + 0.01 + 0.36 + 0.036)
     with pytest.raises(PriceTableError, match="no price for instance type 'c'"):
         prices.instance_cost(table, "c", 1, 1)
     with pytest.raises(TypeError):

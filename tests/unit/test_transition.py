@@ -72,7 +72,8 @@ def settings_(draw: st.DrawFn) -> Settings:
                     draw(st.sampled_from([0.0, 120.0])))
     caps = Budget(draw(st.none() | st.floats(0, 5)), draw(st.none() | st.floats(0, 60)),
                   draw(st.sampled_from(ZONES)))
-    return Settings(params, (low, high), 300.0, draw(st.booleans()), caps, draw(st.sampled_from([0.0, 0.0153, 0.5])))
+    return Settings(params, (low, high), paused=draw(st.booleans()), budget=caps,
+                    price_hourly=draw(st.sampled_from([0.0, 0.0153, 0.5])))
 
 
 @st.composite
@@ -291,7 +292,7 @@ def test_the_state_reads_back_as_it_was_written() -> None:
 
 @pytest.mark.parametrize("change, message", [
     ({"surprise": 1}, "unknown field(s) 'surprise'"),
-    ({"accounts": {"outcomes": {"scale-up": -1}}}, "'outcomes' must map outcomes to counts"),
+    ({"accounts": {"outcomes": {"scale-up": -1}}}, "accounts.outcomes: 'scale-up' must be an integer >= 0"),
     ({"accounts": {"ledger": {"schema": 1}}}, "scaler state.accounts.ledger: missing 'tz'"),
     ({"accounts": {"ledger": {"schema": 2}}}, "scaler state.accounts.ledger: schema 2, this code reads only 1"),
     ({"accounts": {"held": {"at": NOW}}}, "scaler state.accounts.held: missing 'message'"),

@@ -21,7 +21,7 @@ from tests.conftest import handler_env
 PRICE = 0.5                                         # EUR per member-hour: round figures
 NOON = datetime(2026, 11, 30, 12, 0, tzinfo=UTC).timestamp()   # a Monday; 12 h left in the UTC day
 MIDNIGHT = datetime(2026, 11, 30, 0, 0, tzinfo=UTC).timestamp()
-PROPORTIONAL = Params(0.5, 4, 0.0)
+PROPORTIONAL = Params(target_utilization=0.5, cooldown_s=0.0)
 
 
 def pool(size: int) -> PoolView:
@@ -41,7 +41,7 @@ def state_with(size: int) -> ScalerState:
 
 
 def settings(daily: float | None = None, bounds: tuple[int, int] = (1, 10)) -> Settings:
-    return Settings(PROPORTIONAL, bounds, 300.0, False, Budget(daily=daily), PRICE)
+    return Settings(PROPORTIONAL, bounds, budget=Budget(daily=daily), price_hourly=PRICE)
 
 
 # pool 2 since midnight: spent 12; each member for the 12 h left: 6
