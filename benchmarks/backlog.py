@@ -1,4 +1,4 @@
-"""`python -m benchmarks.backlog`: one whole tick (`functions.scaler.tick.main`, lease to release)
+"""`python -m benchmarks.backlog`: one whole tick (`functions.scaler.tick.run.main`, lease to release)
 with 0, 200 and 2000 pending scale-up requests in the bucket, against moto's S3 in its own
 process (so it does not share this interpreter's GIL; served by cheroot with keep-alive, see
 benchmarks/s3server.py, or with `--server werkzeug` by moto's own server) and the API emulator.
@@ -26,11 +26,11 @@ from typing import Any
 
 import boto3
 
+from functions.bucket.request import ScaleRequest
 from functions.common import config, keys
 from functions.common.store import Store
 from functions.inspect.tables import table
-from functions.scaler import tick
-from functions.scaler.scale_request import ScaleRequest
+from functions.scaler.tick import run as tick
 
 from . import rig
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Protocol
 
+from functions.bucket.request import ScaleRequest
+from functions.bucket.state import ScalerState
 from functions.common.config import Config
-from functions.scaler import transition
-from functions.scaler.policy import NONE, UP, Outcome, Params, Pending
-from functions.scaler.scale_request import ScaleRequest
-from functions.scaler.state import ScalerState
-from functions.scaler.transition import Called, Finished, Observed, Settings
+from functions.scaler.tick import transition
+from functions.scaler.tick.policy import NONE, UP, Outcome, Params, Pending
+from functions.scaler.tick.transition import Called, Finished, Observed, Settings
 
 from .simpool import SimPool
 

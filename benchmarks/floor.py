@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 
 from functions.inspect.tables import table
-from functions.scaler.policy import Params
+from functions.scaler.tick.policy import Params
 
 from . import pipeline, traces
 from .apps import APPS, ModelApp, edge_per_member

@@ -10,10 +10,10 @@ import tempfile
 import time
 from collections.abc import Callable
 
+from functions.bucket.request import ScaleRequest
 from functions.common import config, keys
 from functions.common.store import Store
 from functions.inspect.tables import table
-from functions.scaler.scale_request import ScaleRequest
 
 from . import rig
 

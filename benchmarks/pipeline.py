@@ -12,7 +12,7 @@ annotations of that evaluation to its Alertmanager at the first firing evaluatio
 first one at least `resend_s` (30 s) after its last send → group_wait / group_interval /
 repeat_interval deliveries of what Alertmanager holds (re-sent at every flush while firing, as
 deployed) → the policy. Tick-based policies run the tick's REAL
-state machine (`functions.scaler.transition.step`, around the real `decide()`) on a 60 s tick and,
+state machine (`functions.scaler.tick.transition.step`, around the real `decide()`) on a 60 s tick and,
 as deployed, also in the second a delivery is stored (the receiver's kick starts a tick) and at
 the first 15 s discovery cycle that sees the pool's running members change (sd's kick); the
 baseline acts ±1 on every delivery. Delays, phases and boot times depend only on the seed, so

@@ -2,7 +2,7 @@
 
 Every policy sees the same demand, the same scrape/eval/tick phases and the same boot times
 (seeds 0..N-1); only the decision differs. `proportional` runs the real
-`functions.scaler.policy.decide()` as deployed: on the 60 s timer, on a tick each stored
+`functions.scaler.tick.policy.decide()` as deployed: on the 60 s timer, on a tick each stored
 delivery starts (the receiver's kick) and on one each discovery cycle that sees the running
 members change starts (sd's kick); the "timer only" row is the pipeline without both kicks.
 The baseline acts ±1 on every webhook delivery. The ablation rows run the deployed policy with
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from functions.common.config import Config
-from functions.scaler.policy import Params
+from functions.scaler.tick.policy import Params
 
 from . import pipeline, traces
 from .apps import APPS, ModelApp, edge_per_member

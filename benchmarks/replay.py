@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.inspect.tables import table
-from functions.scaler.policy import Params
+from functions.scaler.tick.policy import Params
 
 from . import pipeline, traces
 from .apps import HTTP_LOAD_GENERATOR, ModelApp

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 
 from functions.inspect.tables import table
-from functions.scaler.policy import Params
+from functions.scaler.tick.policy import Params
 
 from . import pipeline
 from .apps import CLOSED_LOOP, ModelApp

@@ -5,7 +5,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from functions.scaler.policy import Member, PoolView
+from functions.scaler.tick.policy import Member, PoolView
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from functions.inspect.tables import table
-from functions.scaler.policy import Params
+from functions.scaler.tick.policy import Params
 
 from . import pipeline, traces
 from .apps import HTTP_LOAD_GENERATOR, ModelApp

@@ -22,7 +22,7 @@ from typing import Any
 
 from functions.common import config
 from functions.common.exo import API_ERRORS, PoolApi
-from functions.scaler import intake, payload
+from functions.scaler.receiver import intake, payload
 from sandbox.loopback_http import QuietHandler, ServerThread
 
 log = logging.getLogger("sandbox.baseline")

@@ -2,7 +2,7 @@
 
 Nothing here does I/O. A corrupt object, or one of the wrong shape, becomes an entry in the
 view's `errors` list and the rest of the view is still built. The tick's objects are read with
-their typed shapes (functions/scaler/state.py), the same the tick writes and the receiver reads.
+their typed shapes (functions/bucket/state.py), the same the tick writes and the receiver reads.
 The status view lives in status.py, the reads that feed them in reads.py.
 """
 from __future__ import annotations
@@ -12,10 +12,10 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from functions.bucket import request as scale_request
+from functions.bucket.state import HistoryRecord, ScalerState, ShapeError
 from functions.common import keys
 from functions.common.store import Json, Stored
-from functions.scaler import scale_request
-from functions.scaler.state import HistoryRecord, ScalerState, ShapeError
 
 Problem = dict[str, str]
 

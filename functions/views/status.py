@@ -1,6 +1,6 @@
 """Pure: the status view, one document for `inspect status --json` and the receiver's GET /status.
 
-Built from the tick's typed state (functions/scaler/state.py), the pending requests and, when
+Built from the tick's typed state (functions/bucket/state.py), the pending requests and, when
 the caller read them, the discovery snapshot, the lease and the operator's settings.
 `receiver_status()` projects it onto the receiver's /status fields (docs/architecture.md).
 """
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.bucket.request import DIRECTIONS
+from functions.bucket.state import ScalerState
 from functions.common import keys
 from functions.common.bounds import effective_bounds
 from functions.common.store import Json, Stored
-from functions.scaler.scale_request import DIRECTIONS
-from functions.scaler.state import ScalerState
 
 from . import controls
 from .objects import (

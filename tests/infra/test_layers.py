@@ -2,11 +2,12 @@
 nothing from what sits above it, and no module of the project reaches itself through its imports.
 
 The flow is receiver -> bucket -> tick -> API: functions/common (config, store, API wrapper) at the
-bottom; functions/money and functions/schedule over it; functions/views (the bucket's objects as
-views: GET /status and `inspect`) over those and the scaler's record types; the handlers
-(functions/scaler, functions/sd) beside each other; the operator's command (functions/inspect) on
-top. Every import counts, also one under `if TYPE_CHECKING:` or inside a function: a cycle that
-only the type checker sees still ties two modules into one.
+bottom; functions/money and functions/schedule over it; functions/bucket (the stored records) over
+money; functions/views (the bucket's objects as views: GET /status and `inspect`) over those; the
+handlers (functions/scaler/receiver, functions/scaler/tick, functions/sd) beside each other; the
+operator's command (functions/inspect) on top. Every import counts, also one under
+`if TYPE_CHECKING:` or inside a function: a cycle that only the type checker sees still ties two
+modules into one.
 """
 from __future__ import annotations
 
@@ -62,15 +63,20 @@ def within(module: str, package: str) -> bool:
 
 # (layer, what it must not import): the lower layer never reaches up.
 FORBIDDEN = [
-    ("functions.common", ("functions.money", "functions.schedule", "functions.views",
+    ("functions.common", ("functions.money", "functions.schedule", "functions.bucket", "functions.views",
                           "functions.scaler", "functions.sd", "functions.inspect")),
-    ("functions.money", ("functions.schedule", "functions.views", "functions.scaler", "functions.sd",
-                         "functions.inspect")),
-    ("functions.schedule", ("functions.money", "functions.views", "functions.scaler", "functions.sd",
-                            "functions.inspect")),
-    ("functions.views", ("functions.scaler.receiver", "functions.scaler.tick", "functions.sd",
-                         "functions.inspect")),
+    ("functions.money", ("functions.schedule", "functions.bucket", "functions.views", "functions.scaler",
+                         "functions.sd", "functions.inspect")),
+    ("functions.schedule", ("functions.money", "functions.bucket", "functions.views", "functions.scaler",
+                            "functions.sd", "functions.inspect")),
+    # The stored records sit under everything that reads or writes them.
+    ("functions.bucket", ("functions.scaler", "functions.views", "functions.sd", "functions.inspect",
+                          "functions.schedule")),
+    ("functions.views", ("functions.scaler", "functions.sd", "functions.inspect")),
     ("functions.scaler", ("functions.sd", "functions.inspect")),
+    # The two processes share only the bucket's records.
+    ("functions.scaler.receiver", ("functions.scaler.tick",)),
+    ("functions.scaler.tick", ("functions.scaler.receiver", "functions.views")),
     ("functions.sd", ("functions.views", "functions.scaler", "functions.inspect")),
     # The operator's command reads the bucket through the views, never through a handler's modules.
     ("functions.inspect", ("functions.scaler", "functions.sd")),
@@ -129,6 +135,6 @@ def test_no_module_reaches_itself_through_its_imports() -> None:
 
 def test_the_scanner_sees_relative_typed_and_local_imports() -> None:
     edges = graph()
-    assert "functions.scaler.payload" in edges["functions.scaler.receiver"]  # from . import payload
+    assert "functions.scaler.receiver.payload" in edges["functions.scaler.receiver.server"]  # from . import payload
     assert "functions.common.config" in edges["functions.common.exo"]  # from .config import Config
     assert "sandbox.runner" in edges["sandbox.__main__"]  # inside a function

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from bootstrap.render import render_prometheus_rules, signal
-from functions.scaler import control_metrics, tick_metrics
+from functions.scaler.tick import metrics
 from tests.infra.conftest import tool
 
 STEP = "1m"   # what Grafana substitutes for $__interval at the annotations' 60 s step
@@ -39,7 +39,7 @@ def test_the_budget_alert_goes_to_a_person_and_reads_the_held_counter(alert_spec
     (rule,) = [a for a in alert_spec["alerts"] if a["signal"] == "budget_held"]
     assert rule["labels"] == {"severity": "warning"}              # the operator's route, never the scaler
     assert rule["op"] == ">" and alert_spec["thresholds"][rule["threshold"]] == 0
-    assert control_metrics.TYPES["autoscaler_budget_held_total"] == "counter"
+    assert metrics.TYPES["autoscaler_budget_held_total"] == "counter"
     assert "autoscaler_budget_held_total" in signal(alert_spec, "budget_held")
 
 
@@ -84,8 +84,8 @@ def test_annotations_cover_every_action_and_refusal_with_grafanas_fields(rendere
         (selector,) = set(re.findall(r'autoscaler_outcomes_total\{outcome=~"([^"]+)"\}', anno["expr"]))
         assert "offset $__interval > 0" in anno["expr"], name
         marked += selector.split("|")
-    assert sorted(marked) == sorted(control_metrics.ACTIONS + control_metrics.REFUSALS)
-    assert set(marked) <= set(control_metrics.OUTCOMES)
+    assert sorted(marked) == sorted(metrics.ACTIONS + metrics.REFUSALS)
+    assert set(marked) <= set(metrics.OUTCOMES)
     assert found["Scaling actions"]["textFormat"] == "{{reason}}"     # the reason of the action, from
     assert "autoscaler_last_action_info" in found["Scaling actions"]["expr"]    # the existing info metric
 
@@ -131,7 +131,7 @@ def test_every_autoscaler_metric_the_dashboard_reads_is_exported(rendered: dict)
     # the tick's metrics (discovery and the boot scripts export their own autoscaler_sd_/_boot_ ones)
     used = {m for e in exprs for m in re.findall(r"\b(autoscaler_[a-z_]+)", e)
             if not m.startswith(("autoscaler_sd_", "autoscaler_boot_"))}
-    exported = set(control_metrics.HELP) | set(tick_metrics.HELP)
+    exported = set(metrics.HELP)
     assert used <= exported, used - exported
     titles = " ".join(p["title"] for p in dashboard["panels"])
     for words in ("Cost per hour", "Budget: spent, projected", "Budget state", "Outcomes"):

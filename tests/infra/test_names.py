@@ -9,10 +9,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 TREES = ("functions", "sandbox", "benchmarks", "acceptance", "bootstrap")
 
-# Both in functions/scaler (accounts.py, budget_rule.py), whose modules are being reworked in
-# parallel: renamed when they settle. The test below fails once the pair is gone, to drop it here.
-PENDING = {"Held"}
-
 
 def classes() -> dict[str, list[str]]:
     found: dict[str, list[str]] = defaultdict(list)
@@ -26,5 +22,4 @@ def classes() -> dict[str, list[str]]:
 
 def test_no_two_classes_share_a_name() -> None:
     shared = {name: places for name, places in classes().items() if len(places) > 1}
-    assert {name: shared[name] for name in shared.keys() - PENDING} == {}
-    assert shared.keys() >= PENDING, "renamed: drop it from PENDING"
+    assert shared == {}

@@ -5,7 +5,7 @@ import os
 import signal
 import sys
 
-from functions.scaler import tick
+from functions.scaler.tick import run as tick
 
 target = os.environ["CRASH_AT"]
 

@@ -56,7 +56,7 @@ def test_inspect_reads_what_the_real_tick_writes_and_the_tick_honours_inspect(
         moto_endpoint: str, bucket: str) -> None:
     # Contract check against the other side: the real tick (in-process, API emulator).
     from functions.common.exo import PoolApi, make_client
-    from functions.scaler.tick import Tick
+    from functions.scaler.tick.run import Tick
     from tests.integration.tickkit import add_request, cfg_for, env_for, start_emulator
 
     emu, pool_id = start_emulator(2)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from functions.bucket.state import Bounds
 from functions.common import keys
-from functions.scaler.state import Bounds
-from functions.scaler.tick import dry_run
+from functions.scaler.tick.run import dry_run
 from tests.fakeprom import fake_prometheus, vector
 from tests.integration.tickkit import (
     World,
@@ -207,7 +207,7 @@ def test_dry_run_changes_nothing(world: World) -> None:
 
 def test_finishing_an_intent_is_this_ticks_one_call(world: World, monkeypatch: pytest.MonkeyPatch
                                                    ) -> None:
-    from functions.scaler import tick as tick_module
+    from functions.scaler.tick import run as tick_module
 
     class Crash(Exception):
         pass
@@ -231,7 +231,7 @@ def test_finishing_an_intent_is_this_ticks_one_call(world: World, monkeypatch: p
 @pytest.mark.parametrize("direction, other_size", [("up", 5), ("down", 4)])
 def test_a_pool_changed_by_something_else_is_recorded_as_seen_not_as_our_action(
         world: World, monkeypatch: pytest.MonkeyPatch, direction: str, other_size: int) -> None:
-    from functions.scaler import tick as tick_module
+    from functions.scaler.tick import run as tick_module
 
     class Crash(Exception):
         pass

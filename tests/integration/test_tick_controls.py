@@ -13,8 +13,8 @@ import pytest
 
 from functions.inspect import cli
 from functions.money import budget
-from functions.scaler import tick_metrics
-from functions.scaler.tick import Tick
+from functions.scaler.tick import metrics as tick_metrics
+from functions.scaler.tick.run import Tick
 from sandbox.money import budget_cap, budget_zone
 from tests.integration.tickkit import World, add_request, history, pending_keys, tick_world, wait_running
 
@@ -106,7 +106,7 @@ def test_a_scale_up_keeps_the_days_spend_where_the_local_date_is_not_utcs(world:
 
 def test_a_tick_that_finishes_a_leftover_intent_exports_the_real_budget_and_pending(
         world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    from functions.scaler import tick as tick_module
+    from functions.scaler.tick import run as tick_module
 
     class Crash(Exception):
         pass

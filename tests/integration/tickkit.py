@@ -8,12 +8,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from functions.bucket.request import ScaleRequest
+from functions.bucket.state import ScalerState
 from functions.common import config, keys
 from functions.common.exo import PoolApi, make_client
 from functions.common.store import Store
-from functions.scaler.scale_request import ScaleRequest
-from functions.scaler.state import ScalerState
-from functions.scaler.tick import Tick
+from functions.scaler.tick.run import Tick
 from sandbox.emulator.server import EmulatorServer
 from tests.conftest import KEY, SECRET, handler_env
 from tests.waiting import wait_for

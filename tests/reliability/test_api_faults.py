@@ -14,8 +14,8 @@ import pytest
 
 from functions.common import keys
 from functions.common.exo import make_client
-from functions.scaler import tick as tick_mod
-from functions.scaler.tick import TickFailed
+from functions.scaler.tick import run as tick_mod
+from functions.scaler.tick.run import TickFailed
 from tests.integration.tickkit import (
     World,
     add_request,

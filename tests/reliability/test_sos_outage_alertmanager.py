@@ -25,7 +25,7 @@ import pytest
 
 from bootstrap import render
 from functions.common.store import Store
-from functions.scaler import policy
+from functions.scaler.tick import policy
 from sandbox.measure import lost_requests
 from sandbox.monitoring import ALERTMANAGER
 from sandbox.recorder import Recorder

@@ -17,7 +17,7 @@ from benchmarks.apps import (
 )
 from benchmarks.exporters import Exporters, Reading
 from benchmarks.pipeline import BaselineController, DecideController, Delays, Result, SimPool
-from functions.scaler.policy import Params
+from functions.scaler.tick.policy import Params
 from sandbox import deployed
 
 BOUNDS = (1, 10)

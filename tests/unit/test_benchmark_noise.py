@@ -12,7 +12,7 @@ from benchmarks.apps import CLOSED_LOOP, HTTP_LOAD_GENERATOR, PROCESSOR_SHARING
 from benchmarks.arrivals import RandomArrivals, poisson
 from benchmarks.exporters import Exporters, Target, deriv, trend_net_of_noise
 from benchmarks.pipeline import DecideController, SimPool
-from functions.scaler.policy import Params
+from functions.scaler.tick.policy import Params
 
 BOUNDS = (1, 10)
 WebhookFn = Callable[[int, str, float | None, int | None, SimPool, float | None, float | None], str | None]

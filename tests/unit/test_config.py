@@ -61,7 +61,7 @@ def test_bad_values_name_the_variable(name: str, value: str, fragment: str) -> N
 
 
 def test_lookahead_reaches_the_policy_and_zero_turns_it_off() -> None:
-    from functions.scaler.policy import Params
+    from functions.scaler.tick.policy import Params
     assert Params.of(config.load(BASE)).lookahead_s == 180.0
     assert Params.of(config.load({**BASE, "SCALER_LOOKAHEAD_S": "0"})).lookahead_s == 0.0
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from functions.scaler.control_metrics import OUTCOMES, ControlFigures, render
-from functions.scaler.policy import Outcome
+from functions.scaler.tick.metrics import OUTCOMES, ControlFigures, render
+from functions.scaler.tick.policy import Outcome
 
 
 def promtool_ok(text: str) -> None:

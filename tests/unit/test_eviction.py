@@ -1,10 +1,10 @@
-"""Table-driven tests of whom a scale-down evicts (functions/scaler/eviction.py)."""
+"""Table-driven tests of whom a scale-down evicts (functions/scaler/tick/eviction.py)."""
 from __future__ import annotations
 
 import pytest
 
-from functions.scaler import eviction, policy
-from functions.scaler.policy import Member
+from functions.scaler.tick import eviction, policy
+from functions.scaler.tick.policy import Member
 
 
 def running(name: str, created_at: str) -> Member:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from functions.scaler import in_flight
+from functions.scaler.tick import in_flight
 from tests.fakeprom import FakePrometheus, fake_prometheus, vector
 
 

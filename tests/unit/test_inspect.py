@@ -12,12 +12,8 @@ from typing import Any
 import boto3
 import pytest
 
-from functions.common import config, keys, lease
-from functions.common.store import Store
-from functions.inspect import cli
-from functions.scaler.policy import Action, Outcome, Pending
-from functions.scaler.scale_request import ScaleRequest
-from functions.scaler.state import (
+from functions.bucket.request import ScaleRequest
+from functions.bucket.state import (
     Bounds,
     Decided,
     HistoryRecord,
@@ -26,6 +22,10 @@ from functions.scaler.state import (
     PoolSeen,
     ScalerState,
 )
+from functions.common import config, keys, lease
+from functions.common.store import Store
+from functions.inspect import cli
+from functions.scaler.tick.policy import Action, Outcome, Pending
 from tests.conftest import free_port, handler_env
 
 NOW = float(int(time.time()))

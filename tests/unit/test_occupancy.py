@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from functions.scaler.occupancy import SATURATED_CPU, fit
+from functions.scaler.tick.occupancy import SATURATED_CPU, fit
 
 T = 0.75
 POISSON_C = -math.log(1 - T)  # 1.386: random arrivals at CPU 0.75

@@ -1,4 +1,4 @@
-"""Table-driven tests of webhook parsing (functions/scaler/payload.py) over documented payloads."""
+"""Table-driven tests of webhook parsing (functions/scaler/receiver/payload.py) over documented payloads."""
 from __future__ import annotations
 
 import json
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from functions.scaler import payload
-from functions.scaler.payload import ParseError, parse
+from functions.scaler.receiver import payload
+from functions.scaler.receiver.payload import ParseError, parse
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 T0 = 1_740_823_200.0

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from functions.scaler import policy
-from functions.scaler.policy import DOWN, NONE, UP, Member, Memory, Params, Pending, PoolView
-from functions.scaler.scale_request import ScaleRequest
+from functions.bucket.request import ScaleRequest
+from functions.scaler.tick import policy
+from functions.scaler.tick.policy import DOWN, NONE, UP, Member, Memory, Params, Pending, PoolView
 
 NOW = 10_000.0
 

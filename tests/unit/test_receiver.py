@@ -1,4 +1,4 @@
-"""The receiver's HTTP contract (functions/scaler/receiver.py) against a real moto S3 server.
+"""The receiver's HTTP contract (functions/scaler/receiver/server.py) against a real moto S3 server.
 
 Most tests call the bottle app as plain WSGI in-process; durability, SOS outages and slow
 clients go through the real cheroot server on loopback.
@@ -23,7 +23,7 @@ from functions.common import config, keys
 from functions.common import kick as kick_mod
 from functions.common.kick import Kicker
 from functions.common.store import Store
-from functions.scaler import receiver
+from functions.scaler.receiver import server as receiver
 from tests import httpjson
 from tests.conftest import handler_env
 from tests.tcpproxy import TcpProxy
@@ -171,7 +171,7 @@ def test_redelivery_stores_a_second_request(app: Any, store: Store, tcfg: config
 
 def test_existing_object_counts_as_stored(app: Any, store: Store, tcfg: config.Config,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from functions.scaler import scale_request
+    from functions.bucket import request as scale_request
     monkeypatch.setattr(scale_request.ScaleRequest, "unique", lambda self: "fixed")
     first = call(app, "POST", "/webhook", fixture("grafana_firing_up"), bearer())
     again = call(app, "POST", "/webhook", fixture("grafana_firing_up"), bearer())

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from functions.common import config
 from functions.common.store import Store
-from functions.scaler import receiver
+from functions.scaler.receiver import server as receiver
 from tests.unit.test_receiver import TOKEN, Served, bearer, call
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

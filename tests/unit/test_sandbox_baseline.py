@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from functions.common.exo import PoolApi
-from functions.scaler.payload import ParseError
+from functions.scaler.receiver.payload import ParseError
 from sandbox.baseline import directions, next_size, serve
 from sandbox.emulator import EmulatorServer
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from functions.scaler.policy import Action
-from functions.scaler.state import Bounds, Decided, LastAction, PoolSeen, ScalerState
-from functions.scaler.tick_metrics import metrics
+from functions.bucket.state import Bounds, Decided, LastAction, PoolSeen, ScalerState
+from functions.scaler.tick.metrics import metrics
+from functions.scaler.tick.policy import Action
 
 STATE = ScalerState(last_action=LastAction(100.0, Action.UP, 2, 3, 'said "go"\nnow'),
                     last_decision=Decided(160.0, Action.NONE, "cooldown (12s left)"),

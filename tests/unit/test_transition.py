@@ -10,12 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from functions.money import ledger as ledger_mod
-from functions.money.budget import Budget
-from functions.scaler.accounts import Accounts
-from functions.scaler.policy import Action, Member, Outcome, Params, Pending, PoolView
-from functions.scaler.scale_request import ScaleRequest
-from functions.scaler.state import (
+from functions.bucket.accounts import Accounts
+from functions.bucket.request import ScaleRequest
+from functions.bucket.state import (
     Corrupt,
     Intent,
     LastAction,
@@ -24,7 +21,10 @@ from functions.scaler.state import (
     SchemaError,
     ShapeError,
 )
-from functions.scaler.transition import (
+from functions.money import ledger as ledger_mod
+from functions.money.budget import Budget
+from functions.scaler.tick.policy import Action, Member, Outcome, Params, Pending, PoolView
+from functions.scaler.tick.transition import (
     Called,
     CallFailed,
     Evict,
@@ -322,7 +322,7 @@ STORED = {"schema": 1, "direction": "up", "source": "grafana", "received_at": NO
 
 
 def test_a_stored_request_reads_back_as_it_was_written() -> None:
-    from functions.scaler.scale_request import from_json
+    from functions.bucket.request import from_json
     new = ScaleRequest("up", "grafana", NOW, "PoolCpuHigh", "fp", 1.5, 2, -0.004, 0.817)
     assert new.to_json() == STORED and from_json(STORED) == new
     assert from_json({**STORED, "cpu": 1}).cpu == 1.0
@@ -342,7 +342,7 @@ def test_a_stored_request_reads_back_as_it_was_written() -> None:
     ({"extra": 1}, "request: unknown field(s) 'extra'"),
 ])
 def test_a_stored_request_of_another_shape_is_refused_naming_the_field(change: dict, message: str) -> None:
-    from functions.scaler.scale_request import from_json
+    from functions.bucket.request import from_json
     with pytest.raises(ShapeError) as err:
         from_json({**STORED, **change})
     assert str(err.value).startswith(message)

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from functions.bucket.accounts import Accounts
+from functions.bucket.request import ScaleRequest
+from functions.bucket.state import ScalerState
 from functions.common import config
 from functions.money import ledger as lg
 from functions.money.budget import Budget
-from functions.scaler.accounts import Accounts
-from functions.scaler.policy import Action, Member, Outcome, Params, Pending, PoolView
-from functions.scaler.scale_request import ScaleRequest
-from functions.scaler.state import ScalerState
-from functions.scaler.transition import Called, Finished, Observed, Settings, step
+from functions.scaler.tick.policy import Action, Member, Outcome, Params, Pending, PoolView
+from functions.scaler.tick.transition import Called, Finished, Observed, Settings, step
 from tests.conftest import handler_env
 
 PRICE = 0.5                                         # EUR per member-hour: round figures

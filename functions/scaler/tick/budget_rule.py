@@ -16,14 +16,14 @@ from .policy import Action, Decision, Outcome
 
 
 @dataclass(frozen=True)
-class Held:
+class Capped:
     decision: Decision       # what the tick does instead
     message: str             # the figures, for the history, the state and the log
 
 
 def hold_to_budget(decision: Decision, *, size: int, minimum: int, caps: budget.Budget,
                    ledger: Ledger | None, price_hourly: float, currency: str, now: float
-                   ) -> Held | None:
+                   ) -> Capped | None:
     """None when the cap does not bind (or there is none); else the trimmed or refused decision."""
     if decision.action != Action.UP or not caps.caps():
         return None
@@ -33,7 +33,7 @@ def hold_to_budget(decision: Decision, *, size: int, minimum: int, caps: budget.
         return None
     message = verdict.describe(currency, price_hourly)
     if verdict.refused:
-        return Held(Decision(Action.NONE, size, message, consume=decision.consume, outcome=Outcome.BUDGET,
+        return Capped(Decision(Action.NONE, size, message, consume=decision.consume, outcome=Outcome.BUDGET,
                              requests=decision.requests), message)
-    return Held(replace(decision, target_size=verdict.allowed, reason=f"{decision.reason}; {message}"),
+    return Capped(replace(decision, target_size=verdict.allowed, reason=f"{decision.reason}; {message}"),
                 message)

@@ -27,6 +27,7 @@ from typing import Any
 
 import bottle
 
+from functions.bucket.request import ScaleRequest
 from functions.common import config, keys
 from functions.common.kick import Kicker
 from functions.common.store import Conflict, Store, StoreError
@@ -43,7 +44,6 @@ from .intake import (
     declared_length,
     read_body,
 )
-from .scale_request import ScaleRequest
 
 log = logging.getLogger("receiver")
 
@@ -267,7 +267,3 @@ def main(argv: list[str] | None = None) -> int:
             logging.shutdown()
             os._exit(0)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

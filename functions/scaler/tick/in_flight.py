@@ -5,7 +5,7 @@ with a short timeout: node exporter's `node_netstat_Tcp_CurrEstab` less the scra
 as alerts.json's in_flight signal counts it, keyed by the IP of the target's `instance` label
 (`ip:port`, written by functions/sd). Whatever keeps Prometheus from answering (down, slow, an
 error, no series) gives None, and a scale-down keeps its order by readiness and age
-(functions/scaler/eviction.py); `by_ip` says so in the log.
+(eviction.py); `by_ip` says so in the log.
 """
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from enum import StrEnum
 from typing import Any
 
 from functions.common.fields import Fields, SchemaError
@@ -71,3 +72,24 @@ def from_json(body: Any, where: str = "request") -> ScaleRequest:
     request = ScaleRequest.read(f)
     f.done()
     return request
+
+
+class Outcome(StrEnum):
+    """What became of requests a tick used up: the `action` of their history record."""
+    SCALE_UP = "scale-up"
+    SCALE_DOWN = "scale-down"
+    COVERED = "covered"      # the pool already has the size they ask for
+    COOLDOWN = "cooldown"    # scale-down within the cooldown after an action
+    AT_BOUND = "at-bound"    # the pool is at the bound they push against
+    BUDGET = "budget"        # the spend cap refused the scale-up they asked for (scaler/tick/budget_rule.py)
+    EXPIRED = "expired"      # pending longer than the request TTL
+    REFUSED = "refused"      # the API answered the scaling call with a 4xx
+    FAILED = "failed"        # the scaling call kept failing and was given up
+    SUPERSEDED = "superseded"  # the pool changed by something else before the call: not made
+    CORRUPT = "corrupt"      # the stored request could not be read
+
+
+@dataclass(frozen=True)
+class Pending:
+    key: str
+    request: ScaleRequest

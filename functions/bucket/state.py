@@ -17,12 +17,24 @@ from functions.common import keys
 from functions.common.fields import Fields, SchemaError, ShapeError
 
 from .accounts import Accounts
-from .policy import Action, Memory, Outcome, Pending
-from .scale_request import ScaleRequest
+from .request import Outcome, Pending, ScaleRequest
 
 STATE_SCHEMA = 3
 HISTORY_SCHEMA = 1
 Json = dict[str, Any]
+
+
+class Action(StrEnum):
+    """What one decision does to the pool."""
+    UP = "scale-up"
+    DOWN = "scale-down"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What earlier ticks left in the state object that the decision depends on."""
+    last_action_at: float | None = None
 
 
 class Phase(StrEnum):

@@ -12,9 +12,9 @@ Events, in the order one tick meets them:
 
 Around `decide()`, two further rules of the operator's controls: the bounds in force include the
 schedule's (Settings.of), and a scale-up is held to the spend cap (budget_rule.py). Every step keeps
-the spend ledger and the per-outcome counts in `state.accounts` (accounts.py).
+the spend ledger and the per-outcome counts in `state.accounts` (functions/bucket/accounts.py).
 
-`Effects` are what the shell (tick.py) carries out, in this order: history records, then
+`Effects` are what the shell (run.py) carries out, in this order: history records, then
 request deletions, then the new state. The benchmark (benchmarks/pipeline.py) drives the same
 function, so what it measures is what is deployed. See docs/architecture.md ("The tick").
 """
@@ -24,16 +24,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from functions.common.config import Config
-from functions.money import ledger as ledger_mod
-from functions.money.budget import Budget
-from functions.schedule import rules as schedule_rules
-from functions.schedule.in_force import bounds_at, combine
-
-from . import budget_rule, policy
-from .accounts import Accounts, Held
-from .policy import Action, Decision, Outcome, Params, Pending, PoolView
-from .state import (
+from functions.bucket.accounts import Accounts, Held
+from functions.bucket.state import (
     Bounds,
     Corrupt,
     Decided,
@@ -47,6 +39,14 @@ from .state import (
     ScalerState,
     digest,
 )
+from functions.common.config import Config
+from functions.money import ledger as ledger_mod
+from functions.money.budget import Budget
+from functions.schedule import rules as schedule_rules
+from functions.schedule.in_force import bounds_at, combine
+
+from . import budget_rule, policy
+from .policy import Action, Decision, Outcome, Params, Pending, PoolView
 
 GONE = frozenset({"destroying", "destroyed", "expunging"})   # instance states of an evicted member
 MAX_ATTEMPTS = 3  # ticks that may send a failing scaling call before it is given up

@@ -41,7 +41,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .scale_request import DIRECTIONS, ScaleRequest
+from functions.bucket.request import DIRECTIONS, ScaleRequest
 
 MAX_ALERTS = 1000     # one delivery; more is not a real alert group but a flood
 MAX_DEPTH = 32        # real payloads are 4 levels deep

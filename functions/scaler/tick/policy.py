@@ -33,38 +33,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from functions.bucket.request import Outcome, Pending
+from functions.bucket.state import Action, Memory
 from functions.common.config import Config
 
 from .eviction import Member, evict_order
 from .occupancy import Capacity, fit
-from .scale_request import ScaleRequest
-
-
-class Action(StrEnum):
-    """What one decision does to the pool."""
-    UP = "scale-up"
-    DOWN = "scale-down"
-    NONE = "none"
-
 
 UP, DOWN, NONE = Action.UP, Action.DOWN, Action.NONE
-
-
-class Outcome(StrEnum):
-    """What became of requests a tick used up: the `action` of their history record."""
-    SCALE_UP = "scale-up"
-    SCALE_DOWN = "scale-down"
-    COVERED = "covered"      # the pool already has the size they ask for
-    COOLDOWN = "cooldown"    # scale-down within the cooldown after an action
-    AT_BOUND = "at-bound"    # the pool is at the bound they push against
-    BUDGET = "budget"        # the spend cap refused the scale-up they asked for (budget_rule.py)
-    EXPIRED = "expired"      # pending longer than the request TTL
-    REFUSED = "refused"      # the API answered the scaling call with a 4xx
-    FAILED = "failed"        # the scaling call kept failing and was given up
-    SUPERSEDED = "superseded"  # the pool changed by something else before the call: not made
-    CORRUPT = "corrupt"      # the stored request could not be read
 
 
 @dataclass(frozen=True)
@@ -76,12 +53,6 @@ class PoolView:
     @property
     def serving(self) -> int:
         return sum(m.serving for m in self.members)
-
-
-@dataclass(frozen=True)
-class Pending:
-    key: str
-    request: ScaleRequest
 
 
 # A scale-up sized from a demand figure adds at least this many members. The classic ±1 per
@@ -104,12 +75,6 @@ class Params:
     @classmethod
     def of(cls, cfg: Config) -> Params:
         return cls(cfg.target_utilization, cfg.max_step, cfg.cooldown_s, cfg.lookahead_s)
-
-
-@dataclass(frozen=True)
-class Memory:
-    """What earlier ticks left in the state object that the decision depends on."""
-    last_action_at: float | None = None
 
 
 @dataclass(frozen=True)

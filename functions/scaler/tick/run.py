@@ -22,13 +22,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
 
+from functions.bucket.state import ScalerState
 from functions.common import config, keys, lease, textfile
 from functions.common.exo import API_ERRORS, PoolApi, is_refusal
 from functions.common.store import Conflict, Json, Store, StoreError
 
-from . import eviction, in_flight, policy, tick_metrics
+from . import eviction, in_flight, metrics, policy
 from .bucket import READ_WORKERS, TickBucket, TickFailed
-from .state import ScalerState
 from .transition import (
     Called,
     CallFailed,
@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             log.error("dry run failed: %s", exc)
             return 1
         return 0
-    textfile.write(cfg.textfile_dir, "autoscaler_tick_run", tick_metrics.started(now))
+    textfile.write(cfg.textfile_dir, "autoscaler_tick_run", metrics.started(now))
     holder = lease.new_holder()
     try:
         held = lease.acquire(store, keys.lease(cfg.pool_id), holder, now, cfg.lease_s)
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         checkpoint("probe")
         state = tick.run()
         textfile.write(cfg.textfile_dir, "autoscaler_tick",
-                       tick_metrics.metrics(state, tick.pending_left, now, tick.settings))
+                       metrics.metrics(state, tick.pending_left, now, tick.settings))
         return 0
     except Conflict as exc:
         log.error("another writer changed the scaler state; stopping this tick: %s", exc)
@@ -234,7 +234,3 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         with contextlib.suppress(StoreError):
             held.release(store, tick.clock())
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,7 +2,7 @@
 
 Exoscale's NLB forwards to the pool as a whole, so a member cannot be drained before it goes;
 what the scaler chooses is whom to evict: members not yet serving first, then those holding the
-fewest requests in flight (read from Prometheus by the tick: functions/scaler/in_flight.py), then
+fewest requests in flight (read from Prometheus by the tick: in_flight.py), then
 the newest. A member without a figure ranks after every member with one (it may be busy); with no
 figures at all (Prometheus did not answer) the order is readiness, then age.
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+from functions.bucket.request import from_json
+from functions.bucket.state import Corrupt, HistoryRecord, ScalerState, today
 from functions.common import config, keys
 from functions.common.fields import SchemaError, ShapeError
 from functions.common.store import Store
 
 from . import policy
-from .scale_request import from_json
-from .state import Corrupt, HistoryRecord, ScalerState, today
 from .transition import Effects, Settings
 
 log = logging.getLogger("scaler.tick")

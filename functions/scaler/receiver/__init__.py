@@ -1,0 +1,1 @@
+"""The webhook receiver: alerts in, durable scale requests in the bucket out."""

@@ -1,0 +1,1 @@
+"""The tick: pending requests from the bucket, one decision, at most one scaling call."""
