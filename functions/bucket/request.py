@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
-from functions.common.fields import Fields, SchemaError
+from functions.common.fields import Fields, require_schema
 
 REQUEST_SCHEMA = 1
 DIRECTIONS = ("up", "down")
@@ -67,8 +67,7 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
 def from_json(body: Any, where: str = "request") -> ScaleRequest:
     """A stored request; ShapeError (a ValueError) naming the first field not of its shape."""
     f = Fields(body, where)
-    if body.get("schema") != REQUEST_SCHEMA:
-        raise SchemaError(f"{where}: schema {body.get('schema')!r}, this code reads only {REQUEST_SCHEMA}")
+    require_schema(body, REQUEST_SCHEMA, where)
     request = ScaleRequest.read(f)
     f.done()
     return request

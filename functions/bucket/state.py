@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from functions.common import keys
-from functions.common.fields import Fields, SchemaError, ShapeError
+from functions.common.fields import Fields, ShapeError, require_schema
 
 from .accounts import Accounts
 from .request import Outcome, Pending, ScaleRequest
@@ -100,9 +100,7 @@ class HistoryRecord:
     @classmethod
     def from_json(cls, body: Any, where: str = "history") -> HistoryRecord:
         f = Fields(body, where)
-        if body.get("schema") != HISTORY_SCHEMA:
-            raise SchemaError(f"{where}: schema {body.get('schema')!r}, this code reads only "
-                              f"{HISTORY_SCHEMA}")
+        require_schema(body, HISTORY_SCHEMA, where)
         record = cls(f.number("at"), f.choice("action", Outcome), f.opt_text("reason") or "",
                      tuple(entry_from(e, f"{where}.requests[{i}]")
                            for i, e in enumerate(f.items("requests"))),
@@ -273,9 +271,7 @@ class ScalerState:
     def from_json(cls, body: Any, where: str = "scaler state") -> ScalerState:
         """The typed state; SchemaError for any schema but STATE_SCHEMA (nothing was released
         with another), ShapeError naming the first wrong field."""
-        schema = body.get("schema") if isinstance(body, dict) else None
-        if schema != STATE_SCHEMA:
-            raise SchemaError(f"{where}: schema {schema!r}, this code reads only {STATE_SCHEMA}")
+        require_schema(body, STATE_SCHEMA, where)
         f = Fields(body, where)
         state = cls(
             revision=f.integer("revision", 0), last_tick_at=f.opt_number("last_tick_at"),

@@ -22,6 +22,13 @@ class SchemaError(ShapeError):
     """A stored object has another schema version than the one this code reads and writes."""
 
 
+def require_schema(body: Any, version: int, where: str) -> None:
+    """SchemaError unless `body` is an object of schema `version`, the one this code reads."""
+    schema = body.get("schema") if isinstance(body, dict) else None
+    if schema != version:
+        raise SchemaError(f"{where}: schema {schema!r}, this code reads only {version}")
+
+
 class Fields:
     """Reads the fields of one JSON object; `done()` refuses the fields nobody read."""
 

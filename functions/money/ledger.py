@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from functions.common import tz as tzmod
-from functions.common.fields import Fields, SchemaError
+from functions.common.fields import Fields, require_schema
 
 LEDGER_SCHEMA = 1
 Json = dict[str, Any]
@@ -39,9 +39,7 @@ class Ledger:
 
     @classmethod
     def read(cls, f: Fields) -> Ledger:
-        schema = f.body.get("schema")
-        if schema != LEDGER_SCHEMA:
-            raise SchemaError(f"{f.where}: schema {schema!r}, this code reads only {LEDGER_SCHEMA}")
+        require_schema(f.body, LEDGER_SCHEMA, f.where)
         return cls(f.text("tz"), f.number("started_at", 0), f.number("at", 0), f.integer("size", low=0),
                    f.text("day"), f.number("day_s", 0), f.text("month"), f.number("month_s", 0),
                    f.number("total_s", 0))

@@ -18,9 +18,9 @@ from functions.bucket.state import (
     LastAction,
     Phase,
     ScalerState,
-    SchemaError,
     ShapeError,
 )
+from functions.common.fields import SchemaError
 from functions.money import ledger as ledger_mod
 from functions.money.budget import Budget
 from functions.scaler.tick.policy import Action, Member, Outcome, Params, Pending, PoolView
