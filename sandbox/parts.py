@@ -177,8 +177,6 @@ class Parts:
             "TARGET_PORT": str(exporter_port), "TEXTFILE_DIR": str(self.work / "textfile"),
             # /run/autoscaler/kick on the VM: the tick timer also starts when this file changes.
             "SCALER_KICK_FILE": str(self.work / "kick"),
-            # The run's real Prometheus (started below): the tick reads requests in flight per member.
-            "PROMETHEUS_URL": f"http://127.0.0.1:{prom_port}",
         }
         cfg = config.load(self.env)
         self.store = Store.from_config(cfg)

@@ -58,8 +58,6 @@ class Config:
     lookahead_s: float = 180.0
     history_days: int = 30
     lease_s: float = 50.0
-    # The Prometheus beside the tick: requests in flight per member choose whom a scale-down evicts.
-    prometheus_url: str = "http://127.0.0.1:9090"
     sd_output: str = "/var/lib/autoscaler/file_sd/pool.json"
     target_port: int = 9100
     textfile_dir: str | None = "/var/lib/autoscaler/textfile"
@@ -145,7 +143,6 @@ def load(env: Mapping[str, str]) -> Config:
                             lambda v: 0 <= v <= 3600, "a number of seconds in [0, 3600]"),
         lease_s=_parsed(env, "SCALER_LEASE_S", Config.lease_s, float, lambda v: v > 0,
                         "a number of seconds > 0"),
-        prometheus_url=_url(env, "PROMETHEUS_URL", Config.prometheus_url),
         sd_output=env.get("SD_OUTPUT", "").strip() or Config.sd_output,
         target_port=_parsed(env, "TARGET_PORT", Config.target_port, int, lambda v: 0 < v < 65536, "a TCP port"),
         textfile_dir=Config.textfile_dir if textfile is None else (textfile.strip() or None),

@@ -58,10 +58,8 @@ def test_monitoring_files_and_modes(rendered: dict) -> None:
     assert (env["LISTEN_ADDR"], env["LISTEN_PORT"]) == ("127.0.0.1", "8090")
     assert env["INSTANCEPOOL_ID"] == TEST_VARS["instance_pool_id"]
     assert env["SD_OUTPUT"] == "/var/lib/autoscaler/file_sd/pool.json"
-    # the tick asks the Prometheus this VM runs: the address its own scrape job names
-    prom = yaml.safe_load(files["/etc/prometheus/prometheus.yml"]["content"])
-    own = next(j for j in prom["scrape_configs"] if j["job_name"] == "prometheus")
-    assert env["PROMETHEUS_URL"] == f"http://{own['static_configs'][0]['targets'][0]}"
+    # the tick reads requests in flight from the port the pool's scrape job targets
+    assert env["TARGET_PORT"] == "9100"
     # the pool's type, priced by the bundled table (an unknown type would stop the handlers)
     assert env["SCALER_INSTANCE_TYPE"] == "standard.tiny"
     assert config.load({**env, "SOS_ENDPOINT": "http://127.0.0.1:1"}).price_hourly > 0

@@ -14,7 +14,7 @@ import pytest
 from functions.bucket.state import Bounds
 from functions.common import keys
 from functions.scaler.tick.run import dry_run
-from tests.fakeprom import fake_prometheus, vector
+from tests.fake_exporters import fake_exporters
 from tests.integration.tickkit import (
     World,
     add_request,
@@ -86,21 +86,24 @@ def test_scale_down_evicts_the_newest_member_by_name(world: World, clock: Skewed
     assert world.size() == 2
 
 
-def test_scale_down_evicts_the_idle_member_prometheus_names(moto_endpoint: str, bucket: str) -> None:
-    """Requests in flight per member (Prometheus beside the tick) come before age: the two members
-    that the old order (newest, then id) would evict first hold requests; the third is idle."""
-    with tick_world(moto_endpoint, bucket, size=3, SCALER_COOLDOWN_S="0") as w, \
-            fake_prometheus() as prom:
+def test_scale_down_evicts_the_idle_member_its_node_exporter_shows(moto_endpoint: str, bucket: str) -> None:
+    """Requests in flight per member (read from each member's node exporter when the decision
+    evicts) come before age: the two members that the old order (newest, then id) would evict
+    first hold requests; the third is idle."""
+    with tick_world(moto_endpoint, bucket, size=3, SCALER_COOLDOWN_S="0") as w:
         members = sorted(w.emu.model.get_pool(w.pool).members)  # one creation time: by id
-        ips = {i: w.emu.model.get_instance(i).public_ip for i in members}
-        prom.body = vector({f"{ips[members[0]]}:9100": 2, f"{ips[members[1]]}:9100": 1,
-                            f"{ips[members[2]]}:9100": 0})
-        add_request(w.store, w.pool, "down")
-        w.tick(PROMETHEUS_URL=prom.url).run()
+        ips = [w.emu.model.get_instance(i).public_ip for i in members]
+        with fake_exporters(ips) as exporters:
+            exporters.in_flight(ips[0], 2)
+            exporters.in_flight(ips[1], 1)
+            w.tick(TARGET_PORT=str(exporters.port)).run()  # no request: no decision to evict
+            assert exporters.paths == []  # a tick that evicts nobody reads no member
+            add_request(w.store, w.pool, "down")
+            w.tick(TARGET_PORT=str(exporters.port)).run()
         evict = scaling_calls(w.emu)[-1]
         assert evict.operation == "evict-instance-pool-members"
         assert evict.arguments["instances"] == [members[2]]
-        assert len(prom.queries) == 1  # one query per tick
+        assert sorted(ip for ip, _ in exporters.paths) == sorted(ips)  # each member once
 
 
 def test_pool_not_running_keeps_requests_pending(world: World) -> None:

@@ -24,8 +24,6 @@ def test_defaults() -> None:
     assert (cfg.min_size, cfg.max_size, cfg.max_step) == (1, 10, 4)
     assert (cfg.cooldown_s, cfg.request_ttl_s, cfg.target_utilization) == (120.0, 300.0, 0.7)
     assert (cfg.sd_output, cfg.target_port) == ("/var/lib/autoscaler/file_sd/pool.json", 9100)
-    assert cfg.prometheus_url == "http://127.0.0.1:9090"
-    assert config.load({**BASE, "PROMETHEUS_URL": "http://10.0.0.5:9091/"}).prometheus_url == "http://10.0.0.5:9091"
 
 
 def test_secrets_not_in_repr() -> None:
@@ -53,7 +51,6 @@ def test_secrets_not_in_repr() -> None:
     ("SCALER_LOOKAHEAD_S", "soon", "SCALER_LOOKAHEAD_S"),
     ("SCALER_LOOKAHEAD_S", "4000", "SCALER_LOOKAHEAD_S"),
     ("TARGET_PORT", "0", "TARGET_PORT"),
-    ("PROMETHEUS_URL", "127.0.0.1:9090", "PROMETHEUS_URL"),
 ])
 def test_bad_values_name_the_variable(name: str, value: str, fragment: str) -> None:
     with pytest.raises(config.ConfigError, match=fragment):

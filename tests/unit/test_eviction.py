@@ -71,7 +71,7 @@ def busy(name: str, in_flight: float | None, created_at: str = "2026-01-01T00:00
     ([busy("idle", 0), busy("booting", 3, state="starting")], 1, ("booting",)),
     # a member without a figure may be busy: it goes after every member with one
     ([busy("unknown", None, "2026-01-01T00:09:00Z"), busy("busy", 4)], 1, ("busy",)),
-    # no figures at all (Prometheus did not answer): readiness, then newest
+    # no figures at all (no member answered): readiness, then newest
     ([busy("old", None, "2026-01-01T00:00:00Z"), busy("new", None, "2026-01-01T00:05:00Z"),
       busy("booting", None, "2025-01-01T00:00:00Z", "starting")], 2, ("booting", "new")),
     # fractions from a windowed figure order as numbers
@@ -87,4 +87,4 @@ def test_figures_are_matched_by_ip_and_missing_ones_stay_unknown() -> None:
                Member("no-ip", "running")]
     got = eviction.with_in_flight(members, {"10.0.0.1": 3.0, "10.0.0.9": 1.0})
     assert [m.in_flight for m in got] == [3.0, None, None]
-    assert eviction.with_in_flight(members, None) == tuple(members)
+    assert eviction.with_in_flight(members, {}) == tuple(members)

@@ -1,65 +1,100 @@
-"""The tick's reader of requests in flight per member, against a loopback server that answers
-as Prometheus' HTTP API does (tests/fakeprom.py)."""
+"""The tick's reader of requests in flight per member: node exporter's text format (also from the
+real node exporter binary), parallel reads, and members that do not answer."""
 from __future__ import annotations
 
 import logging
+import shutil
 import socket
+import subprocess
+import threading
+import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from functions.scaler.tick import in_flight
-from tests.fakeprom import FakePrometheus, fake_prometheus, vector
+from tests.fake_exporters import FakeExporters, fake_exporters, refused_port
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("# HELP node_netstat_Tcp_CurrEstab Statistic TcpCurrEstab.\n"
+     "# TYPE node_netstat_Tcp_CurrEstab untyped\nnode_netstat_Tcp_CurrEstab 4\n", 3.0),
+    ("node_netstat_Tcp_CurrEstab 1\n", 0.0),                      # only our own connection: idle
+    ("node_netstat_Tcp_CurrEstab 0\n", 0.0),                      # never below zero
+    ("node_netstat_Tcp_CurrEstab 1.2e+01\n", 11.0),               # Go's float formatting
+    ("node_netstat_Tcp_CurrEstabX 9\nnode_netstat_Tcp_CurrEstab 3\n", 2.0),  # the exact name only
+    ("node_netstat_Tcp_ActiveOpens 5\n", None),                   # series absent
+    ("node_netstat_Tcp_CurrEstab many\n", None),                  # unreadable value
+    ("", None),
+])
+def test_parse(text: str, expected: float | None) -> None:
+    assert in_flight.parse(text) == expected
 
 
 @pytest.fixture
-def prom() -> Iterator[FakePrometheus]:
-    with fake_prometheus() as fake:
+def exporters() -> Iterator[FakeExporters]:
+    with fake_exporters(["127.0.1.201", "127.0.1.202", "127.0.1.203"]) as fake:
         yield fake
 
 
-def test_reads_each_members_figure_by_ip_with_the_rules_own_expression(prom: FakePrometheus) -> None:
-    prom.body = vector({"127.0.1.2:9100": 0, "127.0.1.3:9100": 3, "10.1.2.3:9100": 1.5})
-    assert in_flight.read(prom.url) == {"127.0.1.2": 0.0, "127.0.1.3": 3.0, "10.1.2.3": 1.5}
-    # the scrape's own connection is taken off, as alerts.json's in_flight signal does
-    assert prom.queries == ['clamp_min(node_netstat_Tcp_CurrEstab{job="pool"} - 1, 0)']
+def test_reads_every_member_by_ip_asking_for_the_netstat_collector_only(exporters: FakeExporters) -> None:
+    exporters.in_flight("127.0.1.202", 3)
+    got = in_flight.by_ip(["127.0.1.201", "127.0.1.202", "127.0.1.203", "127.0.1.202"], exporters.port)
+    assert got == {"127.0.1.201": 0.0, "127.0.1.202": 3.0, "127.0.1.203": 0.0}
+    assert sorted(exporters.paths) == [(ip, "/metrics?collect[]=netstat")
+                                       for ip in ("127.0.1.201", "127.0.1.202", "127.0.1.203")]
 
 
-@pytest.mark.parametrize("status, body, why", [
-    (200, vector({}), "no node_netstat_Tcp_CurrEstab series"),
-    (422, {"status": "error", "errorType": "execution", "error": "query timed out"}, "query timed out"),
-    (503, b"Service Unavailable", "HTTP 503"),
-    (200, b"<html>not json</html>", "Expecting value"),
-    (200, {"status": "success", "data": {"resultType": "scalar", "result": [1, "2"]}}, "no node_netstat"),
-    (200, {"status": "success", "data": {}}, "no result list"),
-    (200, {"status": "success", "data": {"resultType": "vector", "result": [
-        {"metric": {}, "value": [1, "2"]}, {"metric": {"instance": "10.0.0.1:9100"}, "value": [1, "NaNx"]}]}},
-     "no node_netstat"),
-])
-def test_an_answer_without_figures_is_unanswered(prom: FakePrometheus, status: int, body: Any,
-                                                 why: str) -> None:
-    prom.status, prom.body = status, body
-    with pytest.raises(in_flight.Unanswered, match=why):
-        in_flight.read(prom.url)
+def test_members_are_read_in_parallel(exporters: FakeExporters) -> None:
+    """The servers answer only once all three reads have arrived: read one after another, the first
+    would time out before the second was sent, and no figure would come back."""
+    exporters.hold.clear()
+
+    def release() -> None:
+        while len(exporters.paths) < 3:
+            time.sleep(0.01)
+        exporters.hold.set()
+
+    threading.Thread(target=release, daemon=True).start()
+    got = in_flight.by_ip(["127.0.1.201", "127.0.1.202", "127.0.1.203"], exporters.port, timeout_s=20)
+    assert got == {"127.0.1.201": 0.0, "127.0.1.202": 0.0, "127.0.1.203": 0.0}
 
 
-def test_one_odd_series_does_not_hide_the_others(prom: FakePrometheus) -> None:
-    prom.body = vector({"10.0.0.1:9100": 2})
-    prom.body["data"]["result"].append({"metric": {"instance": "10.0.0.2:9100"}, "value": [1]})
-    assert in_flight.read(prom.url) == {"10.0.0.1": 2.0}
-
-
-def test_a_prometheus_that_does_not_answer_in_time_is_unanswered(prom: FakePrometheus) -> None:
-    prom.hold.clear()  # the server takes the connection and never answers until released
-    with pytest.raises(in_flight.Unanswered, match="timed out"):
-        in_flight.read(prom.url, timeout_s=0.2)
-
-
-def test_nothing_listening_is_logged_and_gives_none(caplog: pytest.LogCaptureFixture) -> None:
-    with socket.socket() as s:  # a port that was free a moment ago, closed again: refused
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+def test_a_member_that_does_not_answer_is_left_out_and_logged(exporters: FakeExporters,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    gone = "127.0.1.204"  # nothing listens there
     with caplog.at_level(logging.WARNING, logger="scaler.in_flight"):
-        assert in_flight.by_ip(f"http://127.0.0.1:{port}") is None
-    assert "evicts by readiness and age only" in caplog.text and f"127.0.0.1:{port}" in caplog.text
+        assert in_flight.by_ip(["127.0.1.201", gone], exporters.port) == {"127.0.1.201": 0.0}
+    assert f"requests in flight on {gone} unknown" in caplog.text
+
+
+def test_a_refused_read_and_an_http_error_give_no_figure() -> None:
+    assert in_flight.read("127.0.0.1", refused_port()) is None
+    assert in_flight.by_ip([], 9100) == {}
+
+
+@pytest.mark.skipif(shutil.which("prometheus-node-exporter") is None,
+                    reason="Debian's prometheus-node-exporter is installed by ./dev setup")
+def test_the_real_node_exporter_is_read_and_counts_our_connections() -> None:
+    """Debian's node exporter on loopback: the netstat collector alone answers with the series, and
+    it counts established connections (the host's, so other processes move it too: the test holds
+    ten more connections and allows for others closing meanwhile)."""
+    port = refused_port()
+    proc = subprocess.Popen(["prometheus-node-exporter", f"--web.listen-address=127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    held: list[socket.socket] = []
+    try:
+        deadline = time.monotonic() + 30
+        while (before := in_flight.read("127.0.0.1", port)) is None:
+            assert proc.poll() is None and time.monotonic() < deadline, "node exporter did not start"
+            time.sleep(0.1)
+        for _ in range(10):
+            held.append(socket.create_connection(("127.0.0.1", port)))
+        after = in_flight.read("127.0.0.1", port)
+        # each held connection is established at both ends: +20 on one host, less what closed
+        assert after is not None and after >= before + 10
+    finally:
+        for s in held:
+            s.close()
+        proc.terminate()
+        proc.wait(10)

@@ -2,9 +2,9 @@
 
 Exoscale's NLB forwards to the pool as a whole, so a member cannot be drained before it goes;
 what the scaler chooses is whom to evict: members not yet serving first, then those holding the
-fewest requests in flight (read from Prometheus by the tick: in_flight.py), then
+fewest requests in flight (read from each member by the tick: in_flight.py), then
 the newest. A member without a figure ranks after every member with one (it may be busy); with no
-figures at all (Prometheus did not answer) the order is readiness, then age.
+figures at all (no member answered) the order is readiness, then age.
 
 `created-at` is parsed, not compared as text: fractions of a second and offsets make string
 order wrong. A timestamp without an offset is UTC, as the API's are. A member whose creation time
@@ -55,9 +55,6 @@ def evict_order(members: Sequence[Member], count: int) -> tuple[str, ...]:
     return tuple(m.id for m in ranked[:max(count, 0)])
 
 
-def with_in_flight(members: Sequence[Member], by_ip: Mapping[str, float] | None
-                   ) -> tuple[Member, ...]:
-    """The members with their figures from `by_ip` (None: Prometheus did not answer)."""
-    if by_ip is None:
-        return tuple(members)
-    return tuple(replace(m, in_flight=by_ip.get(m.ip)) if m.ip else m for m in members)
+def with_in_flight(members: Sequence[Member], by_ip: Mapping[str, float]) -> tuple[Member, ...]:
+    """The members with their figures from `by_ip` (a member missing from it: unknown)."""
+    return tuple(replace(m, in_flight=by_ip.get(m.ip)) for m in members)

@@ -32,6 +32,7 @@ from .bucket import READ_WORKERS, TickBucket, TickFailed
 from .transition import (
     Called,
     CallFailed,
+    Effects,
     Evict,
     Finished,
     Observed,
@@ -80,11 +81,23 @@ class Tick:
         settings = self.settings = self.bucket.read_settings(now)
         checkpoint("requests-read")
         pool = self.read_pool()
-        # Whom a scale-down evicts: the members holding the fewest requests (Prometheus, loopback).
-        pool = replace(pool, members=eviction.with_in_flight(
-            pool.members, in_flight.by_ip(self.cfg.prometheus_url)))
         checkpoint("pool-read")
         return Observed(pool, pending, corrupt, self.holder), settings
+
+    def decide(self, state: ScalerState, observed: Observed, settings: Settings, now: float
+               ) -> tuple[Observed, tuple[ScalerState, Effects]]:
+        """step(); when it evicts, step() again with each member's requests in flight read now,
+        so that whom it evicts is chosen by figures as fresh as the call that follows. Only a
+        scale-down pays for the reads."""
+        stepped = step(state, observed, settings, now)
+        decision = stepped[1].decision
+        if decision is None or not decision.evict:
+            return observed, stepped
+        members = observed.pool.members
+        figures = in_flight.by_ip((m.ip for m in members if m.ip), self.cfg.target_port)
+        observed = replace(observed, pool=replace(
+            observed.pool, members=eviction.with_in_flight(members, figures)))
+        return observed, step(state, observed, settings, now)
 
     # ---- the intent --------------------------------------------------------------
     def send(self, intent_call: ScaleTo | Evict) -> str:
@@ -153,7 +166,7 @@ class Tick:
                 self.pending_left = by_direction(self.bucket.read_requests()[0])
                 return state
         observed, settings = self.observe(now)
-        state, effects = step(state, observed, settings, now)
+        observed, (state, effects) = self.decide(state, observed, settings, now)
         decision = effects.decision
         assert decision is not None
         log.info("decision: %s → %d (%s)", decision.action, decision.target_size, decision.reason)
@@ -174,7 +187,7 @@ def dry_run(tick: Tick) -> Json:
     state, _ = tick.bucket.read_state()
     observed, settings = tick.observe(now)
     # An unfinished intent would be finished first; the decision shown is the one after it.
-    _, effects = step(replace(state, intent=None), observed, settings, now)
+    observed, (_, effects) = tick.decide(replace(state, intent=None), observed, settings, now)
     decision = effects.decision
     assert decision is not None
     expired = [e.key for r in effects.history if r.action == policy.Outcome.EXPIRED

@@ -17,10 +17,9 @@ locals {
     "SCALER_MAX_SIZE=${var.scaler_max_size}",
     # The pool's type in the price table (functions/common/prices.json): cost, spend, the cap.
     "SCALER_INSTANCE_TYPE=${var.pool_instance_type}",
-    # Prometheus on this VM (Debian's default listen address :9090): requests in flight per member
-    # choose whom a scale-down evicts.
-    "PROMETHEUS_URL=http://127.0.0.1:9090",
     "SD_OUTPUT=/var/lib/autoscaler/file_sd/pool.json",
+    # The members' node exporter: Prometheus scrapes it, and a scale-down reads each member's
+    # requests in flight from it to choose whom to evict.
     "TARGET_PORT=9100",
     "TEXTFILE_DIR=/var/lib/autoscaler/textfile",
     # In the receiver's RuntimeDirectory; the receiver (stored request) and sd (members changed)
