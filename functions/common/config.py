@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from . import pools as pool_specs
 from . import prices
 
 ZONE_RE = re.compile(r"^[a-z]{2}-[a-z]{3}-[0-9]$")
@@ -27,7 +28,10 @@ class ConfigError(ValueError):
 class Config:
     """Every handler setting. The defaults are the deployed settings, declared here only: Params and
     Settings take theirs from here, and tests/infra/test_defaults.py holds them against what
-    terraform sets."""
+    terraform sets.
+
+    `pool_id`, `pool_name`, the bounds, step, cooldown, type and price describe one pool: the
+    first configured one as loaded, another through `for_pool()`; `pools` lists them all."""
     key: str = field(repr=False)
     secret: str = field(repr=False)
     zone: str
@@ -69,6 +73,24 @@ class Config:
     # Resolved from the two above when the configuration is loaded (a bad table is a config error).
     price_hourly: float = 0.0
     currency: str = "EUR"
+    pool_name: str = pool_specs.DEFAULT_NAME
+    pools: tuple[pool_specs.PoolSpec, ...] = ()
+
+    def for_pool(self, name: str) -> Config:
+        """This configuration for the pool `name` (ConfigError naming the pools if unknown)."""
+        spec = next((p for p in self.pools if p.name == name), None)
+        if spec is None:
+            raise ConfigError(f"no pool named {name!r}; this deployment scales "
+                              f"{', '.join(p.name for p in self.pools)}")
+        price_hourly, currency = _price(spec.instance_type, self.prices_file)
+        return replace(self, pool_id=spec.id, pool_name=spec.name, min_size=spec.min_size,
+                       max_size=spec.max_size, max_step=spec.max_step, cooldown_s=spec.cooldown_s,
+                       instance_type=spec.instance_type, price_hourly=price_hourly, currency=currency)
+
+    def each_pool(self) -> tuple[Config, ...]:
+        """This configuration once per configured pool, in the order configured (one built without
+        `pools`, as tests and benchmarks do, describes its one pool)."""
+        return tuple(self.for_pool(p.name) for p in self.pools) or (self,)
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
@@ -104,9 +126,6 @@ def load(env: Mapping[str, str]) -> Config:
     zone = _required(env, "EXOSCALE_ZONE")
     if not ZONE_RE.match(zone):
         raise ConfigError(f"EXOSCALE_ZONE must look like at-vie-1, got {zone!r}")
-    pool_id = _required(env, "INSTANCEPOOL_ID")
-    if "/" in pool_id:
-        raise ConfigError("INSTANCEPOOL_ID must not contain '/'")
     bucket = _required(env, "SOS_BUCKET")
     if not BUCKET_RE.match(bucket):
         raise ConfigError(f"SOS_BUCKET must be a DNS-compatible bucket name, got {bucket!r}")
@@ -114,27 +133,32 @@ def load(env: Mapping[str, str]) -> Config:
     max_size = _parsed(env, "SCALER_MAX_SIZE", Config.max_size, int, lambda v: v >= min_size,
                        f"an integer >= SCALER_MIN_SIZE ({min_size})")
     textfile = env.get("TEXTFILE_DIR")
-    instance_type = env.get("SCALER_INSTANCE_TYPE", "").strip() or Config.instance_type
     prices_file = env.get("SCALER_PRICES_FILE", "").strip() or None
-    price_hourly, currency = _price(instance_type, prices_file)
+    defaults = pool_specs.PoolSpec(
+        "", "", min_size, max_size,
+        _parsed(env, "SCALER_MAX_STEP", Config.max_step, int, lambda v: v >= 1, "an integer >= 1"),
+        _parsed(env, "SCALER_COOLDOWN_S", Config.cooldown_s, float, lambda v: v >= 0,
+                "a number of seconds >= 0"),
+        env.get("SCALER_INSTANCE_TYPE", "").strip() or Config.instance_type)
+    try:
+        pools = pool_specs.parse(env, defaults)
+    except pool_specs.PoolsError as exc:
+        raise ConfigError(str(exc)) from None
+    for spec in pools:  # an unknown type or a bad table stops every handler, whichever pool it is
+        _price(spec.instance_type, prices_file)
     return Config(
         key=key,
         secret=secret,
         zone=zone,
-        pool_id=pool_id,
+        pool_id="",
         bucket=bucket,
         api_url=_url(env, "EXOSCALE_API_URL", f"https://api-{zone}.exoscale.com/v2"),
         sos_endpoint=_url(env, "SOS_ENDPOINT", f"https://sos-{zone}.exo.io"),
         listen_addr=env.get("LISTEN_ADDR", "").strip() or Config.listen_addr,
         listen_port=_parsed(env, "LISTEN_PORT", Config.listen_port, int, lambda v: 0 < v < 65536, "a TCP port"),
         token=env.get("SCALER_TOKEN", "").strip() or None,
-        min_size=min_size,
-        max_size=max_size,
         target_utilization=_parsed(env, "SCALER_TARGET_UTILIZATION", Config.target_utilization, float,
                                    lambda v: 0 < v <= 1, "a number in (0, 1]"),
-        max_step=_parsed(env, "SCALER_MAX_STEP", Config.max_step, int, lambda v: v >= 1, "an integer >= 1"),
-        cooldown_s=_parsed(env, "SCALER_COOLDOWN_S", Config.cooldown_s, float, lambda v: v >= 0,
-                           "a number of seconds >= 0"),
         request_ttl_s=_parsed(env, "SCALER_REQUEST_TTL_S", Config.request_ttl_s, float, lambda v: v > 0,
                               "a number of seconds > 0"),
         history_days=_parsed(env, "SCALER_HISTORY_DAYS", Config.history_days, int, lambda v: v >= 1,
@@ -150,8 +174,8 @@ def load(env: Mapping[str, str]) -> Config:
         # kick would fail silently (the receiver and sd ignore errors touching it).
         kick_file=_parsed(env, "SCALER_KICK_FILE", Config.kick_file, str, lambda v: v is not None and v.startswith("/"),
                           "an absolute path"),
-        instance_type=instance_type, prices_file=prices_file, price_hourly=price_hourly, currency=currency,
-    )
+        prices_file=prices_file, pools=pools,
+    ).for_pool(pools[0].name)
 
 
 def _price(instance_type: str, path: str | None) -> tuple[float, str]:

@@ -28,7 +28,7 @@ TF = table("Terraform variables")
 
 
 def names_config_reads() -> set[str]:
-    source = (REPO / "functions" / "common" / "config.py").read_text()
+    source = "".join((REPO / "functions" / "common" / f).read_text() for f in ("config.py", "pools.py"))
     return set(re.findall(r"(?:\(env,\s*|env\.get\()\"([A-Z_]+)\"", source))
 
 

@@ -12,7 +12,8 @@ REQUIRED = ("EXOSCALE_KEY", "EXOSCALE_SECRET", "EXOSCALE_ZONE", "INSTANCEPOOL_ID
 # What the deployment sets that no default can hold: the bearer token it generates, the pool bounds
 # the operator chose (terraform's pool_max_size; SCALER_MAX_SIZE's own default is a contract), and
 # the kick file in the receiver's RuntimeDirectory (unset = no kick, as everywhere but the VM).
-DEPLOYMENT_ONLY = {"token", "max_size", "kick_file"}
+# `pools` holds each pool resolved against the global settings, so its max_size differs with it.
+DEPLOYMENT_ONLY = {"token", "max_size", "kick_file", "pools"}
 
 
 def variable_default(tf: dict, name: str) -> object:
