@@ -15,7 +15,7 @@ from typing import Any
 
 class FakeExporters:
     def __init__(self, ips: Sequence[str]) -> None:
-        self.established: dict[str, float] = dict.fromkeys(ips, 1.0)  # 1 = our own connection: idle
+        self.established: dict[str, float] = dict.fromkeys(ips, 2.0)  # idle (in_flight() says why 2)
         self.paths: list[tuple[str, str]] = []  # (ip, path with query) of every request
         self.hold = threading.Event()  # cleared: the servers take connections and never answer
         self.hold.set()
@@ -45,7 +45,8 @@ class FakeExporters:
             self.port = int(self.servers[-1].server_address[1])
 
     def in_flight(self, ip: str, requests: float) -> None:
-        self.established[ip] = requests + 1  # the reader's own connection is established too
+        # the reader's own connection and Prometheus' kept-alive scrape connection are established too
+        self.established[ip] = requests + 2
 
 
 @contextmanager

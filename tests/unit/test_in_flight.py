@@ -17,12 +17,13 @@ from tests.fake_exporters import FakeExporters, fake_exporters, refused_port
 
 
 @pytest.mark.parametrize("text, expected", [
+    # less this read's connection and Prometheus' kept-alive scrape connection
     ("# HELP node_netstat_Tcp_CurrEstab Statistic TcpCurrEstab.\n"
-     "# TYPE node_netstat_Tcp_CurrEstab untyped\nnode_netstat_Tcp_CurrEstab 4\n", 3.0),
-    ("node_netstat_Tcp_CurrEstab 1\n", 0.0),                      # only our own connection: idle
-    ("node_netstat_Tcp_CurrEstab 0\n", 0.0),                      # never below zero
-    ("node_netstat_Tcp_CurrEstab 1.2e+01\n", 11.0),               # Go's float formatting
-    ("node_netstat_Tcp_CurrEstabX 9\nnode_netstat_Tcp_CurrEstab 3\n", 2.0),  # the exact name only
+     "# TYPE node_netstat_Tcp_CurrEstab untyped\nnode_netstat_Tcp_CurrEstab 5\n", 3.0),
+    ("node_netstat_Tcp_CurrEstab 2\n", 0.0),                      # only those two: idle
+    ("node_netstat_Tcp_CurrEstab 1\n", 0.0),                      # never below zero
+    ("node_netstat_Tcp_CurrEstab 1.3e+01\n", 11.0),               # Go's float formatting
+    ("node_netstat_Tcp_CurrEstabX 9\nnode_netstat_Tcp_CurrEstab 4\n", 2.0),  # the exact name only
     ("node_netstat_Tcp_ActiveOpens 5\n", None),                   # series absent
     ("node_netstat_Tcp_CurrEstab many\n", None),                  # unreadable value
     ("", None),

@@ -232,3 +232,37 @@ def test_scale_down_evicts_exactly_the_difference() -> None:
 def test_split_expired() -> None:
     live, expired = policy.split_expired([req("up", 10, key="a"), req("up", 400, key="b")], NOW, 300)
     assert [p.key for p in live] == ["a"] and [p.key for p in expired] == ["b"]
+
+
+def busy_pool(figures: list[float | None], serving: int | None = None) -> PoolView:
+    """Members m0, m1, ... (m0 the oldest) with their requests in flight as read at the decision."""
+    view = pool(len(figures), serving=serving)
+    return PoolView(view.size, view.state, tuple(
+        Member(m.id, m.state, m.created_at, f"10.0.0.{i}", f) for i, (m, f) in enumerate(
+            zip(view.members, figures, strict=True))))
+
+
+@pytest.mark.parametrize("view, action, target, evict", [
+    # every member idle: the whole scale-down, newest first
+    (busy_pool([0, 0, 0, 0]), DOWN, 1, ("m3", "m2", "m1")),
+    # two of the three it would evict are busy: only the idle one goes, the busy ones stay
+    (busy_pool([2, 1, 0, 1]), DOWN, 3, ("m2",)),
+    # all busy: nothing now, the requests stay pending for the next tick
+    (busy_pool([1, 1, 2, 1]), NONE, 4, ()),
+    # a member not yet serving goes even though its exporter shows connections
+    (busy_pool([1, 1, 1, 3], serving=3), DOWN, 3, ("m3",)),
+    # a member without a figure may be busy: kept when others have figures
+    (busy_pool([1, None, 0, 0]), DOWN, 2, ("m3", "m2")),
+    # no figure at all (no exporter answered): the ranking alone, as before
+    (busy_pool([None, None, None, None]), DOWN, 1, ("m3", "m2", "m1")),
+])
+def test_a_scale_down_takes_only_members_holding_no_request(view: PoolView, action: str, target: int,
+                                                           evict: tuple[str, ...]) -> None:
+    d = policy.decide(NOW, view, [req("down", value=0.1, key="k")], (1, 10), PROP, QUIET)
+    assert (d.action, d.target_size, d.evict) == (action, target, evict)
+    assert d.consume == (("k",) if action == DOWN else ())  # held: nothing used up
+
+
+def test_a_bound_correction_evicts_busy_members_too() -> None:
+    d = policy.decide(NOW, busy_pool([1, 1, 2, 1]), [], (1, 2), PROP, QUIET)
+    assert (d.action, d.target_size, d.evict) == (DOWN, 2, ("m3", "m1"))

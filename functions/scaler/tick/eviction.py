@@ -4,7 +4,9 @@ Exoscale's NLB forwards to the pool as a whole, so a member cannot be drained be
 what the scaler chooses is whom to evict: members not yet serving first, then those holding the
 fewest requests in flight (read from each member by the tick: in_flight.py), then
 the newest. A member without a figure ranks after every member with one (it may be busy); with no
-figures at all (no member answered) the order is readiness, then age.
+figures at all (no member answered) the order is readiness, then age. A scale-down the policy asks
+for takes only the members that hold no request (`spare`); one that corrects the bounds takes
+whom the ranking names.
 
 `created-at` is parsed, not compared as text: fractions of a second and offsets make string
 order wrong. A timestamp without an offset is UTC, as the API's are. A member whose creation time
@@ -53,6 +55,16 @@ def evict_order(members: Sequence[Member], count: int) -> tuple[str, ...]:
     """The `count` members to remove: not yet serving, then fewest in flight, then newest."""
     ranked = sorted(members, key=_rank)
     return tuple(m.id for m in ranked[:max(count, 0)])
+
+
+def spare(members: Sequence[Member], victims: Sequence[str]) -> tuple[str, ...]:
+    """The victims a scale-down can take without cutting a request: those not yet serving or known
+    to hold none. With no figure for any member there is nothing to go by: all of them."""
+    if all(m.in_flight is None for m in members):
+        return tuple(victims)
+    by_id = {m.id: m for m in members}
+    return tuple(v for v in victims
+                 if not by_id[v].serving or (by_id[v].in_flight is not None and by_id[v].in_flight == 0))
 
 
 def with_in_flight(members: Sequence[Member], by_ip: Mapping[str, float]) -> tuple[Member, ...]:

@@ -3,8 +3,9 @@ chooses whom to evict.
 
 Read at that moment, not from Prometheus: a Prometheus sample is up to a scrape interval old, and
 one `/load` lasts only 10 s, so a member idle at the last scrape may be busy by the call. The
-figure is node exporter's `node_netstat_Tcp_CurrEstab` less this read's own connection (as
-alerts.json's in_flight signal counts it); `collect[]=netstat` asks node exporter for that
+figure is node exporter's `node_netstat_Tcp_CurrEstab` less two connections: this read's own and
+the one Prometheus keeps alive to scrape the member (alerts.json's in_flight signal takes one off,
+as only the scrape's is open while it scrapes); `collect[]=netstat` asks node exporter for that
 collector only (https://github.com/prometheus/node_exporter#filtering-enabled-collectors). The
 members are read in parallel with a short timeout; a member that does not answer has no figure
 and ranks after every member with one (eviction.py).
@@ -19,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 log = logging.getLogger("scaler.in_flight")
 
 SERIES = "node_netstat_Tcp_CurrEstab"
+BASELINE = 2  # this read's connection and Prometheus' kept-alive scrape connection
 TIMEOUT_S = 1.0
 WORKERS = 16
 
@@ -29,7 +31,7 @@ def parse(text: str) -> float | None:
         name, _, value = line.partition(" ")
         if name == SERIES:
             try:
-                return max(float(value.split()[0]) - 1, 0.0)  # less our own connection
+                return max(float(value.split()[0]) - BASELINE, 0.0)
             except (IndexError, ValueError):
                 return None
     return None

@@ -2,9 +2,9 @@
 
 Rules, in order: paused → nothing; pool not `running` → nothing (requests stay pending);
 a pool outside its bounds is corrected without any request; up beats down; no scale-down within
-the cooldown; the size aimed at is ceil(total demand / what one member holds at the target),
-at least +MIN_UP_STEP on a scale-up, capped by the bounds and `max_step` (a request without a
-demand figure moves ±1).
+the cooldown; the size aimed at is ceil(total demand / what one member holds at the target), at
+least +MIN_UP_STEP on a scale-up, capped by the bounds and `max_step` (a request without a demand
+figure moves ±1); a scale-down removes only members holding no request (eviction.spare).
 
 A scale-up looks ahead: a measured request with a rising `trend` (members' worth per second) is
 sized for total + trend × (`lookahead_s` + its age), at most MAX_AHEAD more; a falling trend is
@@ -38,7 +38,7 @@ from functions.bucket.request import Outcome, Pending
 from functions.bucket.state import Action, Memory
 from functions.common.config import Config
 
-from .eviction import Member, evict_order
+from .eviction import Member, evict_order, spare
 from .occupancy import Capacity, fit
 
 UP, DOWN, NONE = Action.UP, Action.DOWN, Action.NONE
@@ -202,9 +202,17 @@ def decide(now: float, pool: PoolView, pending: Sequence[Pending], bounds: tuple
     if target >= pool.size:
         return Decision(NONE, pool.size, f"down request(s) but size {pool.size} is needed: {how}",
                         consume=keys, outcome=Outcome.COVERED, requests=everything)
-    return Decision(DOWN, target, f"{len(downs)} down request(s); {how}",
-                    evict=evict_order(pool.members, pool.size - target), consume=keys,
-                    requests=everything)
+    # Only members holding no request go (eviction.spare): a busy one is kept for a later round,
+    # and when all are busy the requests wait for the next tick. An alert is a window old; a
+    # member busy now is demand the window did not see.
+    victims = evict_order(pool.members, pool.size - target)
+    idle = spare(pool.members, victims)
+    if not idle:
+        return Decision(NONE, pool.size, f"scale-down to {target} held: the members it would "
+                        "evict hold requests; requests stay pending")
+    kept = f"; {len(victims) - len(idle)} busy member(s) kept" if len(idle) < len(victims) else ""
+    return Decision(DOWN, pool.size - len(idle), f"{len(downs)} down request(s); {how}{kept}",
+                    evict=idle, consume=keys, requests=everything)
 
 
 def split_expired(pending: Sequence[Pending], now: float, ttl_s: float
