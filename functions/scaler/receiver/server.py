@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as futures
-import contextlib
 import json
 import logging
 import os
@@ -24,20 +23,20 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import bottle
 
 from functions.bucket.request import ScaleRequest
-from functions.common import config, keys
+from functions.common import config
 from functions.common.kick import Kicker
-from functions.common.store import Conflict, Store, StoreError
-from functions.views import overview, reads
+from functions.common.store import Store, StoreError
+from functions.views import overview
 from functions.views import pools as choice
 from functions.views.status import receiver_status
 
-from . import payload, routing
+from . import payload, routing, sos
 from .intake import (
     BODY_LIMIT,
     Refused,
@@ -57,30 +56,6 @@ SERVER_THREADS = 32        # each slow client holds one; the rest keep serving
 SOCKET_TIMEOUT_S = 5       # a client silent this long between two packets is dropped
 
 Clock = Callable[[], float]
-
-
-# ---------------------------------------------------------------------------- SOS writes
-
-
-def store_requests(store: Store, requests: Iterable[tuple[str, ScaleRequest]],
-                   pool_exec: futures.ThreadPoolExecutor, deadline_s: float) -> list[str]:
-    """Create one object per (pool id, request) in parallel; every key, or StoreError /
-    TimeoutError."""
-    def put(pool: str, req: ScaleRequest) -> str:
-        key = keys.request(pool, req.received_ms, req.unique())
-        # Conflict: the object is already there, a retry of our own write landed.
-        with contextlib.suppress(Conflict):
-            store.put(key, req.to_json(), if_none_match=True)
-        return key
-
-    jobs = [pool_exec.submit(put, pool, req) for pool, req in requests]
-    _done, late = futures.wait(jobs, timeout=deadline_s)
-    if late:
-        for job in late:
-            job.cancel()  # not yet started: never write after we answered 503
-        raise TimeoutError(f"SOS did not confirm {len(late)} of {len(jobs)} writes "
-                           f"within {deadline_s:.0f} s")
-    return [job.result() for job in jobs]  # re-raises the first StoreError
 
 
 # ---------------------------------------------------------------------------- the app
@@ -154,7 +129,7 @@ def make_app(cfg: config.Config, store: Store, clock: Clock = time.time, *,
         remaining = write_deadline_s - (time.monotonic() - started)
         if remaining <= 0:
             raise TimeoutError("write deadline passed while reading the request")
-        stored = store_requests(store, [(by_name[name].pool_id, r) for name, r in requests],
+        stored = sos.store_requests(store, [(by_name[name].pool_id, r) for name, r in requests],
                                 pool_exec, remaining)
         if kick is not None:
             kick()  # only now: the tick it starts must find these requests in SOS
@@ -199,13 +174,7 @@ def make_app(cfg: config.Config, store: Store, clock: Clock = time.time, *,
         whole = len(names) > 1 and not bottle.request.query.get("pool")
         targets = list(by_name.values()) if whole else [chosen()]
         now = clock()
-        jobs = [pool_exec.submit(reads.read_status, store, one, now) for one in targets]
-        _done, late = futures.wait(jobs, timeout=write_deadline_s)
-        if late:
-            for job in late:
-                job.cancel()
-            raise TimeoutError("SOS did not answer the status reads in time")
-        views = [job.result() for job in jobs]  # re-raises the first StoreError
+        views = sos.read_views(store, targets, now, pool_exec, write_deadline_s)
         if whole:
             body = overview.overview([(one.pool_name, view) for one, view in
                                       zip(targets, views, strict=True)], now)
