@@ -15,22 +15,14 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import NoReturn, TextIO
 
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
-
 from functions.common import config, keys
 from functions.common.bounds import effective_bounds
 from functions.common.store import Conflict, Json, Store, StoreError
 from functions.views import objects, reads
 
-from . import controls, tables
+from . import controls, pools, tables
 from . import settings as opsettings
+from .errors import describe
 from .timefmt import parse_since
 
 # An operator waits at a terminal: fail within seconds rather than botocore's minute.
@@ -39,39 +31,8 @@ READ_TIMEOUT_S = 5.0
 ATTEMPTS = 2
 CAS_ATTEMPTS = 5
 
-_CODES = {
-    "NoSuchBucket": "bucket {bucket!r} does not exist at {endpoint} (check SOS_BUCKET and "
-                    "SOS_ENDPOINT/EXOSCALE_ZONE)",
-    "InvalidAccessKeyId": "{endpoint} does not know this key (InvalidAccessKeyId): check "
-                          "EXOSCALE_KEY",
-    "SignatureDoesNotMatch": "{endpoint} rejected the signature (SignatureDoesNotMatch): check "
-                             "EXOSCALE_SECRET",
-    "AccessDenied": "access denied to bucket {bucket!r} (AccessDenied): the key lacks "
-                    "permission on it",
-    "InvalidBucketName": "invalid bucket name {bucket!r}",
-}
-
-
 class Failure(Exception):
     """A one-line error for the operator; exit 1."""
-
-
-def describe(exc: StoreError, cfg: config.Config) -> str:
-    """One line for an SOS failure, naming what to check; never a secret."""
-    cause = exc.__cause__
-    fields = {"bucket": cfg.bucket, "endpoint": cfg.sos_endpoint}
-    if isinstance(cause, ClientError):
-        code = str(cause.response.get("Error", {}).get("Code", ""))
-        if code in _CODES:
-            return _CODES[code].format(**fields)
-        status = cause.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        return f"SOS answered {code or 'an error'} (HTTP {status}) at {cfg.sos_endpoint}: {exc}"
-    if isinstance(cause, (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError,
-                          ConnectionClosedError)):
-        return f"cannot reach SOS endpoint {cfg.sos_endpoint} ({type(cause).__name__})"
-    if isinstance(cause, BotoCoreError):
-        return f"SOS request failed at {cfg.sos_endpoint}: {cause}"
-    return str(exc)
 
 
 def default_store(cfg: config.Config) -> Store:
@@ -147,11 +108,14 @@ def build_parser() -> argparse.ArgumentParser:
     # SUPPRESS keeps a top-level --json from being reset by the subcommand's default.
     json_flag.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                            help="machine-readable output (stable shapes)")
+    json_flag.add_argument("--pool", default=argparse.SUPPRESS, metavar="NAME",
+                           help="the pool to show or steer (required when several are configured, "
+                                "except by status, which then lists them all)")
     parser = _Parser(
         prog=PROG, parents=[json_flag],
         description="The operator's view of the autoscaler's state bucket. Configured by the "
                     "handlers' environment: EXOSCALE_KEY, EXOSCALE_SECRET, EXOSCALE_ZONE, "
-                    "INSTANCEPOOL_ID, SOS_BUCKET, SOS_ENDPOINT.")
+                    "INSTANCEPOOL_ID (or INSTANCEPOOLS), SOS_BUCKET, SOS_ENDPOINT.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("status", parents=[json_flag], help="tick, action, cooldown, pending, "
                                                         "discovery, lease, pause, bounds")
@@ -265,7 +229,14 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     args = build_parser().parse_args(argv)
     cfg = config.from_environ_or_exit(env)
     try:
-        return _run(args, cfg, make_store(cfg), now(), out, err)
+        chosen = pools.target(args, cfg)
+    except pools.choice.PoolChoiceError as exc:
+        print(f"inspect: error: {exc}", file=err)
+        return 2
+    try:
+        if chosen is None:
+            return pools.overview(cfg, make_store(cfg), now(), out, err, getattr(args, "json", False))
+        return _run(args, chosen, make_store(chosen), now(), out, err)
     except StoreError as exc:
         print(f"inspect: error: {describe(exc, cfg)}", file=err)
     except Failure as exc:

@@ -219,3 +219,35 @@ def budget_text(view: Json, currency: str) -> str:
     if view["error"]:
         rows.append(("problem", f"stored budget ignored by the tick: {view['error']}"))
     return pairs(rows)
+
+
+# --- several pools (functions/views/overview.py builds the view) ---------------------------------
+
+def _notes(row: Json) -> str:
+    notes = []
+    if row["paused"]:
+        notes.append("paused")
+    if row["intent"] is not None:
+        notes.append(f"{row['intent']['action']} to {row['intent']['target_size']} "
+                     f"({row['intent']['phase']})")
+    if row["refusal"] is not None:
+        notes.append(f"refused: {clip(row['refusal'], 40)}")
+    if row["cooldown_remaining_s"] > 0:
+        notes.append(f"cooldown {duration(row['cooldown_remaining_s'])}")
+    if row["lease"] is not None and row["lease"]["held"]:
+        notes.append(f"lease held by {row['lease']['holder']}")
+    if row["errors"]:
+        notes.append(_count(row["errors"], "error"))
+    return "; ".join(notes)
+
+
+def overview_text(v: Json) -> str:
+    """One line per pool; `inspect --pool NAME status` shows one in full."""
+    return table(["POOL", "SIZE", "BOUNDS", "PENDING", "LAST ACTION", "LAST TICK", "NOTES"], [
+        [r["name"], None if r["size"] is None else f"{r['size']} {r['state']}",
+         f"{r['bounds']['min']}..{r['bounds']['max']}",
+         f"up {r['pending']['up']}, down {r['pending']['down']}",
+         "none yet" if (act := r["last_action"]) is None else
+         f"{act['action']} {_sizes(act['from_size'], act['to_size'])}, {_ago(act['age_s'])}",
+         "no tick yet" if r["tick_age_s"] is None else _ago(r["tick_age_s"]), _notes(r)]
+        for r in v["pools"]])

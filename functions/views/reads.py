@@ -5,7 +5,7 @@ from __future__ import annotations
 from functions.common import config, keys
 from functions.common.store import Json, Store
 
-from . import objects, status
+from . import objects, overview, status
 
 
 def read_status(store: Store, cfg: config.Config, now: float) -> Json:
@@ -38,3 +38,9 @@ def read_history(store: Store, cfg: config.Config, now: float, since: float | No
 
 def read_discovery(store: Store, cfg: config.Config, now: float) -> Json:
     return objects.discovery_view(cfg.pool_id, store.get(keys.discovery(cfg.pool_id)), now)
+
+
+def read_overview(store: Store, cfg: config.Config, now: float) -> Json:
+    """One row per configured pool (views/overview.py), the pools read one after the other."""
+    return overview.overview([(one.pool_name, read_status(store, one, now))
+                              for one in cfg.each_pool()], now)

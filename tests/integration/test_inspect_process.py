@@ -83,3 +83,30 @@ def test_inspect_reads_what_the_real_tick_writes_and_the_tick_honours_inspect(
         assert view["pending"]["up"] == 1 and view["errors"] == []
     finally:
         emu.stop()
+
+
+def test_two_pools_process(env: dict[str, str], store: Store) -> None:
+    web, api = "00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-0000000000a2"
+    two = {k: v for k, v in env.items() if k != "INSTANCEPOOL_ID"}
+    two["INSTANCEPOOLS"] = f"web={web},api={api}:min=2"
+    done = inspect(two, "pause")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == "inspect: error: --pool NAME is required: this deployment scales web, api\n"
+    done = inspect(two, "status", "--pool", "db")
+    assert done.returncode == 2
+    assert done.stderr == "inspect: error: no pool named 'db': this deployment scales web, api\n"
+
+    assert inspect(two, "--pool", "api", "pause").returncode == 0
+    done = inspect(two, "status")
+    assert done.returncode == 0 and done.stderr == ""
+    lines = done.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["POOL", "web", "api"]
+    assert "paused" in lines[2] and "paused" not in lines[1]
+    view = json.loads(inspect(two, "status", "--json").stdout)
+    assert [(r["name"], r["pool_id"], r["paused"]) for r in view["pools"]] == [
+        ("web", web, False), ("api", api, True)]
+    full = json.loads(inspect(two, "status", "--pool", "api", "--json").stdout)
+    assert full["pool_id"] == api and full["paused"] is True and full["bounds"]["min"] == 2
+    settings = store.get(keys.settings(api))
+    assert settings is not None and settings.body is not None and settings.body["paused"] is True
+    assert store.get(keys.settings(web)) is None

@@ -94,3 +94,34 @@ def test_bad_port_exits_2(moto_endpoint: str, bucket: str) -> None:
     proc = start(handler_env(moto_endpoint, bucket, LISTEN_PORT="99999"))
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 2 and "LISTEN_PORT" in err.decode()
+
+
+def test_two_pools_process_routes_by_pool(moto_endpoint: str, bucket: str) -> None:
+    web, api = "00000000-0000-0000-0000-0000000000a1", "00000000-0000-0000-0000-0000000000a2"
+    port = free_port()
+    env = handler_env(moto_endpoint, bucket, LISTEN_PORT=str(port), SCALER_TOKEN=TOKEN,
+                      INSTANCEPOOLS=f"web={web},api={api}")
+    del env["INSTANCEPOOL_ID"]
+    auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+    proc = start(env)
+    try:
+        wait_healthy(proc, port)
+        body = (FIXTURES / "pools" / "grafana_two_pools.json").read_bytes()
+        status, answer = request(port, "POST", "/webhook", body, auth)
+        assert status == 202 and answer["ignored"] == {"resolved": 1, "unknown_pool": 2}
+        assert sorted(k.split("/")[1] for k in answer["stored"]) == sorted([web, api])
+        status, answer = request(port, "POST", "/up", b"", auth)
+        assert status == 400 and answer["error"].endswith("this deployment scales web, api")
+        assert request(port, "POST", "/up?pool=web", b"", auth)[0] == 202
+        status, view = request(port, "GET", "/status", headers=auth)
+        assert status == 200
+        assert [(r["name"], r["pending"]["up"], r["pending"]["down"]) for r in view["pools"]] == [
+            ("web", 2, 0), ("api", 0, 1)]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        log = proc.stderr.read().decode()
+        assert f"(pool web={web}, api={api}," in log
+        assert "2 scale alert(s) name no configured pool (web, api): ignored" in log
+        assert "pools=api,web" in log
+    finally:
+        procs.stop(proc)

@@ -5,8 +5,8 @@ field it reads that is not of the documented shape (or nesting too deep). Both s
 core; Grafana's body is `version` "1" with `orgId`/`state`, Alertmanager's is `version` "4".
 
 Decisions:
-- Only what the receiver reads is checked: `alerts`, each alert's `status`, `labels` (its `scale`
-  and `alertname`), `annotations` (the scale_* ones below) and `fingerprint`. Every other field,
+- Only what the receiver reads is checked: `alerts`, each alert's `status`, `labels` (its `scale`,
+  `alertname` and `pool`), `annotations` (the scale_* ones below) and `fingerprint`. Every other field,
   label and annotation is tolerated whatever its type (senders add and change fields over time,
   a retired annotation stays harmless): a detail never costs a firing scale alert. Nesting deeper
   than MAX_DEPTH is refused, and the receiver limits the body's size.
@@ -46,10 +46,12 @@ from functions.bucket.request import DIRECTIONS, ScaleRequest
 MAX_ALERTS = 1000     # one delivery; more is not a real alert group but a flood
 MAX_DEPTH = 32        # real payloads are 4 levels deep
 DATASOURCE_ALERTS = frozenset({"DatasourceNoData", "DatasourceError"})
-IGNORED_REASONS = ("resolved", "no_scale_label", "invalid_scale_label", "datasource_alert", "other")
+# `unknown_pool` is counted by routing.py, after parsing: it depends on the pools configured.
+IGNORED_REASONS = ("resolved", "no_scale_label", "invalid_scale_label", "datasource_alert", "other",
+                   "unknown_pool")
 
 # The labels and annotations the receiver reads (strings when present); the rest are not looked at.
-READ_LABELS = ("scale", "alertname")
+READ_LABELS = ("scale", "alertname", "pool")
 READ_ANNOTATIONS = ("scale_value", "scale_members", "scale_trend", "scale_cpu")
 
 
@@ -66,6 +68,8 @@ class Parsed:
     bad_members: int = 0                          # scale alerts whose scale_members was unusable
     bad_trends: int = 0                           # scale alerts whose scale_trend was unusable
     bad_cpus: int = 0                             # scale alerts whose scale_cpu was unusable
+    # The `pool` label of each request's alert (None: no label), aligned with `requests`.
+    pools: tuple[str | None, ...] = ()
 
 
 def _reject_constant(name: str) -> float:
@@ -220,6 +224,7 @@ def parse(body: bytes, received_at: float) -> Parsed:
     # Validate every alert before building anything: a delivery is accepted or refused whole.
     checked = [_validate_alert(i, alert) for i, alert in enumerate(alerts)]
     requests: list[ScaleRequest] = []
+    pools: list[str | None] = []
     ignored: dict[str, int] = {}
     bad_values = bad_members = bad_trends = bad_cpus = 0
     for alert, (status, labels, notes) in zip(alerts, checked, strict=True):
@@ -247,4 +252,6 @@ def parse(body: bytes, received_at: float) -> Parsed:
             direction=labels["scale"], source=source, received_at=received_at,
             alertname=labels.get("alertname"), fingerprint=alert.get("fingerprint"), value=value,
             members=members, trend=trend, cpu=cpu))
-    return Parsed(source, tuple(requests), ignored, bad_values, bad_members, bad_trends, bad_cpus)
+        pools.append(labels.get("pool"))
+    return Parsed(source, tuple(requests), ignored, bad_values, bad_members, bad_trends, bad_cpus,
+                  tuple(pools))

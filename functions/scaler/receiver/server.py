@@ -3,7 +3,9 @@
 Owns the receiver's HTTP contract (docs/architecture.md, "The receiver"): POST /webhook,
 GET|POST /up and /down, GET /healthz, GET /status (the `inspect status` view); JSON answers for
 every status; one log line per delivery. The checks before any write (token, body limits,
-content type) live in intake.py. A 2xx is sent only once every request of the delivery is stored in SOS
+content type) live in intake.py. Each request is stored under its pool (routing.py: the alert's
+`pool` label; `?pool=NAME` on /up, /down and /status, required when several pools are configured).
+A 2xx is sent only once every request of the delivery, whatever its pool, is stored in SOS
 (conditional create); SOS trouble past the write deadline is a 503 so the sender re-delivers.
 With SCALER_KICK_FILE set, a delivery that stored requests touches that file, and a watcher
 (systemd's autoscaler-tick.path, the sandbox's tick timer) starts a tick at once.
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as futures
-import contextlib
 import json
 import logging
 import os
@@ -22,19 +23,20 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import bottle
 
 from functions.bucket.request import ScaleRequest
-from functions.common import config, keys
+from functions.common import config
 from functions.common.kick import Kicker
-from functions.common.store import Conflict, Store, StoreError
-from functions.views import reads
+from functions.common.store import Store, StoreError
+from functions.views import overview
+from functions.views import pools as choice
 from functions.views.status import receiver_status
 
-from . import payload
+from . import payload, routing, sos
 from .intake import (
     BODY_LIMIT,
     Refused,
@@ -54,29 +56,6 @@ SERVER_THREADS = 32        # each slow client holds one; the rest keep serving
 SOCKET_TIMEOUT_S = 5       # a client silent this long between two packets is dropped
 
 Clock = Callable[[], float]
-
-
-# ---------------------------------------------------------------------------- SOS writes
-
-
-def store_requests(store: Store, pool: str, requests: Iterable[ScaleRequest],
-                   pool_exec: futures.ThreadPoolExecutor, deadline_s: float) -> list[str]:
-    """Create one object per request in parallel; every key, or StoreError / TimeoutError."""
-    def put(req: ScaleRequest) -> str:
-        key = keys.request(pool, req.received_ms, req.unique())
-        # Conflict: the object is already there, a retry of our own write landed.
-        with contextlib.suppress(Conflict):
-            store.put(key, req.to_json(), if_none_match=True)
-        return key
-
-    jobs = [pool_exec.submit(put, req) for req in requests]
-    _done, late = futures.wait(jobs, timeout=deadline_s)
-    if late:
-        for job in late:
-            job.cancel()  # not yet started: never write after we answered 503
-        raise TimeoutError(f"SOS did not confirm {len(late)} of {len(jobs)} writes "
-                           f"within {deadline_s:.0f} s")
-    return [job.result() for job in jobs]  # re-raises the first StoreError
 
 
 # ---------------------------------------------------------------------------- the app
@@ -104,6 +83,14 @@ def make_app(cfg: config.Config, store: Store, clock: Clock = time.time, *,
                                            thread_name_prefix="sos-write")
     app.config["receiver.executor"] = pool_exec  # for shutdown by whoever serves the app
     kick = Kicker(cfg.kick_file) if cfg.kick_file else None
+    by_name = {one.pool_name: one for one in cfg.each_pool()}
+    names = tuple(by_name)
+
+    def chosen(how: str = "pool=NAME") -> config.Config:
+        try:
+            return by_name[choice.pick(names, bottle.request.query.get("pool"), how)]
+        except choice.PoolChoiceError as exc:
+            raise Refused(400, str(exc)) from None
 
     def done(status: int, body: dict[str, Any], started: float, what: str) -> bottle.HTTPResponse:
         # One line per delivery: never the token, never the body.
@@ -132,8 +119,8 @@ def make_app(cfg: config.Config, store: Store, clock: Clock = time.time, *,
                             "sos-unavailable")
         return route
 
-    def save(requests: tuple[ScaleRequest, ...], ignored: dict[str, int], extra: dict[str, Any],
-             started: float, source: str) -> bottle.HTTPResponse:
+    def save(requests: list[tuple[str, ScaleRequest]], ignored: dict[str, int],
+             extra: dict[str, Any], started: float, source: str) -> bottle.HTTPResponse:
         counts = ",".join(f"{k}={v}" for k, v in sorted(ignored.items())) or "none"
         if not requests:
             return done(200, {"stored": [], "ignored": ignored, **extra,
@@ -142,12 +129,14 @@ def make_app(cfg: config.Config, store: Store, clock: Clock = time.time, *,
         remaining = write_deadline_s - (time.monotonic() - started)
         if remaining <= 0:
             raise TimeoutError("write deadline passed while reading the request")
-        stored = store_requests(store, cfg.pool_id, requests, pool_exec, remaining)
+        stored = sos.store_requests(store, [(by_name[name].pool_id, r) for name, r in requests],
+                                pool_exec, remaining)
         if kick is not None:
             kick()  # only now: the tick it starts must find these requests in SOS
-        directions = ",".join(sorted({r.direction for r in requests}))
+        directions = ",".join(sorted({r.direction for _, r in requests}))
+        where = "" if len(names) == 1 else " pools=" + ",".join(sorted({n for n, _ in requests}))
         return done(202, {"stored": stored, "ignored": ignored, **extra}, started,
-                    f"{source} stored={len(stored)} ({directions}) ignored={counts}")
+                    f"{source} stored={len(stored)} ({directions}){where} ignored={counts}")
 
     @guard
     def webhook(started: float) -> bottle.HTTPResponse:
@@ -159,16 +148,11 @@ def make_app(cfg: config.Config, store: Store, clock: Clock = time.time, *,
             parsed = payload.parse(body, clock())
         except payload.ParseError as exc:
             raise Refused(400, str(exc)) from None
-        extra: dict[str, Any] = {}
-        if parsed.bad_values:
-            extra["bad_scale_value"] = parsed.bad_values
-        if parsed.bad_members:
-            extra["bad_scale_members"] = parsed.bad_members
-        if parsed.bad_trends:
-            extra["bad_scale_trend"] = parsed.bad_trends
-        if parsed.bad_cpus:
-            extra["bad_scale_cpu"] = parsed.bad_cpus
-        return save(parsed.requests, parsed.ignored, extra, started, parsed.source)
+        routed, ignored = routing.route(names, parsed.requests, parsed.pools, parsed.ignored)
+        if routing.UNKNOWN_POOL in ignored:
+            log.warning("%d scale alert(s) name no configured pool (%s): ignored",
+                        ignored[routing.UNKNOWN_POOL], ", ".join(names))
+        return save(routed, ignored, routing.bad_annotations(parsed), started, parsed.source)
 
     def manual(direction: str) -> Callable[[], bottle.HTTPResponse]:
         @guard
@@ -177,21 +161,25 @@ def make_app(cfg: config.Config, store: Store, clock: Clock = time.time, *,
             value = payload.scale_value(raw)
             if raw is not None and value is None:
                 raise Refused(400, "value must be a finite number >= 0")
+            pool = chosen()
             req = ScaleRequest(direction=direction, source="manual", received_at=clock(),
                                value=value)
-            return save((req,), {}, {}, started, "manual")
+            return save([(pool.pool_name, req)], {}, {}, started, "manual")
         return route
 
     @guard
     def status(started: float) -> bottle.HTTPResponse:
-        # The same view as `inspect status`, read within the write deadline.
-        job = pool_exec.submit(reads.read_status, store, cfg, clock())
-        try:
-            view = job.result(timeout=write_deadline_s)
-        except futures.TimeoutError:
-            job.cancel()
-            raise TimeoutError("SOS did not answer the status reads in time") from None
-        return done(200, receiver_status(view), started, "status")
+        # The same view as `inspect status` (one row per pool when several pools are configured
+        # and none is named), each pool's reads in parallel within the write deadline.
+        whole = len(names) > 1 and not bottle.request.query.get("pool")
+        targets = list(by_name.values()) if whole else [chosen()]
+        now = clock()
+        views = sos.read_views(store, targets, now, pool_exec, write_deadline_s)
+        if whole:
+            body = overview.overview([(one.pool_name, view) for one, view in
+                                      zip(targets, views, strict=True)], now)
+            return done(200, body, started, "status")
+        return done(200, receiver_status(views[0]), started, "status")
 
     def healthz() -> bottle.HTTPResponse:
         return answer(200, {"ok": True})
@@ -234,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = config.from_environ_or_exit()
     app = make_app(cfg, receiver_store(cfg), time.time)
     log.info("listening on %s:%d (pool %s, auth %s, server %s, kick %s)", cfg.listen_addr,
-             cfg.listen_port, cfg.pool_id, "on" if cfg.token else "OFF", args.server,
-             cfg.kick_file or "off")
+             cfg.listen_port, ", ".join(f"{one.pool_name}={one.pool_id}" for one in cfg.each_pool()),
+             "on" if cfg.token else "OFF", args.server, cfg.kick_file or "off")
     if args.server == "wsgiref":
         bottle.run(app, server="wsgiref", host=cfg.listen_addr, port=cfg.listen_port, quiet=True)
         return 0
