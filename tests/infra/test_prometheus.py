@@ -108,8 +108,9 @@ def test_rules_come_from_the_shared_spec(alert_spec: dict) -> None:
     members = signal(alert_spec, "members")
     assert all(members in r["annotations"]["scale_members"] and '"%.0f"' in r["annotations"]["scale_members"]
                for r in scale.values())
-    # The members are counted over exactly the instance set the cpu signal averages.
-    assert members.startswith("count(") and members[len("count("):-1] in alert_spec["signals"]["cpu"]
+    # The members are counted, per pool, over exactly the instance set the cpu signal averages.
+    by_pool = "count by (pool) ("
+    assert members.startswith(by_pool) and members[len(by_pool):-1] in alert_spec["signals"]["cpu"]
 
 
 def test_demand_is_requests_in_flight_with_cpu_as_the_fallback(alert_spec: dict) -> None:
@@ -117,7 +118,7 @@ def test_demand_is_requests_in_flight_with_cpu_as_the_fallback(alert_spec: dict)
     in_flight = signal(alert_spec, "in_flight")
     assert "node_netstat_Tcp_CurrEstab" in in_flight and "- 1, 0)" in in_flight  # the scrape's own connection
     demand = signal(alert_spec, "demand")
-    assert demand.startswith("max(") and f"label_replace(({signals['cpu']})," in demand
+    assert demand.startswith("max by (pool) (") and f"label_replace(({signals['cpu']})," in demand
     assert f" or label_replace(({in_flight})," in demand
     up = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "up")
     down = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "down")
