@@ -126,7 +126,8 @@ def _query_annotation(expr: str, fmt: str) -> str:
     With several pools the query returns one series per pool: the alert's own pool's value is
     printed, else an unlabelled one (the `or vector(NaN)` fallbacks), as Grafana attaches a
     query's value to an alert instance whose labels equal, contain or are contained in the
-    value's (docs/scaling.md). No match prints a blank, which the receiver reads as absent.
+    value's (grafana/grafana pkg/services/ngalert/eval/eval.go, queryDataResponseToExecutionResults;
+    docs/scaling.md). No match prints a blank, which the receiver reads as absent.
     `index` gives "" for a missing label, so unlabelled test series match an unlabelled alert.
     """
     put = "{{ $v = printf \"" + fmt + "\" .Value }}"
