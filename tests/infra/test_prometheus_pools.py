@@ -1,6 +1,6 @@
 """Several pools on one Prometheus: every alert is one instance per pool (`pool` label), carrying its
 own pool's figures in the annotations, never another pool's; the tick's staleness warning fires per
-pool, also for a pool whose tick never succeeded; pools of different demand kinds get the scale-up
+pool, also for a pool whose tick never succeeded or never ran; pools of different demand kinds get the scale-up
 rule once per kind, restricted to their pools."""
 from __future__ import annotations
 
@@ -65,15 +65,18 @@ def stale(*pools: str) -> list[dict]:
 def test_tick_staleness_is_per_pool_and_fires_for_a_pool_that_never_succeeded(
         tmp_path: Path, alert_spec: dict) -> None:
     """a succeeds at every scrape; b last succeeded at t=0; c runs (its run file is written) but never
-    succeeded, so its age is Prometheus' uptime. Only b and c warn, once past 3 minutes."""
+    succeeded; d exported nothing at all, but discovery found its members. c's and d's age is
+    Prometheus' uptime. Only b, c and d warn, once past 3 minutes."""
     fresh, once = f"0+{SCRAPE_S}x{N}", f"0x{N}"
     series = [{"series": PROMETHEUS_START, "values": once},
               tick("success", "a", fresh), tick("run", "a", fresh),
-              tick("success", "b", once), tick("run", "b", fresh), tick("run", "c", fresh)]
+              tick("success", "b", once), tick("run", "b", fresh), tick("run", "c", fresh),
+              *({"series": f'up{{job="pool",pool="{p}",instance="10.0.0.{n}:9100"}}', "values": f"1x{N}"}
+                for n, p in enumerate("abcd"))]
     tests = [{"interval": f"{SCRAPE_S}s", "input_series": series, "alert_rule_test": [
         {"eval_time": "160s", "alertname": "AutoscalerTickStale", "exp_alerts": []},
-        {"eval_time": "200s", "alertname": "AutoscalerTickStale", "exp_alerts": stale("b", "c")},
-        {"eval_time": "15m", "alertname": "AutoscalerTickStale", "exp_alerts": stale("b", "c")},
+        {"eval_time": "200s", "alertname": "AutoscalerTickStale", "exp_alerts": stale("b", "c", "d")},
+        {"eval_time": "15m", "alertname": "AutoscalerTickStale", "exp_alerts": stale("b", "c", "d")},
     ]}, {   # every pool fresh: no warning, and no unlabelled one from the "nothing exported" fallback
         "interval": f"{SCRAPE_S}s",
         "input_series": [{"series": PROMETHEUS_START, "values": once}]
