@@ -91,6 +91,8 @@ def test_the_dashboard_shows_each_pool(rendered_two: dict, alert_spec: dict) -> 
     assert demand["expr"] == f"({batch}) or ({web})" and demand["legendFormat"].startswith("{{pool}}")
     size = panels["Pool size"]["targets"]
     assert all("by (pool)" in t["expr"] and t["legendFormat"].startswith("{{pool}}") for t in size)
+    # grafana/grafana public/app/plugins/panel/alertlist/types.ts: GroupMode.Custom groups the
+    # instances by the groupBy labels
     alert_list = next(p for p in dashboard["panels"] if p["type"] == "alertlist")
     assert alert_list["options"]["groupMode"] == "custom" and alert_list["options"]["groupBy"] == ["pool"]
 
