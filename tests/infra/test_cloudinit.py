@@ -56,7 +56,7 @@ def test_monitoring_files_and_modes(rendered: dict) -> None:
     for name in REQUIRED_ENV:
         assert env.get(name), name
     assert (env["LISTEN_ADDR"], env["LISTEN_PORT"]) == ("127.0.0.1", "8090")
-    assert env["INSTANCEPOOL_ID"] == TEST_VARS["instance_pool_id"]
+    assert env["INSTANCEPOOL_ID"] == TEST_VARS["pools"]["default"]["id"]
     assert env["SD_OUTPUT"] == "/var/lib/autoscaler/file_sd/pool.json"
     # the tick reads requests in flight from the port the pool's scrape job targets
     assert env["TARGET_PORT"] == "9100"

@@ -28,7 +28,6 @@ def test_config_defaults_are_the_deployed_settings(rendered: dict) -> None:
     assert differ == DEPLOYMENT_ONLY
 
 
-def test_terraforms_defaults_are_configs(tf: dict, tf_module: dict) -> None:
-    assert variable_default(tf, "pool_instance_type") == variable_default(tf_module, "pool_instance_type") \
-        == config.Config.instance_type
+def test_terraforms_defaults_are_configs(tf: dict) -> None:
+    assert variable_default(tf, "pool_instance_type") == config.Config.instance_type
     assert variable_default(tf, "pool_min_size") == config.Config.min_size

@@ -194,13 +194,13 @@ def test_in_flight_panel_shows_per_member_what_the_demand_averages(rendered: dic
     dashboard = json.loads(rendered["dashboard"])
     panel = next(p for p in dashboard["panels"] if p["title"].startswith("Requests in flight per member"))
     (target,) = panel["targets"]
-    assert target["legendFormat"] == "{{instance}}"
+    assert target["legendFormat"] == "{{pool}} {{instance}}"
     # the scale-up alert's demand is the same counter over the same window, summed over the pool
     # (so a member joining inside the window moves none of it) and divided by the members counted
     per_member = target["expr"].replace("[${rate_window}]", "[30s]")
     assert per_member == 'clamp_min(avg_over_time(node_netstat_Tcp_CurrEstab{job="pool"}[30s]) - 1, 0)'
     in_flight = signal(alert_spec, "in_flight")
-    pool_sum = 'sum(clamp_min(node_netstat_Tcp_CurrEstab{job="pool"} - 1, 0))'
+    pool_sum = 'sum by (pool) (clamp_min(node_netstat_Tcp_CurrEstab{job="pool"} - 1, 0))'
     assert in_flight.startswith(f"avg_over_time(({pool_sum})[30s:5s])")
     assert in_flight.endswith(f" / ({signal(alert_spec, 'members')})")
     assert f"({in_flight})" in signal(alert_spec, "demand")
@@ -228,7 +228,7 @@ def test_cpu_panels_use_the_alerts_rate_window(rendered: dict, alert_spec: dict)
     dashboard = json.loads(rendered["dashboard"])
     exprs = {p["title"]: p["targets"][0]["expr"] for p in dashboard["panels"] if p.get("targets")}
     assert exprs["Average pool CPU (scaling signal)"] == signal(alert_spec, "cpu")
-    assert f"avg({exprs['CPU per member']})" == signal(alert_spec, "cpu")
+    assert f"avg by (pool) ({exprs['CPU per member']})" == signal(alert_spec, "cpu")
 
 
 def test_the_datasources_scrape_interval_is_prometheus_own() -> None:

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 import pytest
 import yaml
 
-from tests.infra.conftest import REPO
+from tests.infra.conftest import REPO, TEST_VARS
 
 FIXTURES = REPO / "tests" / "fixtures"
 NAMES = sorted(p.stem for p in FIXTURES.glob("grafana_*.json"))
@@ -20,6 +20,7 @@ TOP = ["receiver", "status", "alerts", "groupLabels", "commonLabels", "commonAnn
 ALERT = ["status", "labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint", "silenceURL",
          "dashboardURL", "panelURL", "ruleUID", "values", "valueString", "orgId"]
 ZERO_TIME = "0001-01-01T00:00:00Z"
+(POOL,) = TEST_VARS["pools"]
 
 
 def load(name: str) -> dict:
@@ -75,7 +76,9 @@ def test_scaling_fixtures_carry_the_rules_labels_and_annotations(rendered: dict)
         alert = load(name)["alerts"][0]
         rule = rules[alert["labels"]["alertname"]]
         assert alert["ruleUID"] == rule["uid"]
-        assert alert["labels"] == {"alertname": rule["title"], "grafana_folder": "Autoscaler", **rule["labels"]}
+        # the rule's labels, and the pool its queries aggregate by (the deployment's one pool)
+        assert alert["labels"] == {"alertname": rule["title"], "grafana_folder": "Autoscaler",
+                                   "pool": POOL, **rule["labels"]}
         assert set(alert["annotations"]) == set(rule["annotations"])
         assert set(alert["values"]) == {d["refId"] for d in rule["data"]}
         assert alert["generatorURL"].endswith(f"/alerting/grafana/{rule['uid']}/view?orgId=1")
@@ -131,12 +134,25 @@ def default_message(body: dict) -> str:
     return text + (f"**Resolved**\n{listed(resolved)}" if resolved else "")
 
 
+def default_title(body: dict) -> str:
+    """templates/default_template.go `__subject`: the status with counts, the group labels' values and
+    the other common labels' values in parentheses, each sorted by label name."""
+    firing = sum(a["status"] == "firing" for a in body["alerts"])
+    resolved = len(body["alerts"]) - firing
+    status = ", ".join([f"FIRING:{firing}"] * bool(firing) + [f"RESOLVED:{resolved}"] * bool(resolved))
+    status = "RESOLVED" if not firing else status
+    group = " ".join(v for _, v in sorted(body["groupLabels"].items()))
+    rest = [v for k, v in sorted(body["commonLabels"].items()) if k not in body["groupLabels"]]
+    return f"[{status}] {group} " + (f"({' '.join(rest)})" if rest else "")
+
+
 @pytest.mark.parametrize("name", NAMES)
-def test_silence_urls_and_message_are_what_grafana_renders(name: str) -> None:
+def test_silence_urls_title_and_message_are_what_grafana_renders(name: str) -> None:
     body = load(name)
     for alert in body["alerts"]:
         assert alert["silenceURL"] == silence_url(body, alert)
         assert alert["generatorURL"].endswith("?orgId=1")
+    assert body["title"] == default_title(body)
     assert body["message"] == default_message(body)
     assert "\\n" not in body["message"]
 

@@ -3,6 +3,7 @@ fires and resolves at the right values) and the rendered Alertmanager config (am
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -100,7 +101,8 @@ def test_rules_come_from_the_shared_spec(alert_spec: dict) -> None:
         assert rule["alert"] == alert["name"]
         assert rule["expr"].endswith(f" {alert['op']} {threshold}")
         assert rule["for"] == alert["for"] and rule["labels"] == alert["labels"]
-        assert ('job="pool"' in rule["expr"]) == ("cpu" in alert["signal"])
+        # the pool's members for the CPU alerts; the tick's age also knows the pools by their targets
+        assert ('job="pool"' in rule["expr"]) == ("cpu" in alert["signal"] or alert["signal"] == "tick_age")
     scale = {r["labels"]["scale"]: r for r in group["rules"] if "scale" in r["labels"]}
     assert set(scale) == {"up", "down"}
     assert all("scale_value" in r["annotations"] for r in scale.values())
@@ -108,8 +110,9 @@ def test_rules_come_from_the_shared_spec(alert_spec: dict) -> None:
     members = signal(alert_spec, "members")
     assert all(members in r["annotations"]["scale_members"] and '"%.0f"' in r["annotations"]["scale_members"]
                for r in scale.values())
-    # The members are counted over exactly the instance set the cpu signal averages.
-    assert members.startswith("count(") and members[len("count("):-1] in alert_spec["signals"]["cpu"]
+    # The members are counted, per pool, over exactly the instance set the cpu signal averages.
+    by_pool = "count by (pool) ("
+    assert members.startswith(by_pool) and members[len(by_pool):-1] in alert_spec["signals"]["cpu"]
 
 
 def test_demand_is_requests_in_flight_with_cpu_as_the_fallback(alert_spec: dict) -> None:
@@ -117,7 +120,7 @@ def test_demand_is_requests_in_flight_with_cpu_as_the_fallback(alert_spec: dict)
     in_flight = signal(alert_spec, "in_flight")
     assert "node_netstat_Tcp_CurrEstab" in in_flight and "- 1, 0)" in in_flight  # the scrape's own connection
     demand = signal(alert_spec, "demand")
-    assert demand.startswith("max(") and f"label_replace(({signals['cpu']})," in demand
+    assert demand.startswith("max by (pool) (") and f"label_replace(({signals['cpu']})," in demand
     assert f" or label_replace(({in_flight})," in demand
     up = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "up")
     down = next(a for a in alert_spec["alerts"] if a["labels"].get("scale") == "down")
@@ -477,10 +480,20 @@ def test_alertmanager_config_checks_and_matches_the_spec(tmp_path: Path, alert_s
 
 # What a pool member exports that the scaling conditions do not need: node exporter's netstat
 # collector (requests in flight) and load1. A member without them still has node_cpu_seconds_total.
-OPTIONAL_SERIES = {
-    "node_netstat_Tcp_CurrEstab": [{"series": estab(n), "values": f"3x{N}"} for n in (1, 2)],
-    "node_load1": [{"series": load(n), "values": f"1.5x{N}"} for n in (1, 2)],
-}
+OPTIONAL_METRICS = ("node_netstat_Tcp_CurrEstab", "node_load1")
+# Two pools with different data: two members at 0.9, one at 0.5 (conftest.TWO_POOLS' names).
+POOL_MEMBERS = {"web": ((1, 2), 0.9, 3), "batch": ((3,), 0.5, 2)}
+
+
+def pool_series(pool: str, missing: tuple[str, ...]) -> list[dict]:
+    members, busy, value = POOL_MEMBERS[pool]
+
+    def labels(n: int) -> str:
+        return f'job="pool",pool="{pool}",instance="10.0.0.{n}:9100"'
+    series = [{"series": f'node_cpu_seconds_total{{{labels(n)},cpu="0",mode="idle"}}', "values": idle_series(busy)}
+              for n in members]
+    return series + [{"series": f"{metric}{{{labels(n)}}}", "values": f"{value}x{N}"}
+                     for metric in OPTIONAL_METRICS if metric not in missing for n in members]
 
 
 def datasource_queries(rule: dict) -> tuple[str, dict[str, str]]:
@@ -490,32 +503,45 @@ def datasource_queries(rule: dict) -> tuple[str, dict[str, str]]:
     return data[rule["condition"]]["model"]["expression"], queries
 
 
-def test_every_query_of_a_grafana_scaling_rule_has_a_result_whenever_its_condition_does(
-        tmp_path: Path, rendered: dict) -> None:
+@pytest.mark.parametrize("rendering", ["rendered", "rendered_two"])
+def test_every_query_of_a_grafana_scaling_rule_has_a_result_for_each_pool_whenever_its_condition_does(
+        tmp_path: Path, rendering: str, request: pytest.FixtureRequest) -> None:
     """Grafana runs a rule's queries together, and one empty datasource query puts the whole rule in
     its noDataState without looking at the condition (grafana/grafana pkg/services/ngalert/eval/
     eval.go: every empty datasource query goes into ExecutionResults.NoData, and
     evaluateExecutionResult returns NoData results when it is not empty). With noDataState OK, an
-    empty auxiliary query would stop a scaling alert from firing. So: on the exact queries
-    terraform provisions, with each optional series missing in turn (and all of them), whenever
-    the condition's query has a result, so does every other query of the rule."""
+    empty auxiliary query would stop a scaling alert from firing. Per pool, the same holds for each
+    alert instance: eval.go (queryDataResponseToExecutionResults) attaches to a condition frame the
+    values of every other query whose labels equal, contain or are contained in the frame's, so a
+    pool's instance lacks a query's value when that query has neither the pool's series nor an
+    unlabelled one. So: on the exact queries terraform provisions, for two pools with different
+    data, with each optional series missing in turn (and all of them) in either pool, whenever the
+    condition's query has a result for a pool, every other query has one for that pool or one
+    without a pool label. Both renderings: one pool, and two of different demand kinds (their
+    scale-up rules restricted to their pools)."""
+    rendered = request.getfixturevalue(rendering)
     rules = [r for r in yaml.safe_load(rendered["grafana_alerting"])["groups"][0]["rules"] if "scale" in r["labels"]]
-    assert {r["labels"]["scale"] for r in rules} == {"up", "down"}
-    cpu = [{"series": idle(n), "values": idle_series(0.9)} for n in (1, 2)]
+    assert {r["labels"]["scale"] for r in rules} >= {"up", "down"}
+    options: list[tuple[str, ...]] = [(), *[(name,) for name in OPTIONAL_METRICS], OPTIONAL_METRICS]
     tests = []
-    for missing in [(), *[(name,) for name in OPTIONAL_SERIES], tuple(OPTIONAL_SERIES)]:
-        present = [s for name, series in OPTIONAL_SERIES.items() if name not in missing for s in series]
-        checks = []
-        for rule in rules:
-            condition_ref, queries = datasource_queries(rule)
-            condition = queries[condition_ref]
-            for t in ("10s", "30s", "2m"):
-                # the condition has a result here, so the check below is not vacuous
-                checks.append({"expr": f"count({condition})", "eval_time": t,
-                               "exp_samples": [{"labels": "{}", "value": 1}]})
-                checks += [{"expr": f"count({condition}) unless on () count({expr})", "eval_time": t,
-                            "exp_samples": []} for ref, expr in queries.items() if ref != condition_ref]
-        tests.append({"interval": f"{SCRAPE_S}s", "input_series": cpu + present, "promql_expr_test": checks})
+    for missing_a in options:
+        for missing_b in options:
+            checks = []
+            for rule in rules:
+                condition_ref, queries = datasource_queries(rule)
+                condition = queries[condition_ref]
+                restricted = re.search(r'pool=~"([^"]+)"', condition)   # a per-demand-kind variant
+                pools = [p for p in POOL_MEMBERS if not restricted or p in restricted.group(1).split("|")]
+                for t in ("10s", "30s", "2m"):
+                    # the condition has a result for each of its pools here, so the check is not vacuous
+                    checks.append({"expr": f"count by (pool) ({condition})", "eval_time": t,
+                                   "exp_samples": [{"labels": f'{{pool="{p}"}}', "value": 1} for p in pools]})
+                    checks += [{"expr": f"(count by (pool) ({condition}) unless on (pool) count by (pool) ({expr}))"
+                                        f" unless on () (count by (pool) ({expr}) and on (pool) vector(1))",
+                                "eval_time": t, "exp_samples": []}
+                               for ref, expr in queries.items() if ref != condition_ref]
+            tests.append({"interval": f"{SCRAPE_S}s", "promql_expr_test": checks,
+                          "input_series": pool_series("web", missing_a) + pool_series("batch", missing_b)})
     promtool_test(tmp_path, write_rules(tmp_path), tests, "10s")
 
 

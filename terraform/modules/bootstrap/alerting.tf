@@ -40,25 +40,25 @@ locals {
   grafana_rules = [
     # refIds: A the signal, B demand (scale_value), C members (scale_members), D the threshold,
     # E the demand trend (scale_trend), F the pool's CPU beside the demand (scale_cpu).
-    for alert in local.alert_spec.alerts : {
-      uid       = alert.uid
-      title     = alert.name
+    for rule in local.rule_variants : {
+      uid       = rule.uid
+      title     = rule.title
       condition = "D"
       data = concat(
         [
           for query in [
-            ["A", alert.signal],
-            ["B", lookup(alert, "demand_signal", null)],
-            ["C", lookup(alert, "members_signal", null)],
-            ["E", lookup(alert, "trend_signal", null)],
-            ["F", lookup(alert, "cpu_signal", null)],
+            ["A", rule.alert.signal],
+            ["B", rule.demand_signal],
+            ["C", lookup(rule.alert, "members_signal", null)],
+            ["E", rule.trend_signal],
+            ["F", rule.cpu_signal],
             ] : {
             refId             = query[0]
             relativeTimeRange = { from = 300, to = 0 }
             datasourceUid     = local.datasource_uid
             model = {
               refId   = query[0]
-              expr    = local.alert_signals[query[1]]
+              expr    = rule.selector == "" ? local.alert_signals[query[1]] : replace(local.alert_signals[query[1]], local.pool_job_selector, rule.selector)
               instant = true
               range   = false
             }
@@ -75,8 +75,8 @@ locals {
             datasource = { type = "__expr__", uid = "__expr__" }
             conditions = [{
               evaluator = {
-                type   = local.grafana_ops[alert.op]
-                params = [local.alert_spec.thresholds[alert.threshold]]
+                type   = local.grafana_ops[rule.alert.op]
+                params = [local.alert_spec.thresholds[rule.alert.threshold]]
               }
             }]
           }
@@ -84,14 +84,14 @@ locals {
       )
       noDataState  = "OK"
       execErrState = "OK"
-      for          = alert["for"]
-      labels       = alert.labels
+      for          = rule.alert["for"]
+      labels       = rule.alert.labels
       annotations = merge(
-        { summary = alert.summary },
-        lookup(alert, "demand_signal", null) == null ? {} : { scale_value = "{{ printf \"%.3f\" $values.B.Value }}" },
-        lookup(alert, "members_signal", null) == null ? {} : { scale_members = "{{ printf \"%.0f\" $values.C.Value }}" },
-        lookup(alert, "trend_signal", null) == null ? {} : { scale_trend = "{{ printf \"%.5f\" $values.E.Value }}" },
-        lookup(alert, "cpu_signal", null) == null ? {} : { scale_cpu = "{{ printf \"%.3f\" $values.F.Value }}" },
+        { summary = rule.alert.summary },
+        rule.demand_signal == null ? {} : { scale_value = "{{ printf \"%.3f\" $values.B.Value }}" },
+        lookup(rule.alert, "members_signal", null) == null ? {} : { scale_members = "{{ printf \"%.0f\" $values.C.Value }}" },
+        rule.trend_signal == null ? {} : { scale_trend = "{{ printf \"%.5f\" $values.E.Value }}" },
+        rule.cpu_signal == null ? {} : { scale_cpu = "{{ printf \"%.3f\" $values.F.Value }}" },
       )
       isPaused = false
     }
@@ -156,15 +156,12 @@ locals {
 
   grafana_alerting_yaml = yamlencode(local.grafana_alerting)
 
-  # The demand panel plots exactly what the scale-up alert sends as scale_value.
-  scale_up_alert = one([for alert in local.alert_spec.alerts : alert if lookup(alert.labels, "scale", "") == "up"])
-
   # The CPU and in-flight panels average over the alerts' own rate window (the cpu signal's [..]),
   # so a panel crosses its threshold line when the alert's expression does.
   dashboard_json = templatefile("${local.bootstrap_dir}/grafana/dashboards/autoscaler.json.tftpl", {
     scale_up_cpu   = local.alert_spec.thresholds.scale_up_cpu
     scale_down_cpu = local.alert_spec.thresholds.scale_down_cpu
-    demand_expr    = local.alert_signals[local.scale_up_alert.demand_signal]
+    demand_expr    = local.demand_panel_expr
     rate_window    = regex("\\[(\\w+)\\]", local.alert_spec.signals.cpu)[0]
   })
 }

@@ -3,30 +3,59 @@
 locals {
   sos_endpoint = "https://sos-${var.zone}.exo.io"
 
-  scaler_env = join("\n", [
-    "EXOSCALE_KEY=${var.scaler_key}",
-    "EXOSCALE_SECRET=${var.scaler_secret}",
-    "EXOSCALE_ZONE=${var.zone}",
-    "INSTANCEPOOL_ID=${var.instance_pool_id}",
-    "SOS_BUCKET=${var.sos_bucket}",
-    "SOS_ENDPOINT=${local.sos_endpoint}",
-    "LISTEN_ADDR=127.0.0.1",
-    "LISTEN_PORT=${local.receiver_port}",
-    "SCALER_TOKEN=${var.scaler_token}",
-    "SCALER_MIN_SIZE=${var.scaler_min_size}",
-    "SCALER_MAX_SIZE=${var.scaler_max_size}",
-    # The pool's type in the price table (functions/common/prices.json): cost, spend, the cap.
-    "SCALER_INSTANCE_TYPE=${var.pool_instance_type}",
-    "SD_OUTPUT=/var/lib/autoscaler/file_sd/pool.json",
-    # The members' node exporter: Prometheus scrapes it, and a scale-down reads each member's
-    # requests in flight from it to choose whom to evict.
-    "TARGET_PORT=9100",
-    "TEXTFILE_DIR=/var/lib/autoscaler/textfile",
-    # In the receiver's RuntimeDirectory; the receiver (stored request) and sd (members changed)
-    # touch it, and autoscaler-tick.path starts a tick when it changes.
-    "SCALER_KICK_FILE=/run/autoscaler/kick",
-    "",
+  # The pools per functions/common/pools.py: one pool as INSTANCEPOOL_ID and INSTANCEPOOL_NAME with
+  # the global SCALER_* settings (exactly the single-pool env), several as one INSTANCEPOOLS entry
+  # each with every setting explicit. A null max_step or cooldown_s is left to the handlers' default.
+  pool_names = sort(keys(var.pools))
+  only_pool  = var.pools[local.pool_names[0]]
+  pool_env = length(var.pools) == 1 ? tolist([
+    "INSTANCEPOOL_ID=${local.only_pool.id}", "INSTANCEPOOL_NAME=${local.pool_names[0]}",
+    ]) : tolist([
+    "INSTANCEPOOLS=${join(",", [for name in local.pool_names : join(":", concat(
+      ["${name}=${var.pools[name].id}", "min=${var.pools[name].min_size}", "max=${var.pools[name].max_size}"],
+      var.pools[name].max_step == null ? [] : ["step=${var.pools[name].max_step}"],
+      var.pools[name].cooldown_s == null ? [] : ["cooldown=${var.pools[name].cooldown_s}"],
+      ["type=${var.pools[name].instance_type}"],
+    ))])}",
   ])
+  pool_settings_env = length(var.pools) == 1 ? tolist(concat(
+    [
+      "SCALER_MIN_SIZE=${local.only_pool.min_size}",
+      "SCALER_MAX_SIZE=${local.only_pool.max_size}",
+      # The pool's type in the price table (functions/common/prices.json): cost, spend, the cap.
+      "SCALER_INSTANCE_TYPE=${local.only_pool.instance_type}",
+    ],
+    local.only_pool.max_step == null ? [] : ["SCALER_MAX_STEP=${local.only_pool.max_step}"],
+    local.only_pool.cooldown_s == null ? [] : ["SCALER_COOLDOWN_S=${local.only_pool.cooldown_s}"],
+  )) : tolist([])
+
+  scaler_env = join("\n", concat(
+    [
+      "EXOSCALE_KEY=${var.scaler_key}",
+      "EXOSCALE_SECRET=${var.scaler_secret}",
+      "EXOSCALE_ZONE=${var.zone}",
+    ],
+    local.pool_env,
+    [
+      "SOS_BUCKET=${var.sos_bucket}",
+      "SOS_ENDPOINT=${local.sos_endpoint}",
+      "LISTEN_ADDR=127.0.0.1",
+      "LISTEN_PORT=${local.receiver_port}",
+      "SCALER_TOKEN=${var.scaler_token}",
+    ],
+    local.pool_settings_env,
+    [
+      "SD_OUTPUT=/var/lib/autoscaler/file_sd/pool.json",
+      # The members' node exporter: Prometheus scrapes it, and a scale-down reads each member's
+      # requests in flight from it to choose whom to evict.
+      "TARGET_PORT=9100",
+      "TEXTFILE_DIR=/var/lib/autoscaler/textfile",
+      # In the receiver's RuntimeDirectory; the receiver (stored request) and sd (members changed)
+      # touch it, and autoscaler-tick.path starts a tick when it changes.
+      "SCALER_KICK_FILE=/run/autoscaler/kick",
+      "",
+    ],
+  ))
 
   install_env = join("\n", [
     "ZONE=${var.zone}",

@@ -3,9 +3,35 @@ variable "zone" {
   type        = string
 }
 
-variable "instance_pool_id" {
-  description = "ID of the instance pool the scaler manages."
-  type        = string
+variable "pools" {
+  description = "The pools the scaler manages, by name (the alerts' `pool` label): id, hard size bounds, max_step and cooldown_s (null = the handlers' default), the members' instance type in the functions' price table, and demand: \"in_flight\" (requests in flight from node exporter's netstat, for http-load-generator) or \"cpu\" (CPU, then load per core once saturated). One pool is written as INSTANCEPOOL_ID and INSTANCEPOOL_NAME, several as INSTANCEPOOLS."
+  # terraform 1.0 has no optional(): every attribute must be given, null where the default applies.
+  type = map(object({
+    id            = string
+    min_size      = number
+    max_size      = number
+    max_step      = number
+    cooldown_s    = number
+    instance_type = string
+    demand        = string
+  }))
+
+  validation {
+    condition     = length(var.pools) >= 1 && length(var.pools) <= 20
+    error_message = "The pools map must name 1 to 20 pools."
+  }
+  validation {
+    condition     = alltrue([for name in keys(var.pools) : can(regex("^[a-z][a-z0-9_-]{0,31}$", name))])
+    error_message = "Every pool name must match ^[a-z][a-z0-9_-]{0,31}$ (the handlers' pool names)."
+  }
+  validation {
+    condition     = alltrue([for p in values(var.pools) : contains(["in_flight", "cpu"], p.demand)])
+    error_message = "Every pool's demand must be \"in_flight\" or \"cpu\"."
+  }
+  validation {
+    condition     = alltrue([for p in values(var.pools) : p.min_size >= 1 && p.max_size >= p.min_size])
+    error_message = "Every pool needs 1 <= min_size <= max_size."
+  }
 }
 
 variable "sos_bucket" {
@@ -40,22 +66,6 @@ variable "grafana_admin_password" {
   description = "Initial password of Grafana's admin user."
   type        = string
   sensitive   = true
-}
-
-variable "scaler_min_size" {
-  description = "Hard lower bound of the pool size (SCALER_MIN_SIZE)."
-  type        = number
-}
-
-variable "scaler_max_size" {
-  description = "Hard upper bound of the pool size (SCALER_MAX_SIZE)."
-  type        = number
-}
-
-variable "pool_instance_type" {
-  description = "Instance type of the pool members, priced from the functions' price table (SCALER_INSTANCE_TYPE)."
-  type        = string
-  default     = "standard.tiny"
 }
 
 variable "load_generator_image" {
