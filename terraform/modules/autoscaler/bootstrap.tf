@@ -1,18 +1,16 @@
-# Renders the VMs' cloud-config from bootstrap/ (a provider-free module, so tests render it offline).
+# Renders the monitoring VM's cloud-config from bootstrap/: the handlers' environment for these
+# pools and the alerting, one alert instance per pool (a provider-free module, rendered offline by tests).
 
 module "bootstrap" {
-  source = "./modules/bootstrap"
+  source = "../bootstrap"
 
   zone                   = var.zone
-  instance_pool_id       = exoscale_instance_pool.app.id
+  pools                  = var.pools
   sos_bucket             = aws_s3_bucket.state.bucket
   artifact_key           = aws_s3_object.functions.key
   scaler_key             = exoscale_iam_api_key.scaler.key
   scaler_secret          = exoscale_iam_api_key.scaler.secret
   scaler_token           = random_password.scaler_token.result
   grafana_admin_password = random_password.grafana_admin.result
-  scaler_min_size        = var.pool_min_size
-  scaler_max_size        = var.pool_max_size
-  pool_instance_type     = var.pool_instance_type
   operator_webhook_url   = var.operator_webhook_url
 }
