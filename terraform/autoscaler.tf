@@ -8,14 +8,14 @@ module "autoscaler" {
   zone = var.zone
   pools = {
     # "default" is the name a handler gives a pool set by INSTANCEPOOL_ID alone, so the deployed
-    # handlers and a bare INSTANCEPOOL_ID (the sandbox, a laptop) label it alike. max_step and
-    # cooldown_s are the handlers' defaults (functions/common/config.py), as deployed before.
+    # handlers and a bare INSTANCEPOOL_ID (the sandbox, a laptop) label it alike. Null max_step and
+    # cooldown_s: the handlers' defaults (functions/common/config.py), as deployed before.
     default = {
       id            = exoscale_instance_pool.app.id
       min_size      = var.pool_min_size
       max_size      = var.pool_max_size
-      max_step      = 4
-      cooldown_s    = 120
+      max_step      = null
+      cooldown_s    = null
       instance_type = var.pool_instance_type
       demand        = "in_flight"
     }

@@ -207,16 +207,20 @@ BUCKET = "autoscaler-0a1b2c3d-state"
 OTHER_POOL = "ffffffff-0000-4000-8000-00000000beef"
 
 
-def scope_pools(count: int) -> dict[str, dict]:
+def scope_pools(count: int, defaults_at: int) -> dict[str, dict]:
+    """`count` pools; pool number `defaults_at` leaves max_step and cooldown_s to the handlers (null)."""
     return {f"p{i}": {"id": f"4a1e{i:04x}-0000-4000-8000-{i:012x}", "min_size": i, "max_size": 4 + i,
-                      "max_step": 1 + i, "cooldown_s": 60 * i + 0.5, "instance_type": "standard.tiny",
+                      "max_step": None if i == defaults_at else 1 + i,
+                      "cooldown_s": None if i == defaults_at else 60 * i + 0.5,
+                      "instance_type": "standard.small" if i == 3 else "standard.tiny",
                       "demand": "cpu" if i % 2 else "in_flight"} for i in range(1, count + 1)}
 
 
-@pytest.fixture(scope="module", params=[1, 3], ids=["1-pool", "3-pools"])
+@pytest.fixture(scope="module", params=[(1, 0), (1, 1), (2, 2), (3, 2)],
+                ids=["1-pool", "1-pool-handler-defaults", "2-pools", "3-pools"])
 def scope(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
     """(the pools given, everything terraform/modules/scaler_scope renders for them)."""
-    pools = scope_pools(request.param)
+    pools = scope_pools(*request.param)
     out = console(SCOPE_DIR, "jsonencode({rules = {compute_reads = local.compute_reads, "
                   "compute_other_pools = local.compute_other_pools, compute_mutations = local.compute_mutations, "
                   "sos_reads = local.sos_reads, sos_writes = local.sos_writes}, env = local.pools_env})\n",
@@ -256,9 +260,10 @@ def test_the_pools_environment_is_what_the_handlers_parse(scope: tuple[dict, dic
            **rendered["env"]}
     assert ("INSTANCEPOOLS" in env) is (len(pools) > 1)
     loaded = config.load(env).pools
+    step, cooldown = config.Config.max_step, config.Config.cooldown_s
     assert {p.name: (p.id, p.min_size, p.max_size, p.max_step, p.cooldown_s, p.instance_type) for p in loaded} == {
-        name: (p["id"], p["min_size"], p["max_size"], p["max_step"], p["cooldown_s"], p["instance_type"])
-        for name, p in pools.items()}
+        name: (p["id"], p["min_size"], p["max_size"], p["max_step"] or step, p["cooldown_s"] or cooldown,
+               p["instance_type"]) for name, p in pools.items()}
 
 
 def test_the_api_key_uses_the_restricted_role(tf_autoscaler: dict) -> None:

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from functions.common import config
 from functions.common import pools as pool_specs
 from tests.infra.conftest import (
     AUTOSCALER_DIR,
@@ -74,14 +73,15 @@ def test_the_seed_deployment_is_one_nlb_one_pool_and_one_other_vm(tf_all: dict) 
 
 
 def test_the_seed_pool_is_scaled_with_the_handlers_defaults(tf: dict) -> None:
-    """The root's one pool: named as a bare INSTANCEPOOL_ID names it, step and cooldown as deployed before
-    (the handlers' defaults), bounds and type from the root's variables, demand from its app."""
+    """The root's one pool: named as a bare INSTANCEPOOL_ID names it, step and cooldown left to the
+    handlers' defaults (null), as deployed before; bounds and type from the root's variables, demand
+    from its app."""
     module = next(b for n, b, _ in tf["module"] if n == "autoscaler")
     assert list(module["pools"]) == [pool_specs.DEFAULT_NAME]
     pool = module["pools"][pool_specs.DEFAULT_NAME]
     assert pool == {"id": "${exoscale_instance_pool.app.id}", "min_size": "${var.pool_min_size}",
-                    "max_size": "${var.pool_max_size}", "max_step": config.Config.max_step,
-                    "cooldown_s": config.Config.cooldown_s, "instance_type": "${var.pool_instance_type}",
+                    "max_size": "${var.pool_max_size}", "max_step": None, "cooldown_s": None,
+                    "instance_type": "${var.pool_instance_type}",
                     "demand": "in_flight"}
     assert module["scrape_security_group_ids"] == {"pool": "${exoscale_security_group.pool.id}"}
 
@@ -177,10 +177,11 @@ def module_values(pools: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("values", [
     module_values({"default": module_pool(1)}),
+    module_values({"default": module_pool(1, max_step=None, cooldown_s=None)}),
     module_values({"web": module_pool(1), "api_2": module_pool(2, demand="cpu", instance_type="standard.small",
                                                                 min_size=2, max_size=2, cooldown_s=90.5)}),
     module_values({f"p{i}": module_pool(i) for i in range(20)}, scrape_security_group_ids={}, admin_cidrs=[]),
-], ids=["one-pool", "two-pools", "twenty-pools"])
+], ids=["one-pool", "handler-defaults", "two-pools", "twenty-pools"])
 def test_the_module_admits_valid_pools(plan_module: Callable, values: dict[str, Any]) -> None:
     proc = plan_module(values)
     assert proc.returncode == 0, proc.stderr

@@ -37,7 +37,7 @@ variable "name_prefix" {
 }
 
 variable "pools" {
-  description = "The existing pools to scale, by the name the autoscaler gives them (^[a-z][a-z0-9_-]{0,31}$, 1 to 20). Each: name_or_id (the pool's UUID, or its name in the zone, which must match exactly one pool), min_size and max_size (hard bounds), max_step, cooldown_s, demand (\"in_flight\" or \"cpu\"). The instance type is read from the pool."
+  description = "The existing pools to scale, by the name the autoscaler gives them (^[a-z][a-z0-9_-]{0,31}$, 1 to 20). Each: name_or_id (the pool's UUID, or its name in the zone, which must match exactly one pool), min_size and max_size (hard bounds), max_step and cooldown_s (null: the handlers' defaults), demand (\"in_flight\" or \"cpu\"). The instance type is read from the pool."
   type = map(object({
     name_or_id = string
     min_size   = number

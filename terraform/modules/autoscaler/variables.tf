@@ -24,7 +24,7 @@ variable "name" {
 }
 
 variable "pools" {
-  description = "The pools to scale, by name (the `pool` label of their targets and alerts: ^[a-z][a-z0-9_-]{0,31}$, 1 to 20). Each: id (UUID), min_size and max_size (hard bounds), max_step (most members one tick adds or removes), cooldown_s (no scale-down sooner after an action), instance_type (priced by functions/common/prices.json), demand (\"in_flight\": requests in flight from node exporter's netstat, or \"cpu\": CPU, then load per core once saturated)."
+  description = "The pools to scale, by name (the `pool` label of their targets and alerts: ^[a-z][a-z0-9_-]{0,31}$, 1 to 20). Each: id (UUID), min_size and max_size (hard bounds), max_step (most members one tick adds or removes) and cooldown_s (no scale-down sooner after an action), each null for the handlers' default (4, 120 s), instance_type (priced by functions/common/prices.json), demand (\"in_flight\": requests in flight from node exporter's netstat, or \"cpu\": CPU, then load per core once saturated)."
   type = map(object({
     id            = string
     min_size      = number
@@ -56,9 +56,10 @@ variable "pools" {
     condition     = alltrue([for pool in values(var.pools) : pool.min_size >= 1 && pool.max_size >= pool.min_size && floor(pool.min_size) == pool.min_size && floor(pool.max_size) == pool.max_size])
     error_message = "Each pool needs whole bounds with 1 <= min_size <= max_size."
   }
+  # `||` evaluates both sides on terraform 1.0, so null (the handlers' default) goes through coalesce.
   validation {
-    condition     = alltrue([for pool in values(var.pools) : pool.max_step >= 1 && floor(pool.max_step) == pool.max_step && pool.cooldown_s >= 0])
-    error_message = "Each pool needs a whole max_step of at least 1 and a cooldown_s of at least 0."
+    condition     = alltrue([for pool in values(var.pools) : coalesce(pool.max_step, 1) >= 1 && floor(coalesce(pool.max_step, 1)) == coalesce(pool.max_step, 1) && coalesce(pool.cooldown_s, 0) >= 0])
+    error_message = "Each pool needs a whole max_step of at least 1 and a cooldown_s of at least 0 (or null: the handlers' default)."
   }
   validation {
     condition     = alltrue([for pool in values(var.pools) : contains(["in_flight", "cpu"], pool.demand)])

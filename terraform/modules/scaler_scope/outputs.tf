@@ -24,6 +24,6 @@ output "sos_writes" {
 }
 
 output "pools_env" {
-  description = "The handlers' environment naming the pools (functions/common/pools.py): INSTANCEPOOL_ID, INSTANCEPOOL_NAME and the SCALER_* bounds for one pool, INSTANCEPOOLS for several."
+  description = "The handlers' environment naming the pools (functions/common/pools.py): INSTANCEPOOL_ID, INSTANCEPOOL_NAME and the SCALER_* settings for one pool, INSTANCEPOOLS for several; a null max_step or cooldown_s is left to the handlers' default."
   value       = local.pools_env
 }

@@ -36,24 +36,29 @@ locals {
   sos_reads           = "${local.scaler_bucket_check} && operation in ['${join("', '", local.scaler_object_reads)}']"
   sos_writes          = "${local.scaler_bucket_check} && (${local.scaler_object_writes})"
 
-  # functions/common/pools.py: one pool is INSTANCEPOOL_ID (and its name), several are one
-  # INSTANCEPOOLS line with every setting explicit; `,` `:` `=` need no quoting in an
-  # EnvironmentFile nor in a shell `eval`.
-  single = length(var.pools) == 1
-  pools_env = local.single ? merge([
-    for name, pool in var.pools : {
-      INSTANCEPOOL_ID      = pool.id
-      INSTANCEPOOL_NAME    = name
-      SCALER_MIN_SIZE      = format("%d", pool.min_size)
-      SCALER_MAX_SIZE      = format("%d", pool.max_size)
-      SCALER_MAX_STEP      = format("%d", pool.max_step)
-      SCALER_COOLDOWN_S    = format("%v", pool.cooldown_s)
-      SCALER_INSTANCE_TYPE = pool.instance_type
-    }
+  # functions/common/pools.py: one pool is INSTANCEPOOL_ID (and its name) with the SCALER_* settings,
+  # several are one INSTANCEPOOLS line; a null max_step or cooldown_s is left out (the handlers'
+  # default). `,` `:` `=` need no quoting in an EnvironmentFile nor in a shell `eval`.
+  pools_env = length(var.pools) == 1 ? merge([
+    for name, pool in var.pools : merge(
+      {
+        INSTANCEPOOL_ID      = pool.id
+        INSTANCEPOOL_NAME    = name
+        SCALER_MIN_SIZE      = format("%d", pool.min_size)
+        SCALER_MAX_SIZE      = format("%d", pool.max_size)
+        SCALER_INSTANCE_TYPE = pool.instance_type
+      },
+      pool.max_step == null ? {} : { SCALER_MAX_STEP = format("%d", pool.max_step) },
+      pool.cooldown_s == null ? {} : { SCALER_COOLDOWN_S = format("%v", pool.cooldown_s) },
+    )
     ]...) : {
     INSTANCEPOOLS = join(",", [
-      for name, pool in var.pools : format("%s=%s:min=%d:max=%d:step=%d:cooldown=%v:type=%s",
-      name, pool.id, pool.min_size, pool.max_size, pool.max_step, pool.cooldown_s, pool.instance_type)
+      for name, pool in var.pools : join(":", concat(
+        ["${name}=${pool.id}", format("min=%d", pool.min_size), format("max=%d", pool.max_size)],
+        pool.max_step == null ? [] : [format("step=%d", pool.max_step)],
+        pool.cooldown_s == null ? [] : [format("cooldown=%v", pool.cooldown_s)],
+        ["type=${pool.instance_type}"],
+      ))
     ])
   }
 }

@@ -1,5 +1,5 @@
 variable "pools" {
-  description = "The pools the handlers scale, by name (the autoscaler module's `pools`, validated there)."
+  description = "The pools the handlers scale, by name (the autoscaler module's `pools`, validated there; max_step and cooldown_s may be null)."
   type = map(object({
     id            = string
     min_size      = number
