@@ -147,12 +147,12 @@ def planner(directory: Path) -> Callable[..., subprocess.CompletedProcess]:
     subprocess.run([*base, "init", "-input=false", "-no-color"], env=env, check=True, capture_output=True,
                    timeout=60)
 
-    def plan(values: dict[str, Any], var_file: Path | None = None) -> subprocess.CompletedProcess:
-        if var_file is None:
-            (directory / "test.tfvars.json").write_text(json.dumps(values))
-        target = directory / (var_file.name if var_file else "test.tfvars.json")
+    def plan(values: dict[str, Any] | None = None, var_file: Path | None = None) -> subprocess.CompletedProcess:
         if var_file:
-            shutil.copy(var_file, target)
+            target = Path(shutil.copy(var_file, directory))
+        else:
+            target = directory / "test.tfvars.json"
+            target.write_text(json.dumps(values))
         return subprocess.run([*base, "plan", "-input=false", "-no-color", f"-var-file={target.name}"],
                               env=env, capture_output=True, text=True, timeout=60)
     return plan
@@ -237,7 +237,7 @@ def test_the_example_admits_its_tfvars_example(plan_example: Callable, tmp_path:
     fmt = subprocess.run([tool("terraform"), "fmt", "-check", "-diff", str(copy)], capture_output=True, text=True,
                          timeout=60)
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
-    proc = plan_example({}, var_file=copy)
+    proc = plan_example(var_file=copy)
     assert proc.returncode == 0, proc.stderr
 
 
