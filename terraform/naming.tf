@@ -1,4 +1,4 @@
-# Names, the SSH key and the Ubuntu template shared by the other files.
+# Names, the SSH key and the Ubuntu template of the pool (the autoscaler module finds its own).
 
 resource "random_id" "deployment" {
   byte_length = 4

@@ -5,33 +5,33 @@ output "nlb_address" {
 
 output "grafana_url" {
   description = "Grafana on the monitoring VM (user admin, password in grafana_admin_password)."
-  value       = "http://${exoscale_compute_instance.monitoring.public_ip_address}:3000"
+  value       = module.autoscaler.grafana_url
 }
 
 output "prometheus_url" {
   description = "Prometheus on the monitoring VM."
-  value       = "http://${exoscale_compute_instance.monitoring.public_ip_address}:9090"
+  value       = module.autoscaler.prometheus_url
 }
 
 output "monitoring_ip" {
   description = "Public IPv4 address of the monitoring VM (SSH as ubuntu when ssh_public_key is set)."
-  value       = exoscale_compute_instance.monitoring.public_ip_address
+  value       = module.autoscaler.monitoring_ip
 }
 
 output "grafana_admin_password" {
   description = "Generated password of Grafana's admin user."
-  value       = random_password.grafana_admin.result
+  value       = module.autoscaler.grafana_admin_password
   sensitive   = true
 }
 
 output "bucket" {
   description = "SOS state bucket of this deployment."
-  value       = aws_s3_bucket.state.bucket
+  value       = module.autoscaler.bucket
 }
 
 output "sos_endpoint" {
   description = "S3 endpoint of the state bucket."
-  value       = "https://sos-${var.zone}.exo.io"
+  value       = module.autoscaler.sos_endpoint
 }
 
 output "instance_pool_id" {
@@ -46,13 +46,6 @@ output "zone" {
 
 output "inspect_env" {
   description = "Environment for `python -m functions.inspect` from a laptop, with the deployment's restricted key: `eval \"$(terraform output -raw inspect_env)\"`."
+  value       = module.autoscaler.inspect_env
   sensitive   = true
-  value       = <<-EOT
-    export EXOSCALE_ZONE=${var.zone}
-    export SOS_BUCKET=${aws_s3_bucket.state.bucket}
-    export SOS_ENDPOINT=https://sos-${var.zone}.exo.io
-    export INSTANCEPOOL_ID=${exoscale_instance_pool.app.id}
-    export EXOSCALE_KEY=${exoscale_iam_api_key.scaler.key}
-    export EXOSCALE_SECRET=${exoscale_iam_api_key.scaler.secret}
-  EOT
 }

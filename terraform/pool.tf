@@ -11,7 +11,7 @@ resource "exoscale_instance_pool" "app" {
   instance_prefix    = "${local.name}-app"
   security_group_ids = [exoscale_security_group.pool.id]
   key_pair           = local.ssh_key_set ? exoscale_ssh_key.admin[0].name : null
-  user_data          = module.bootstrap.pool_cloud_config
+  user_data          = module.member.cloud_config
   labels             = { deployment = local.name, role = "pool" }
 
   lifecycle {
@@ -21,4 +21,9 @@ resource "exoscale_instance_pool" "app" {
     # which is computed: not set here, so a plan never flips it.)
     ignore_changes = [size, template_id]
   }
+}
+
+# What the members run: http-load-generator and node exporter (a provider-free module).
+module "member" {
+  source = "./modules/member"
 }

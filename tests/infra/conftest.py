@@ -17,6 +17,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = REPO / "terraform"
 MODULE_DIR = TERRAFORM_DIR / "modules" / "bootstrap"
+AUTOSCALER_DIR = TERRAFORM_DIR / "modules" / "autoscaler"
+SCOPE_DIR = TERRAFORM_DIR / "modules" / "scaler_scope"
+MEMBER_DIR = TERRAFORM_DIR / "modules" / "member"
+EXAMPLE_DIR = TERRAFORM_DIR / "examples" / "existing-pool"
 BOOTSTRAP_DIR = REPO / "bootstrap"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
@@ -71,10 +75,12 @@ def unquote(value: Any) -> Any:
     return value
 
 
-def load_tf(directory: Path) -> dict[str, list[dict[str, Any]]]:
-    """Merge every .tf file of a directory: {'resource': [(type, name, body, file)], 'variable': ...}."""
+def load_tf(directory: Path, relative_to: Path | None = None) -> dict[str, list[Any]]:
+    """Merge every .tf file of a directory: {'resource': [(type, name, body, file)], 'variable': ...};
+    files are named by their name, or by their path from `relative_to`."""
     merged: dict[str, list] = {}
     for path in sorted(directory.glob("*.tf")):
+        fname = str(path.relative_to(relative_to)) if relative_to else path.name
         with path.open() as fh:
             doc = unquote(hcl2.load(fh))
         for top, items in doc.items():
@@ -82,12 +88,12 @@ def load_tf(directory: Path) -> dict[str, list[dict[str, Any]]]:
                 if top in ("resource", "data"):
                     for rtype, named in item.items():
                         for rname, body in named.items():
-                            merged.setdefault(top, []).append((rtype, rname, body, path.name))
+                            merged.setdefault(top, []).append((rtype, rname, body, fname))
                 elif top in ("variable", "output", "module", "provider"):
                     for name, body in item.items():
-                        merged.setdefault(top, []).append((name, body, path.name))
+                        merged.setdefault(top, []).append((name, body, fname))
                 else:
-                    merged.setdefault(top, []).append((item, path.name))
+                    merged.setdefault(top, []).append((item, fname))
     return merged
 
 
@@ -99,6 +105,27 @@ def tf() -> dict[str, list]:
 @pytest.fixture(scope="session")
 def tf_module() -> dict[str, list]:
     return load_tf(MODULE_DIR)
+
+
+@pytest.fixture(scope="session")
+def tf_autoscaler() -> dict[str, list]:
+    return load_tf(AUTOSCALER_DIR)
+
+
+@pytest.fixture(scope="session")
+def tf_example() -> dict[str, list]:
+    return load_tf(EXAMPLE_DIR)
+
+
+@pytest.fixture(scope="session")
+def tf_all() -> dict[str, list]:
+    """What `terraform apply` in terraform/ creates: the root and the autoscaler module it calls, each
+    file named by its path under terraform/ (no resource name is used twice across the two)."""
+    merged: dict[str, list] = {}
+    for loaded in (load_tf(TERRAFORM_DIR, TERRAFORM_DIR), load_tf(AUTOSCALER_DIR, TERRAFORM_DIR)):
+        for top, items in loaded.items():
+            merged.setdefault(top, []).extend(items)
+    return merged
 
 
 @pytest.fixture(scope="session")

@@ -24,8 +24,10 @@ EXOSCALE_TYPES = {
         "compute_instance", "iam_api_key", "iam_role", "instance_pool", "nlb",
         "nlb_service", "security_group", "security_group_rule", "ssh_key",
     ],
-    "data-sources": ["template"],
+    "data-sources": ["instance_pool", "template"],
 }
+# Data sources go to their own map: a data source may share its name with a resource (instance_pool).
+TOP = {"resources": "exoscale", "data-sources": "exoscale_data"}
 
 # Hand-kept: only the arguments this project may use, from each provider's documentation.
 OTHER_PROVIDERS: dict[str, dict] = {
@@ -89,14 +91,15 @@ def main(argv: list[str]) -> int:
         print(__doc__)
         return 2
     repo, ref = argv[1], argv[2]
-    out: dict = {"source": f"exoscale/terraform-provider-exoscale {ref} docs/ (tfplugindocs)", "exoscale": {}, "other": OTHER_PROVIDERS}
+    out: dict = {"source": f"exoscale/terraform-provider-exoscale {ref} docs/ (tfplugindocs)", "exoscale": {}, "exoscale_data": {},
+                 "other": OTHER_PROVIDERS}
     for folder, names in EXOSCALE_TYPES.items():
         for name in names:
             text = subprocess.run(["git", "-C", repo, "show", f"{ref}:docs/{folder}/{name}.md"],
                                   check=True, capture_output=True, text=True).stdout
             schema = parse_doc(text)
             schema["kind"] = "resource" if folder == "resources" else "data"
-            out["exoscale"][f"exoscale_{name}"] = schema
+            out[TOP[folder]][f"exoscale_{name}"] = schema
     target = Path(__file__).parent / "fixtures" / "provider_schema.json"
     target.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
     print(f"wrote {target}")

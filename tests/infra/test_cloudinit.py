@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import shlex
 import subprocess
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 import yaml
 
 from functions.common import config
-from tests.infra.conftest import BOOTSTRAP_DIR, TEST_VARS, tool
+from tests.infra.conftest import BOOTSTRAP_DIR, MEMBER_DIR, TEST_VARS, console, tool
 
 BOOT_LIB = BOOTSTRAP_DIR / "scripts" / "boot-lib.sh"
 REQUIRED_ENV = ["EXOSCALE_KEY", "EXOSCALE_SECRET", "EXOSCALE_ZONE", "INSTANCEPOOL_ID", "SOS_BUCKET",
@@ -23,18 +24,26 @@ def env_map(text: str) -> dict[str, str]:
     return dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
 
 
+@pytest.fixture(scope="module")
+def documents(rendered: dict, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The monitoring VM's document (terraform/modules/bootstrap) and the root pool's members' one
+    (terraform/modules/member), rendered by terraform."""
+    out = console(MEMBER_DIR, "base64encode(local.cloud_config)\n", {}, tmp_path_factory.mktemp("member"))
+    return {"monitoring": rendered["monitoring"], "pool": base64.b64decode(json.loads(out)).decode()}
+
+
 @pytest.mark.parametrize("doc", ["monitoring", "pool"])
-def test_cloud_init_schema(rendered: dict, doc: str, tmp_path: Path) -> None:
+def test_cloud_init_schema(documents: dict, doc: str, tmp_path: Path) -> None:
     path = tmp_path / f"{doc}.yaml"
-    path.write_text(rendered[doc])
+    path.write_text(documents[doc])
     proc = subprocess.run([tool("cloud-init"), "schema", "--config-file", str(path)],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "Valid" in proc.stdout, proc.stdout + proc.stderr
 
 
-def test_user_data_fits_32_kib(rendered: dict) -> None:
+def test_user_data_fits_32_kib(documents: dict) -> None:
     for doc in ("monitoring", "pool"):
-        raw = rendered[doc].encode()
+        raw = documents[doc].encode()
         # the monitoring VM's document is gzipped by cloudinit_config; the pool's goes as is
         payload = gzip.compress(raw) if doc == "monitoring" else raw
         size = len(base64.b64encode(payload))
@@ -95,8 +104,8 @@ def test_install_script_gets_grafana_from_its_repository_and_functions_from_the_
     assert proc.returncode == 0, proc.stderr
 
 
-def test_pool_runs_the_app_and_node_exporter(rendered: dict) -> None:
-    cfg = yaml.safe_load(rendered["pool"])
+def test_pool_runs_the_app_and_node_exporter(documents: dict) -> None:
+    cfg = yaml.safe_load(documents["pool"])
     files = {f["path"]: f for f in cfg["write_files"]}
     assert "packages" not in cfg and cfg["runcmd"] == [["/usr/local/sbin/autoscaler-member-install"]]
     script = files["/usr/local/sbin/autoscaler-member-install"]["content"]

@@ -1,22 +1,24 @@
 """Every provider constraint in terraform/versions.tf admits a published release (an impossible pin makes
-`terraform init` fail with "no available releases match" before anything else), and stays bounded."""
+`terraform init` fail with "no available releases match" before anything else), and stays bounded; the
+autoscaler module and the example pin exactly the same."""
 from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.infra.conftest import FIXTURES, TERRAFORM_DIR, load_tf
+from tests.infra.conftest import AUTOSCALER_DIR, EXAMPLE_DIR, FIXTURES, TERRAFORM_DIR, load_tf
 from tests.infra.tf_versions import admits, matching
 
 RELEASES = json.loads((FIXTURES / "provider_releases.json").read_text())["providers"]
 SCHEMA_SOURCE = json.loads((FIXTURES / "provider_schema.json").read_text())["source"]
 
 
-def required_providers() -> dict[str, dict[str, Any]]:
-    blocks = load_tf(TERRAFORM_DIR)["terraform"]
+def required_providers(directory: Path = TERRAFORM_DIR) -> dict[str, dict[str, Any]]:
+    blocks = load_tf(directory)["terraform"]
     found: dict[str, dict[str, Any]] = {}
     for block, _ in blocks:
         for req in block.get("required_providers", []):
@@ -76,3 +78,12 @@ def test_exoscale_admits_only_the_release_line_the_schema_fixture_was_generated_
     assert admits(constraint, f"{major}.{minor}.9")                    # patches of that line
     assert not admits(constraint, f"{major}.{int(minor) + 1}.0")         # the next minor
     assert not admits(constraint, f"{major}.{int(minor) - 1}.0")
+
+
+@pytest.mark.parametrize("directory", [AUTOSCALER_DIR, EXAMPLE_DIR], ids=["autoscaler", "example"])
+def test_the_module_and_the_example_pin_what_the_root_pins(directory: Path) -> None:
+    """One set of pins: a caller and the module it calls must agree, or `terraform init` finds no version."""
+    assert required_providers(directory) == required_providers()
+    versions = [block for block, _ in load_tf(directory)["terraform"]]
+    assert [block["required_version"] for block in versions] == [
+        block["required_version"] for block, _ in load_tf(TERRAFORM_DIR)["terraform"]]

@@ -16,16 +16,32 @@ import exoscale
 import pytest
 
 from acceptance import __main__ as acceptance_cli
-from tests.infra.conftest import FIXTURES, MODULE_DIR, TERRAFORM_DIR, tool
+from tests.infra.conftest import (
+    EXAMPLE_DIR,
+    FIXTURES,
+    MEMBER_DIR,
+    MODULE_DIR,
+    SCOPE_DIR,
+    TERRAFORM_DIR,
+    load_tf,
+    tool,
+)
 
 SCHEMA = json.loads((FIXTURES / "provider_schema.json").read_text())
 META_ARGS = {"count", "for_each", "depends_on", "lifecycle", "provider", "provisioner", "connection"}
 
 
-def schema_for(rtype: str) -> dict[str, Any]:
+# Every directory terraform runs in or calls: the root, the autoscaler module, the example.
+CONFIGURATIONS = {"root": TERRAFORM_DIR, "autoscaler": TERRAFORM_DIR / "modules" / "autoscaler",
+                  "example": EXAMPLE_DIR}
+PROVIDER_FREE = [MODULE_DIR, MEMBER_DIR, SCOPE_DIR]
+
+
+def schema_for(rtype: str, top: str = "resource") -> dict[str, Any]:
     if rtype.startswith("exoscale_"):
-        assert rtype in SCHEMA["exoscale"], f"{rtype} is not a type of the exoscale provider fixture"
-        return SCHEMA["exoscale"][rtype]
+        types = SCHEMA["exoscale"] if top == "resource" else SCHEMA["exoscale_data"]
+        assert rtype in types, f"{rtype} is not a {top} type of the exoscale provider fixture"
+        return types[rtype]
     assert rtype in SCHEMA["other"], f"{rtype} is not in the fixture's list of other providers' types"
     return SCHEMA["other"][rtype]
 
@@ -69,11 +85,13 @@ def test_terraform_fmt_check() -> None:
     assert proc.returncode == 0, f"terraform fmt -check failed:\n{proc.stdout}{proc.stderr}"
 
 
-def test_every_type_and_attribute_exists_in_the_provider_schema(tf: dict) -> None:
+@pytest.mark.parametrize("directory", CONFIGURATIONS.values(), ids=CONFIGURATIONS.keys())
+def test_every_type_and_attribute_exists_in_the_provider_schema(directory: Path) -> None:
     errors: list[str] = []
+    tf = load_tf(directory)
     for top in ("resource", "data"):
         for rtype, rname, body, fname in tf.get(top, []):
-            schema = schema_for(rtype)
+            schema = schema_for(rtype, top)
             expected = "resource" if top == "resource" else "data"
             assert schema["kind"] == expected, f"{rtype} used as {top} but is a {schema['kind']}"
             check_body(f"{fname}:{rtype}.{rname}", body, schema, errors)
@@ -87,9 +105,14 @@ def test_schema_check_catches_a_wrong_attribute() -> None:
     check_body("x", {"healthchecks": [{"port": 8080, "__is_block__": True}], "zone": "z"}, nlb_service, errors)
     assert any("healthchecks" in e for e in errors)
     assert any("lacks required attribute nlb_id" in e for e in errors)
+    # the data source is not the resource: `size` is read-only there, and `zone` required
+    errors = []
+    check_body("d", {"name": "web", "size": 3}, schema_for("exoscale_instance_pool", "data"), errors)
+    assert errors == ["d.size is read-only", "d lacks required attribute zone"]
 
 
-def test_the_types_the_issue_names_are_used(tf: dict) -> None:
+def test_the_types_the_issue_names_are_used(tf_all: dict) -> None:
+    tf = tf_all
     used = {r[0] for r in tf["resource"]} | {f"data.{d[0]}" for d in tf["data"]}
     for needed in ["exoscale_instance_pool", "exoscale_nlb", "exoscale_nlb_service", "exoscale_security_group",
                    "exoscale_security_group_rule", "exoscale_compute_instance", "exoscale_iam_role",
@@ -97,24 +120,56 @@ def test_the_types_the_issue_names_are_used(tf: dict) -> None:
         assert needed in used, needed
 
 
-def test_one_concern_per_file(tf: dict) -> None:
-    where = {(r[0], r[1]): r[3] for r in tf["resource"]}
-    assert where[("exoscale_instance_pool", "app")] == "pool.tf"
-    assert where[("exoscale_nlb_service", "http")] == "nlb.tf"
-    assert where[("exoscale_compute_instance", "monitoring")] == "monitoring.tf"
-    assert where[("aws_s3_bucket", "state")] == "sos.tf"
-    assert where[("exoscale_iam_role", "scaler")] == "iam.tf"
-    assert {f for (t, _), f in where.items() if t.startswith("exoscale_security_group")} == {"security.tf"}
+# Where each kind of thing lives, per directory: a file holds one concern.
+CONCERNS = {
+    "root": {"exoscale_instance_pool": "pool.tf", "exoscale_nlb": "nlb.tf", "exoscale_nlb_service": "nlb.tf",
+             "exoscale_security_group": "security.tf", "exoscale_security_group_rule": "security.tf",
+             "random_id": "naming.tf", "exoscale_ssh_key": "naming.tf", "module.autoscaler": "autoscaler.tf",
+             "module.member": "pool.tf", "data.exoscale_template": "naming.tf", "moved": "moved.tf",
+             "provider": "providers.tf", "terraform": "versions.tf", "variable": "variables.tf",
+             "output": "outputs.tf"},
+    "autoscaler": {"exoscale_compute_instance": "monitoring.tf", "aws_s3_bucket": "sos.tf", "aws_s3_object": "sos.tf",
+                   "exoscale_iam_role": "iam.tf", "exoscale_iam_api_key": "iam.tf", "module.scope": "iam.tf",
+                   "exoscale_security_group": "security.tf", "exoscale_security_group_rule": "security.tf",
+                   "random_password": "secrets.tf", "module.bootstrap": "bootstrap.tf",
+                   "data.exoscale_template": "monitoring.tf", "data.cloudinit_config": "monitoring.tf",
+                   "data.archive_file": "sos.tf", "terraform": "versions.tf", "variable": "variables.tf",
+                   "output": "outputs.tf"},
+    "example": {"data.exoscale_instance_pool": "pools.tf", "random_id": "naming.tf",
+                "module.autoscaler": "autoscaler.tf", "provider": "providers.tf", "terraform": "versions.tf",
+                "variable": "variables.tf", "output": "outputs.tf"},
+}
 
 
-def test_variables_and_outputs_are_described(tf: dict, tf_module: dict) -> None:
-    for cfg in (tf, tf_module):
-        for name, body, fname in cfg.get("variable", []) + cfg.get("output", []):
-            assert body.get("description"), f"{fname}: {name} has no description"
+def placements(tf: dict) -> set[tuple[str, str]]:
+    """(kind, file) of every resource, data source, module call, provider, moved, terraform block,
+    variable and output."""
+    found = {(rtype, fname) for rtype, _, _, fname in tf.get("resource", [])}
+    found |= {(f"data.{rtype}", fname) for rtype, _, _, fname in tf.get("data", [])}
+    found |= {(f"module.{name}", fname) for name, _, fname in tf.get("module", [])}
+    found |= {(top, fname) for top in ("variable", "output", "provider") for _, _, fname in tf.get(top, [])}
+    return found | {(top, fname) for top in ("moved", "terraform") for _, fname in tf.get(top, [])}
 
 
-def test_pool_keeps_the_scalers_size_and_the_bucket_is_destroyable(tf: dict) -> None:
-    res = {(r[0], r[1]): r[2] for r in tf["resource"]}
+@pytest.mark.parametrize("name", CONFIGURATIONS)
+def test_one_concern_per_file(name: str) -> None:
+    found = placements(load_tf(CONFIGURATIONS[name]))
+    kinds = {kind for kind, _ in found}
+    assert kinds <= set(CONCERNS[name]), f"not placed in CONCERNS: {kinds - set(CONCERNS[name])}"
+    assert found == {(kind, CONCERNS[name][kind]) for kind in kinds}
+
+
+@pytest.mark.parametrize("directory", [*CONFIGURATIONS.values(), *PROVIDER_FREE],
+                         ids=[*CONFIGURATIONS, *(p.name for p in PROVIDER_FREE)])
+def test_variables_and_outputs_are_described(directory: Path) -> None:
+    cfg = load_tf(directory)
+    assert cfg.get("output"), f"{directory.name} has no output"
+    for name, body, fname in cfg.get("variable", []) + cfg.get("output", []):
+        assert body.get("description"), f"{fname}: {name} has no description"
+
+
+def test_pool_keeps_the_scalers_size_and_the_bucket_is_destroyable(tf_all: dict) -> None:
+    res = {(r[0], r[1]): r[2] for r in tf_all["resource"]}
     pool = res[("exoscale_instance_pool", "app")]
     assert "size" in pool["lifecycle"][0]["ignore_changes"][0]
     assert res[("aws_s3_bucket", "state")]["force_destroy"] is True
@@ -125,8 +180,10 @@ def test_pool_keeps_the_scalers_size_and_the_bucket_is_destroyable(tf: dict) -> 
     assert res[("exoscale_compute_instance", "monitoring")]["disk_size"] == "${var.disk_size}"
 
 
-def test_module_is_provider_free() -> None:
-    text = "".join(p.read_text() for p in MODULE_DIR.glob("*.tf"))
+@pytest.mark.parametrize("directory", PROVIDER_FREE, ids=lambda p: p.name)
+def test_module_is_provider_free(directory: Path) -> None:
+    text = "".join(p.read_text() for p in directory.glob("*.tf"))
+    assert text
     assert "provider" not in re.sub(r"#.*", "", text).replace("provider-free", "")
     assert not re.search(r'^\s*(resource|data)\s+"', text, re.M)
 

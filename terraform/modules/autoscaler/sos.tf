@@ -1,7 +1,7 @@
-# The state bucket (SOS, through the aws provider) and the functions artifact in it.
+# The state bucket (SOS, through the aws provider the caller points at SOS) and the functions artifact in it.
 
 resource "aws_s3_bucket" "state" {
-  bucket = "${local.name}-state"
+  bucket = "${var.name}-state"
 
   # `terraform destroy` must leave the account empty, requests and history included.
   force_destroy = true
@@ -9,8 +9,8 @@ resource "aws_s3_bucket" "state" {
 
 data "archive_file" "functions" {
   type        = "zip"
-  source_dir  = "${path.module}/../functions"
-  output_path = "${path.module}/.terraform/build/functions.zip"
+  source_dir  = "${path.module}/../../../functions"
+  output_path = "${path.root}/.terraform/build/functions.zip"
   excludes    = ["**/__pycache__/**", "**/*.pyc"]
 }
 

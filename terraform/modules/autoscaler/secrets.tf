@@ -1,4 +1,4 @@
-# Generated secrets: nothing secret is typed in besides the two API credentials.
+# Generated secrets: nothing secret is typed in.
 
 resource "random_password" "grafana_admin" {
   length  = 24
