@@ -160,7 +160,6 @@ def render(variables: dict[str, Any], tmp: Path) -> dict[str, str]:
     expression = (
         "base64encode(jsonencode({"
         "monitoring = nonsensitive(local.monitoring_cloud_config), "
-        "pool = local.pool_cloud_config, "
         "grafana_alerting = nonsensitive(local.grafana_alerting_yaml), "
         "dashboard = local.dashboard_json, "
         "scaler_env = nonsensitive(local.scaler_env), "

@@ -66,7 +66,8 @@ locals {
     "",
   ])
 
-  # Both VMs: the retry/report library and node exporter's textfile directory (boot status).
+  # The retry/report library and node exporter's textfile directory (boot status); the members get
+  # the same two from terraform/modules/member.
   common_files = [
     { path = "/usr/local/lib/autoscaler/boot-lib.sh", permissions = "0644", content = file("${local.bootstrap_dir}/scripts/boot-lib.sh") },
     { path = "/etc/default/prometheus-node-exporter", permissions = "0644", content = file("${local.bootstrap_dir}/prometheus/node-exporter.default") },
@@ -105,14 +106,5 @@ locals {
 
   monitoring_cloud_config = templatefile("${local.bootstrap_dir}/cloud-init/monitoring.yaml.tftpl", {
     files = local.monitoring_files
-  })
-
-  pool_files = concat(local.common_files, [
-    { path = "/etc/autoscaler/member.env", permissions = "0644", content = "LOAD_GENERATOR_IMAGE=${var.load_generator_image}\n" },
-    { path = "/usr/local/sbin/autoscaler-member-install", permissions = "0755", content = file("${local.bootstrap_dir}/scripts/install-member.sh") },
-  ])
-
-  pool_cloud_config = templatefile("${local.bootstrap_dir}/cloud-init/pool.yaml.tftpl", {
-    files = local.pool_files
   })
 }

@@ -4,11 +4,6 @@ output "monitoring_cloud_config" {
   sensitive   = true
 }
 
-output "pool_cloud_config" {
-  description = "cloud-config of the pool members."
-  value       = local.pool_cloud_config
-}
-
 output "receiver_webhook_url" {
   description = "The webhook URL Grafana's contact point posts to (loopback on the monitoring VM)."
   value       = local.receiver_webhook_url

@@ -68,12 +68,6 @@ variable "grafana_admin_password" {
   sensitive   = true
 }
 
-variable "load_generator_image" {
-  description = "Container image the pool members run on port 8080."
-  type        = string
-  default     = "quay.io/janoszen/http-load-generator:1.0.1"
-}
-
 variable "grafana_version" {
   description = "Grafana package version installed (and held) from Grafana's apt repository; the provisioning and the webhook fixtures in tests/fixtures were checked against it."
   type        = string
