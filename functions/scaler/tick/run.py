@@ -1,4 +1,5 @@
-"""One 60-second tick (`python -m functions.scaler.tick`): the shell around `transition.step()`.
+"""One 60-second tick of one pool: the shell around `transition.step()` (pools.py runs it for every
+configured pool: `python -m functions.scaler.tick`).
 
 Order (docs/architecture.md, "The tick"): lease → SOS honours conditions → finish an
 unfinished intent (under the operator's settings) → pending requests and settings → pool →
@@ -13,22 +14,18 @@ oldest) are read per tick, READ_WORKERS at a time, and deleted 1000 per request.
 """
 from __future__ import annotations
 
-import argparse
-import contextlib
-import json
 import logging
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, replace
 
 from functions.bucket.state import ScalerState
-from functions.common import config, keys, lease, textfile
+from functions.common import config
 from functions.common.exo import API_ERRORS, PoolApi, is_refusal
-from functions.common.store import Conflict, Json, Store, StoreError
+from functions.common.store import Json, Store, StoreError
 
-from . import eviction, in_flight, metrics, policy
-from .bucket import READ_WORKERS, TickBucket, TickFailed
+from . import eviction, in_flight, policy
+from .bucket import TickBucket, TickFailed
 from .transition import (
     Called,
     CallFailed,
@@ -200,50 +197,7 @@ def dry_run(tick: Tick) -> Json:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m functions.scaler.tick", description=__doc__)
-    parser.add_argument("--dry-run", action="store_true", help="decide and print; change nothing")
-    args = parser.parse_args(argv)
-    cfg = config.from_environ_or_exit()
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s tick %(levelname)s %(message)s")
-    store = Store.from_config(cfg, connect_timeout=3.0, read_timeout=10.0, attempts=3,
-                              pool_connections=READ_WORKERS)
-    tick = Tick(cfg, store, PoolApi.from_config(cfg))
-    now = tick.clock()
-    if args.dry_run:
-        try:
-            print(json.dumps(dry_run(tick), indent=2, default=str))
-        except STOP_ERRORS as exc:
-            log.error("dry run failed: %s", exc)
-            return 1
-        return 0
-    textfile.write(cfg.textfile_dir, "autoscaler_tick_run", metrics.started(now))
-    holder = lease.new_holder()
-    try:
-        held = lease.acquire(store, keys.lease(cfg.pool_id), holder, now, cfg.lease_s)
-    except StoreError as exc:
-        log.error("cannot reach the state bucket: %s", exc)
-        return 1
-    if held is None:
-        log.info("another tick holds the lease; nothing to do")
-        return 0
-    tick.holder = holder
-    checkpoint("lease")
-    try:
-        if not store.conditions_honoured(keys.probe(cfg.pool_id)):
-            log.error("SOS does not honour conditional writes: refusing to act")
-            return 1
-        checkpoint("probe")
-        state = tick.run()
-        textfile.write(cfg.textfile_dir, "autoscaler_tick",
-                       metrics.metrics(state, tick.pending_left, now, tick.settings))
-        return 0
-    except Conflict as exc:
-        log.error("another writer changed the scaler state; stopping this tick: %s", exc)
-        return 1
-    except STOP_ERRORS as exc:
-        log.error("tick failed: %s", exc)
-        return 1
-    finally:
-        with contextlib.suppress(StoreError):
-            held.release(store, tick.clock())
+    """The entry point: every configured pool's tick (pools.py, which builds on this module)."""
+    from .pools import main as every_pool
+
+    return every_pool(argv)
