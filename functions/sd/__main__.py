@@ -19,7 +19,7 @@ import sys
 import time
 
 from functions.common import config, keys, kick, textfile
-from functions.common.exo import API_ERRORS, PoolApi, make_client
+from functions.common.exo import API_ERRORS, PoolApi
 from functions.common.store import Store, StoreError
 
 from .targets import Json, file_targets, groups, members_to_targets, next_snapshot, render, snapshot_targets
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     store = Store.from_config(cfg)
     if args.restore:
         return restore(cfg, store)
-    return cycle(cfg, PoolApi(make_client(cfg), cfg.pool_id), store, time.time())
+    return cycle(cfg, PoolApi.from_config(cfg), store, time.time())
 
 
 if __name__ == "__main__":

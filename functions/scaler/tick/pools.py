@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 from functions.common import config, keys, lease, textfile
-from functions.common.exo import PoolApi, make_client
+from functions.common.exo import PoolApi
 from functions.common.store import Conflict, Store, StoreError
 
 from . import metrics
@@ -185,14 +185,14 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s tick " + ("pool=%(pool)s " if several else "")
                         + "%(levelname)s %(message)s")
     tag = PoolTag()
-    for handler in logging.getLogger().handlers:
+    for handler in logging.getLogger().handlers if several else ():
         handler.addFilter(tag)
     store = Store.from_config(cfg, connect_timeout=3.0, read_timeout=10.0, attempts=3,
                               pool_connections=READ_WORKERS)
-    client = make_client(cfg)  # one client (and connection pool) for every pool
+    first = PoolApi.from_config(cfg)  # its client (and connection pool) serves every pool
 
     def api_for(pool: config.Config) -> PoolApi:
-        return PoolApi(client, pool.pool_id)
+        return first if pool.pool_id == first.pool_id else PoolApi(first.client, pool.pool_id)
     if args.dry_run:
         return dry_run_all(pools, store, api_for)
     remove_stale(cfg.textfile_dir, [p.pool_name for p in pools])
