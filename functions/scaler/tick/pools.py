@@ -7,11 +7,11 @@ the pool was deleted, SOS failing, any exception) is logged with the pool's name
 still ticks; the process exits 1 when any pool failed. One exoscale client and one Store serve
 every pool, and SOS's conditional writes are probed once per process (one bucket).
 
-Time: systemd stops the whole run after TimeoutStartSec (55 s). Ticks are not preempted (a tick is
-killable anywhere, but a half-made call only costs the next minute's time), so instead the pools are
-visited from a start that rotates every minute, and no pool is started after START_BY_S: a pool
-whose calls hang delays the pools after it only in the minutes it comes early, never the same
-ones every minute. With one pool all of this is the single-pool tick, step for step.
+Time: systemd stops the whole run after TimeoutStartSec (55 s). A pool's tick is not cut short (it
+is safe to kill anywhere, but without threads there is no clean way to stop a blocked call), so
+the pools are visited from a start that rotates every minute, and no pool is started after
+START_BY_S: a pool whose calls hang delays the pools after it only in the minutes it comes early,
+never the same ones every minute. With one pool this is the single-pool tick, step for step.
 """
 from __future__ import annotations
 
