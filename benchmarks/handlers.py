@@ -103,6 +103,10 @@ def bench(reps: int, pool_counts: list[int] | None = None) -> list[list[object]]
             for label, argv, setup, kind in cases:
                 runs, calls, scalings = [], [], []
                 for _ in range(reps):
+                    # The emulator's model advances every pool on each call, so pools left from
+                    # earlier runs would bill later rows (the 10-pool ones most) for its own cost.
+                    for pool in emu.model.list_pools():
+                        emu.model.delete_pool(pool.id)
                     env = setup()
                     emu.reset_logs()
                     run = rig.measure(argv, env)
