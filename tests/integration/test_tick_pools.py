@@ -18,6 +18,7 @@ from functions.common import config, keys
 from functions.common.exo import PoolApi, make_client
 from functions.common.store import Store
 from functions.scaler.tick import pools
+from functions.scaler.tick.run import tick_pool
 from sandbox.emulator.server import EmulatorServer
 from tests.conftest import handler_env
 from tests.integration.tickkit import (
@@ -134,7 +135,8 @@ def test_any_exception_in_one_pool_is_logged_and_the_other_acts(
     tag = pools.PoolTag()
     caplog.handler.addFilter(tag)  # as main() puts it on the process's log handler
     with caplog.at_level(logging.INFO):
-        assert pools.run_all(cfg.each_pool(), two.store, api_for, tag) == 1
+        assert pools.run_all(cfg.each_pool(), lambda p, probe: tick_pool(p, two.store, api_for(p), probe),
+                             tag) == 1
     assert two.calls(two.b) == [3]
     [failure] = [r for r in caplog.records if r.levelno == logging.ERROR and r.exc_info]
     assert getattr(failure, "pool", None) == "a" and "a surprise" in caplog.text

@@ -94,13 +94,13 @@ class Clock:
         return self.now
 
 
-def run_with(monkeypatch: pytest.MonkeyPatch, outcomes: dict[str, object], clock: Clock,
-             honoured: bool | None = True) -> tuple[int, list[str]]:
+def run_with(outcomes: dict[str, object], clock: Clock, honoured: bool | None = True
+             ) -> tuple[int, list[str]]:
     """run_all over pools a, b, c (minute 0: in that order), each pool's tick replaced by
     `outcomes[name]` (True, False, or an exception to raise)."""
     ticked: list[str] = []
 
-    def fake_tick(cfg: config.Config, store: object, api: object, probe: pools.Probe) -> bool:
+    def fake_tick(cfg: config.Config, probe: pools.Probe) -> bool:
         ticked.append(cfg.pool_name)
         probe.honoured = honoured
         clock.now += clock.step
@@ -108,9 +108,8 @@ def run_with(monkeypatch: pytest.MonkeyPatch, outcomes: dict[str, object], clock
         if isinstance(outcome, Exception):
             raise outcome
         return bool(outcome)
-    monkeypatch.setattr(pools, "tick_pool", fake_tick)
-    code = pools.run_all(config.load(ENV).each_pool(), None, lambda cfg: None,  # type: ignore[arg-type,return-value]
-                         pools.PoolTag(), clock=clock, wall=lambda: 0.0)
+    code = pools.run_all(config.load(ENV).each_pool(), fake_tick, pools.PoolTag(), clock=clock,
+                         wall=lambda: 0.0)
     return code, ticked
 
 
@@ -120,16 +119,14 @@ def run_with(monkeypatch: pytest.MonkeyPatch, outcomes: dict[str, object], clock
     ({"a": RuntimeError("bug"), "b": True, "c": True}, 1),
     ({"a": True, "b": KeyError("x"), "c": False}, 1),
 ])
-def test_every_pool_ticks_whatever_another_does(monkeypatch: pytest.MonkeyPatch,
-                                                outcomes: dict[str, object], code: int) -> None:
-    assert run_with(monkeypatch, outcomes, Clock(1.0)) == (code, ["a", "b", "c"])
+def test_every_pool_ticks_whatever_another_does(outcomes: dict[str, object], code: int) -> None:
+    assert run_with(outcomes, Clock(1.0)) == (code, ["a", "b", "c"])
 
 
-def test_no_pool_starts_after_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_pool_starts_after_the_deadline() -> None:
     slow = Clock(pools.START_BY_S * 0.75)  # a's tick hangs: b starts in time, c would not
-    assert run_with(monkeypatch, {"a": True, "b": True, "c": True}, slow) == (1, ["a", "b"])
+    assert run_with({"a": True, "b": True, "c": True}, slow) == (1, ["a", "b"])
 
 
-def test_sos_without_conditional_writes_stops_every_pool(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert run_with(monkeypatch, {"a": False, "b": True, "c": True}, Clock(0.0),
-                    honoured=False) == (1, ["a"])
+def test_sos_without_conditional_writes_stops_every_pool() -> None:
+    assert run_with({"a": False, "b": True, "c": True}, Clock(0.0), honoured=False) == (1, ["a"])

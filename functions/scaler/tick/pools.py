@@ -1,4 +1,4 @@
-"""`python -m functions.scaler.tick [--dry-run]`: one tick of every configured pool, in turn.
+"""The loop `python -m functions.scaler.tick [--dry-run]` (run.py) makes over every configured pool.
 
 Each pool takes its own lease (`keys.lease(pool_id)`), reads and writes only its own keys, and
 writes its own textfiles (`autoscaler_tick_<name>.prom`, `autoscaler_tick_run_<name>.prom`, every
@@ -15,23 +15,16 @@ never the same ones every minute. With one pool this is the single-pool tick, st
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
 import os
 import re
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 
-from functions.common import config, keys, lease, textfile
-from functions.common.exo import PoolApi
-from functions.common.store import Conflict, Store, StoreError
-
-from . import metrics
-from . import run as tick_run
-from .bucket import READ_WORKERS
+from functions.common import config
+from functions.common.store import Store
 
 log = logging.getLogger("scaler.tick")
 
@@ -81,43 +74,6 @@ class Probe:
         return self.honoured
 
 
-def tick_pool(cfg: config.Config, store: Store, api: PoolApi, probe: Probe) -> bool:
-    """One pool's tick, as the single-pool tick always ran: True unless it failed."""
-    tick = tick_run.Tick(cfg, store, api)
-    now = tick.clock()
-    outcome_file, run_file = file_names(cfg.pool_name)
-    textfile.write(cfg.textfile_dir, run_file, metrics.started(now, cfg.pool_name))
-    holder = lease.new_holder()
-    try:
-        held = lease.acquire(store, keys.lease(cfg.pool_id), holder, now, cfg.lease_s)
-    except StoreError as exc:
-        log.error("cannot reach the state bucket: %s", exc)
-        return False
-    if held is None:
-        log.info("another tick holds the lease; nothing to do")
-        return True
-    tick.holder = holder
-    tick_run.checkpoint("lease")
-    try:
-        if not probe.check(store, keys.probe(cfg.pool_id)):
-            log.error("SOS does not honour conditional writes: refusing to act")
-            return False
-        tick_run.checkpoint("probe")
-        state = tick.run()
-        textfile.write(cfg.textfile_dir, outcome_file,
-                       metrics.metrics(state, tick.pending_left, now, tick.settings, cfg.pool_name))
-        return True
-    except Conflict as exc:
-        log.error("another writer changed the scaler state; stopping this tick: %s", exc)
-        return False
-    except tick_run.STOP_ERRORS as exc:
-        log.error("tick failed: %s", exc)
-        return False
-    finally:
-        with contextlib.suppress(StoreError):
-            held.release(store, tick.clock())
-
-
 class PoolTag(logging.Filter):
     """Puts the pool being ticked on every log record (`%(pool)s`)."""
 
@@ -130,10 +86,11 @@ class PoolTag(logging.Filter):
         return True
 
 
-def run_all(pools: Sequence[config.Config], store: Store, api_for: Callable[[config.Config], PoolApi],
+def run_all(pools: Sequence[config.Config], tick_one: Callable[[config.Config, Probe], bool],
             tag: PoolTag, clock: Callable[[], float] = time.monotonic,
             wall: Callable[[], float] = time.time) -> int:
-    """Every pool's tick in the rotated order; 1 when any failed or was not reached in time."""
+    """`tick_one` (run.tick_pool: True unless it failed) for every pool in the rotated order; 1
+    when any failed or was not reached in time."""
     started, probe, failed = clock(), Probe(), []
     for cfg in rotated(pools, wall()):
         tag.pool = cfg.pool_name
@@ -143,7 +100,7 @@ def run_all(pools: Sequence[config.Config], store: Store, api_for: Callable[[con
             failed.append(cfg.pool_name)
             continue
         try:
-            ok = tick_pool(cfg, store, api_for(cfg), probe)
+            ok = tick_one(cfg, probe)
         except Exception:  # one pool's bug or surprise must not stop the others
             log.exception("tick failed unexpectedly")
             ok = False
@@ -155,15 +112,15 @@ def run_all(pools: Sequence[config.Config], store: Store, api_for: Callable[[con
     return 1 if failed else 0
 
 
-def dry_run_all(pools: Sequence[config.Config], store: Store,
-                api_for: Callable[[config.Config], PoolApi]) -> int:
-    """One pool: its dry run, as always. Several: {name: dry run or {"error": ...}}."""
+def dry_run_all(pools: Sequence[config.Config], dry_run: Callable[[config.Config], object],
+                errors: tuple[type[BaseException], ...]) -> int:
+    """Prints one pool's dry run, as always; several: {name: dry run or {"error": ...}}."""
     found: dict[str, object] = {}
     failed = False
     for cfg in pools:
         try:
-            found[cfg.pool_name] = tick_run.dry_run(tick_run.Tick(cfg, store, api_for(cfg)))
-        except tick_run.STOP_ERRORS as exc:
+            found[cfg.pool_name] = dry_run(cfg)
+        except errors as exc:
             log.error("dry run of pool %s failed: %s", cfg.pool_name, exc)
             found[cfg.pool_name], failed = {"error": str(exc)}, True
             if len(pools) == 1:
@@ -171,29 +128,3 @@ def dry_run_all(pools: Sequence[config.Config], store: Store,
     shown = found[pools[0].pool_name] if len(pools) == 1 else found
     print(json.dumps(shown, indent=2, default=str))
     return 1 if failed else 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m functions.scaler.tick",
-                                     description=tick_run.__doc__)
-    parser.add_argument("--dry-run", action="store_true", help="decide and print; change nothing")
-    args = parser.parse_args(argv)
-    cfg = config.from_environ_or_exit()
-    pools = cfg.each_pool()
-    several = len(pools) > 1
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s tick " + ("pool=%(pool)s " if several else "")
-                        + "%(levelname)s %(message)s")
-    tag = PoolTag()
-    for handler in logging.getLogger().handlers if several else ():
-        handler.addFilter(tag)
-    store = Store.from_config(cfg, connect_timeout=3.0, read_timeout=10.0, attempts=3,
-                              pool_connections=READ_WORKERS)
-    first = PoolApi.from_config(cfg)  # its client (and connection pool) serves every pool
-
-    def api_for(pool: config.Config) -> PoolApi:
-        return first if pool.pool_id == first.pool_id else PoolApi(first.client, pool.pool_id)
-    if args.dry_run:
-        return dry_run_all(pools, store, api_for)
-    remove_stale(cfg.textfile_dir, [p.pool_name for p in pools])
-    return run_all(pools, store, api_for, tag)
