@@ -14,6 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+# The tick writes autoscaler_tick_<name>.prom and autoscaler_tick_run_<name>.prom: a pool named
+# run_<x> would share a file with pool <x>.
+RESERVED_PREFIX = "run_"
 DEFAULT_NAME = "default"
 MAX_POOLS = 20
 KEYS = ("min", "max", "step", "cooldown", "type")
@@ -57,6 +60,8 @@ def _entry(index: int, text: str, defaults: PoolSpec) -> PoolSpec:
     name, sep, pool_id = head.partition("=")
     if not sep or not NAME_RE.match(name):
         raise PoolsError(f"{where}: expected <name>=<id>, name matching {NAME_RE.pattern}")
+    if name.startswith(RESERVED_PREFIX):
+        raise PoolsError(f"{where}: a pool name must not start with {RESERVED_PREFIX!r}")
     given: dict[str, str] = {}
     for option in options:
         key, sep, raw = option.partition("=")
@@ -89,8 +94,9 @@ def parse(env: Mapping[str, str], defaults: PoolSpec) -> tuple[PoolSpec, ...]:
         raise PoolsError("set INSTANCEPOOL_ID or INSTANCEPOOLS, not both")
     if one:
         name = env.get("INSTANCEPOOL_NAME", "").strip() or DEFAULT_NAME
-        if not NAME_RE.match(name):
-            raise PoolsError(f"INSTANCEPOOL_NAME must match {NAME_RE.pattern}, got {name!r}")
+        if not NAME_RE.match(name) or name.startswith(RESERVED_PREFIX):
+            raise PoolsError(f"INSTANCEPOOL_NAME must match {NAME_RE.pattern} and not start with "
+                             f"{RESERVED_PREFIX!r}, got {name!r}")
         if "/" in one:
             raise PoolsError("INSTANCEPOOL_ID must not contain '/'")
         return (replace(defaults, name=name, id=one),)

@@ -15,9 +15,10 @@ def _escape(value: str) -> str:
 
 
 def render(metrics: Mapping[str, Sample], help_text: Mapping[str, str] | None = None,
-           types: Mapping[str, str] | None = None) -> str:
+           types: Mapping[str, str] | None = None, const_labels: Labels | None = None) -> str:
     """Pure: metrics in Prometheus text format, gauges unless `types` names another type (a
-    counter must end in `_total`). A list value gives one labelled sample each."""
+    counter must end in `_total`). A list value gives one labelled sample each; `const_labels`
+    go on every sample (the tick's `pool`), a sample's own label of the same name wins."""
     lines: list[str] = []
     for name in sorted(metrics):
         if help_text and name in help_text:
@@ -25,7 +26,8 @@ def render(metrics: Mapping[str, Sample], help_text: Mapping[str, str] | None = 
         lines.append(f"# TYPE {name} {(types or {}).get(name, 'gauge')}")
         value = metrics[name]
         samples = value if isinstance(value, list) else [({}, value)]
-        for labels, number in samples:
+        for own, number in samples:
+            labels = {**(const_labels or {}), **own}
             inner = ",".join(f'{k}="{_escape(v)}"' for k, v in sorted(labels.items()))
             lines.append(f"{name}{{{inner}}} {float(number)!r}" if inner else f"{name} {float(number)!r}")
     return "\n".join(lines) + "\n"

@@ -23,12 +23,40 @@ def members_to_targets(instances: Iterable[Json]) -> tuple[list[Json], list[str]
     return sorted(targets, key=lambda t: t["instance_id"]), skipped
 
 
-def file_sd(targets: Iterable[Json], *, port: int, pool_id: str, zone: str) -> str:
-    """The file_sd document: one group per member so each carries its own instance label."""
-    groups = [{"targets": [f"{t['ip']}:{port}"],
-               "labels": {"instance_id": t["instance_id"], "pool_id": pool_id, "zone": zone}}
-              for t in targets]
-    return json.dumps(groups, indent=2, sort_keys=True) + "\n"
+def groups(targets: Iterable[Json], *, port: int, pool_id: str, zone: str,
+           pool_name: str | None = None) -> list[Json]:
+    """file_sd groups, one per member so each carries its own instance label (and, given a pool
+    name, the `pool` label every alert aggregates by)."""
+    pool = {} if pool_name is None else {"pool": pool_name}
+    return [{"targets": [f"{t['ip']}:{port}"],
+             "labels": {"instance_id": t["instance_id"], "pool_id": pool_id, "zone": zone, **pool}}
+            for t in targets]
+
+
+def render(found: list[Json]) -> str:
+    return json.dumps(found, indent=2, sort_keys=True) + "\n"
+
+
+def file_sd(targets: Iterable[Json], *, port: int, pool_id: str, zone: str,
+            pool_name: str | None = None) -> str:
+    """The file_sd document of one pool."""
+    return render(groups(targets, port=port, pool_id=pool_id, zone=zone, pool_name=pool_name))
+
+
+def file_targets(text: str, pool_id: str) -> list[Json]:
+    """One pool's targets in a file_sd document written before (none if it is not ours)."""
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return []
+    out = []
+    for group in found if isinstance(found, list) else []:
+        labels = group.get("labels") if isinstance(group, dict) else None
+        hosts = group.get("targets") if isinstance(group, dict) else None
+        if (isinstance(labels, dict) and labels.get("pool_id") == pool_id and isinstance(hosts, list)
+                and len(hosts) == 1 and isinstance(labels.get("instance_id"), str)):
+            out.append({"instance_id": labels["instance_id"], "ip": str(hosts[0]).rsplit(":", 1)[0]})
+    return out
 
 
 def snapshot_targets(body: Json | None) -> list[Json] | None:

@@ -31,6 +31,8 @@ def test_pools_and_their_settings(env: dict[str, str], expected: list[PoolSpec])
     ({"INSTANCEPOOL_ID": "p", "INSTANCEPOOLS": "a=q"}, "not both"),
     ({"INSTANCEPOOL_ID": "a/b"}, "must not contain '/'"),
     ({"INSTANCEPOOL_ID": "p", "INSTANCEPOOL_NAME": "Web"}, "INSTANCEPOOL_NAME must match"),
+    ({"INSTANCEPOOL_ID": "p", "INSTANCEPOOL_NAME": "run_web"}, "not start with 'run_'"),
+    ({"INSTANCEPOOLS": "web=1,run_web=2"}, r"entry 2 .*must not start with 'run_'"),
     ({"INSTANCEPOOLS": "web"}, r"entry 1 \('web'\): expected <name>=<id>"),
     ({"INSTANCEPOOLS": "a=1,9x=2"}, "entry 2"),
     ({"INSTANCEPOOLS": "a="}, "pool id must be non-empty"),

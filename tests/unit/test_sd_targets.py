@@ -5,7 +5,13 @@ import json
 
 import pytest
 
-from functions.sd.targets import file_sd, members_to_targets, next_snapshot, snapshot_targets
+from functions.sd.targets import (
+    file_sd,
+    file_targets,
+    members_to_targets,
+    next_snapshot,
+    snapshot_targets,
+)
 
 
 def inst(i: str, state: str = "running", ip: str | None = "127.0.1.1") -> dict:
@@ -59,3 +65,20 @@ def test_next_snapshot(previous: dict | None, targets: list, now: float,
 ])
 def test_snapshot_targets(body: dict | None, expected: list | None) -> None:
     assert snapshot_targets(body) == expected
+
+
+def test_every_target_names_its_pool_and_keeps_the_other_labels() -> None:
+    doc = json.loads(file_sd([{"instance_id": "a", "ip": "10.0.0.1"}], port=9100, pool_id="p",
+                             zone="at-vie-1", pool_name="web"))
+    assert doc[0]["labels"] == {"instance_id": "a", "pool_id": "p", "zone": "at-vie-1", "pool": "web"}
+
+
+@pytest.mark.parametrize("text, pool_id, expected", [
+    (file_sd([{"instance_id": "a", "ip": "10.0.0.1"}, {"instance_id": "b", "ip": "10.0.0.2"}],
+             port=9100, pool_id="p", zone="z", pool_name="web"),
+     "p", [{"instance_id": "a", "ip": "10.0.0.1"}, {"instance_id": "b", "ip": "10.0.0.2"}]),
+    (file_sd([{"instance_id": "a", "ip": "10.0.0.1"}], port=9100, pool_id="p", zone="z"), "q", []),
+    ("", "p", []), ("{}", "p", []), ('[{"targets": "x", "labels": {"pool_id": "p"}}]', "p", []),
+])
+def test_a_pools_targets_read_back_from_the_file(text: str, pool_id: str, expected: list) -> None:
+    assert file_targets(text, pool_id) == expected

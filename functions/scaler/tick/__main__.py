@@ -1,4 +1,4 @@
-"""`python -m functions.scaler.tick [--dry-run]`: one tick (run.py)."""
+"""`python -m functions.scaler.tick [--dry-run]`: one tick of every configured pool (run.py)."""
 import sys
 
 from .run import main

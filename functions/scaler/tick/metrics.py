@@ -3,7 +3,8 @@ and the figures for the operator's controls: cost, spend, the budget cap, the sc
 counter per outcome (what the dashboard's annotations and the budget alert read).
 
 The outcomes are a fixed set, one series each, and no metric carries a reason label: the number of
-series stays constant however many decisions the tick makes.
+series stays constant however many decisions the tick makes. Every sample carries the label
+`pool="<name>"` when given one: each pool has its own files, with the same HELP and TYPE text.
 """
 from __future__ import annotations
 
@@ -83,8 +84,13 @@ def render(figures: ControlFigures) -> str:
     return textfile.render(samples(figures), HELP, TYPES)
 
 
-def started(now: float) -> str:
-    return textfile.render({"autoscaler_tick_last_run_timestamp_seconds": now}, HELP)
+def _pool(name: str | None) -> dict[str, str] | None:
+    return None if name is None else {"pool": name}
+
+
+def started(now: float, pool: str | None = None) -> str:
+    return textfile.render({"autoscaler_tick_last_run_timestamp_seconds": now}, HELP,
+                           const_labels=_pool(pool))
 
 
 def controls(state: ScalerState, settings: Settings, now: float) -> ControlFigures:
@@ -104,7 +110,7 @@ def controls(state: ScalerState, settings: Settings, now: float) -> ControlFigur
 
 
 def metrics(state: ScalerState, pending: Mapping[str, int], now: float,
-            settings: Settings | None = None) -> str:
+            settings: Settings | None = None, pool_name: str | None = None) -> str:
     last, decision, pool, bounds = state.last_action, state.last_decision, state.pool, state.bounds
     return textfile.render({
         **samples(controls(state, settings or Settings(), now)),
@@ -121,4 +127,4 @@ def metrics(state: ScalerState, pending: Mapping[str, int], now: float,
                                             else "none"}, 1)],
         "autoscaler_pending_requests": [({"direction": d}, pending.get(d, 0)) for d in ("up", "down")],
         "autoscaler_paused": 1 if state.paused else 0,
-    }, HELP, TYPES)
+    }, HELP, TYPES, const_labels=_pool(pool_name))

@@ -1,4 +1,5 @@
-"""One 60-second tick (`python -m functions.scaler.tick`): the shell around `transition.step()`.
+"""One 60-second tick (`python -m functions.scaler.tick`): the shell around `transition.step()`, run
+for every configured pool in turn (`main()`, the loop in pools.py; one pool: as it always ran).
 
 Order (docs/architecture.md, "The tick"): lease → SOS honours conditions → finish an
 unfinished intent (under the operator's settings) → pending requests and settings → pool →
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
 import sys
 import time
@@ -28,6 +28,7 @@ from functions.common.exo import API_ERRORS, PoolApi, is_refusal
 from functions.common.store import Conflict, Json, Store, StoreError
 
 from . import eviction, in_flight, metrics, policy
+from . import pools as loop
 from .bucket import READ_WORKERS, TickBucket, TickFailed
 from .transition import (
     Called,
@@ -199,51 +200,64 @@ def dry_run(tick: Tick) -> Json:
             "paused": settings.paused, "pending": len(observed.pending) - len(expired)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m functions.scaler.tick", description=__doc__)
-    parser.add_argument("--dry-run", action="store_true", help="decide and print; change nothing")
-    args = parser.parse_args(argv)
-    cfg = config.from_environ_or_exit()
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s tick %(levelname)s %(message)s")
-    store = Store.from_config(cfg, connect_timeout=3.0, read_timeout=10.0, attempts=3,
-                              pool_connections=READ_WORKERS)
-    tick = Tick(cfg, store, PoolApi.from_config(cfg))
+def tick_pool(cfg: config.Config, store: Store, api: PoolApi, probe: loop.Probe) -> bool:
+    """One pool's tick, as the single-pool tick always ran: True unless it failed."""
+    tick = Tick(cfg, store, api)
     now = tick.clock()
-    if args.dry_run:
-        try:
-            print(json.dumps(dry_run(tick), indent=2, default=str))
-        except STOP_ERRORS as exc:
-            log.error("dry run failed: %s", exc)
-            return 1
-        return 0
-    textfile.write(cfg.textfile_dir, "autoscaler_tick_run", metrics.started(now))
+    outcome_file, run_file = loop.file_names(cfg.pool_name)
+    textfile.write(cfg.textfile_dir, run_file, metrics.started(now, cfg.pool_name))
     holder = lease.new_holder()
     try:
         held = lease.acquire(store, keys.lease(cfg.pool_id), holder, now, cfg.lease_s)
     except StoreError as exc:
         log.error("cannot reach the state bucket: %s", exc)
-        return 1
+        return False
     if held is None:
         log.info("another tick holds the lease; nothing to do")
-        return 0
+        return True
     tick.holder = holder
     checkpoint("lease")
     try:
-        if not store.conditions_honoured(keys.probe(cfg.pool_id)):
+        if not probe.check(store, keys.probe(cfg.pool_id)):
             log.error("SOS does not honour conditional writes: refusing to act")
-            return 1
+            return False
         checkpoint("probe")
         state = tick.run()
-        textfile.write(cfg.textfile_dir, "autoscaler_tick",
-                       metrics.metrics(state, tick.pending_left, now, tick.settings))
-        return 0
+        textfile.write(cfg.textfile_dir, outcome_file,
+                       metrics.metrics(state, tick.pending_left, now, tick.settings, cfg.pool_name))
+        return True
     except Conflict as exc:
         log.error("another writer changed the scaler state; stopping this tick: %s", exc)
-        return 1
+        return False
     except STOP_ERRORS as exc:
         log.error("tick failed: %s", exc)
-        return 1
+        return False
     finally:
         with contextlib.suppress(StoreError):
             held.release(store, tick.clock())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m functions.scaler.tick",
+                                     description=__doc__)
+    parser.add_argument("--dry-run", action="store_true", help="decide and print; change nothing")
+    args = parser.parse_args(argv)
+    cfg = config.from_environ_or_exit()
+    pools = cfg.each_pool()
+    several = len(pools) > 1
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s tick " + ("pool=%(pool)s " if several else "")
+                        + "%(levelname)s %(message)s")
+    tag = loop.PoolTag()
+    for handler in logging.getLogger().handlers if several else ():
+        handler.addFilter(tag)
+    store = Store.from_config(cfg, connect_timeout=3.0, read_timeout=10.0, attempts=3,
+                              pool_connections=READ_WORKERS)
+    first = PoolApi.from_config(cfg)  # its client (and connection pool) serves every pool
+
+    def api_for(pool: config.Config) -> PoolApi:
+        return first if pool.pool_id == first.pool_id else PoolApi(first.client, pool.pool_id)
+    if args.dry_run:
+        return loop.dry_run_all(pools, lambda p: dry_run(Tick(p, store, api_for(p))), STOP_ERRORS)
+    loop.remove_stale(cfg.textfile_dir, [p.pool_name for p in pools])
+    return loop.run_all(pools, lambda p, probe: tick_pool(p, store, api_for(p), probe), tag)
