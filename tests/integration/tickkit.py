@@ -16,7 +16,10 @@ from functions.common.store import Store
 from functions.scaler.tick.run import Tick
 from sandbox.emulator.server import EmulatorServer
 from tests.conftest import KEY, SECRET, handler_env
+from tests.fake_exporters import refused_port
 from tests.waiting import wait_for
+
+NO_EXPORTER = refused_port()
 
 
 def start_emulator(size: int, **kwargs: Any) -> tuple[EmulatorServer, str]:
@@ -29,9 +32,11 @@ def start_emulator(size: int, **kwargs: Any) -> tuple[EmulatorServer, str]:
 
 def env_for(endpoint: str, bucket: str, emu: EmulatorServer, pool_id: str, **extra: str
             ) -> dict[str, str]:
+    # The emulator's members are 127.0.1.N, where a sandbox running beside the tests serves node
+    # exporters on 9100: a port nobody listens on keeps a scale-down from reading its figures.
     return handler_env(endpoint, bucket, **{"INSTANCEPOOL_ID": pool_id,
                                             "EXOSCALE_API_URL": emu.url, "SCALER_LEASE_S": "30",
-                                            **extra})
+                                            "TARGET_PORT": str(NO_EXPORTER), **extra})
 
 
 @dataclass
