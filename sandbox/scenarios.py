@@ -102,14 +102,15 @@ SCENARIOS = {
         budget_members=3, schedule_min=2, schedule_after_s=15, schedule_for="3m"),
     "two-pools": Scenario(
         "two-pools", "real timers: two pools behind their own NLBs; a step to 2.5 members' worth on the "
-        "first held 5.5 minutes, then, once it is back down, the same step on the second",
-        fast=False, duration_s=1000, tail_s=20,
-        # Each hold outlasts the 300 s flap window after its scale-up; the second step waits 180 s
-        # after the first drop, past the first pool's scale-down (about 105 s after a drop in the
-        # default runs), so every action falls in the span of the load it answers. The run ends once
-        # both pools are back at their minimum after the second drop.
-        profile=((0, 0.25), (10, 2.5), (340, 0.25)), step_t=10, drop_t=340,
-        second_profile=((0, 0.25), (520, 2.5), (850, 0.25)), second_step_t=520, second_drop_t=850),
+        "first held 6 minutes, then, once it is back down, the same step on the second",
+        fast=False, duration_s=1060, tail_s=20,
+        # Each hold outlasts the 300 s flap window after its scale-up (the default runs scale up
+        # about 52 s after the step and down 103 s after the drop: 411 s apart here); the second
+        # step waits 180 s after the first drop, past the first pool's scale-down, so each load
+        # has its own span. The run ends once both pools are back at their minimum after the
+        # second drop.
+        profile=((0, 0.25), (10, 2.5), (370, 0.25)), step_t=10, drop_t=370,
+        second_profile=((0, 0.25), (550, 2.5), (910, 0.25)), second_step_t=550, second_drop_t=910),
     # The profile, the faults and the operator's bounds are drawn from --seed at run time, the
     # length is --duration (sandbox/soak_plan.py); these are its defaults' placeholders.
     "soak": Scenario(

@@ -94,6 +94,17 @@ def test_a_pool_acting_for_the_other_pool_s_load_fails(extra: SimpleNamespace, s
     assert any(says in f for f in failures), failures
 
 
+def test_a_late_return_after_its_own_drop_is_still_the_pool_s_own() -> None:
+    """A slow machine can delay web's scale-down past api's step: no step of api lowers web, so a
+    scale-down of web with no scale-up of it since its drop answers web's own drop."""
+    late = [op(60, "web", 1, 3), op(230, "web", 3, 1, DOWN), op(270, "api", 1, 3), op(400, "api", 3, 1, DOWN)]
+    assert judge(late) == []
+    then_up = [*late[:1], op(225, "web", 3, 4), op(240, "web", 4, 1, DOWN), *late[2:]]
+    failures = judge(then_up)
+    assert [f.split(":")[0] for f in failures[:2]] == ["web acted in api's span"] * 2, failures
+    assert "web never scaled down after its load dropped at 120 s" in failures
+
+
 def test_a_pool_that_never_answers_its_load_fails() -> None:
     only_web = [o for o in clean_log() if o.pool_id == "id-web"]
     assert judge(only_web) == ["api never scaled up for its load (step at 220 s)",
@@ -160,7 +171,7 @@ def test_the_handlers_get_both_pools_in_instancepools(tmp_path: Path) -> None:
     try:
         box.pool_ids = {"web": "11111111-aaaa", "api": "22222222-bbbb"}
         env = box._pool_env()
-        assert "INSTANCEPOOL_ID" not in env and box.scenario.second_step_t == pytest.approx(520 / 6, abs=0.01)
+        assert "INSTANCEPOOL_ID" not in env and box.scenario.second_step_t == pytest.approx(550 / 6, abs=0.01)
         cfg = config.load({"EXOSCALE_KEY": "k", "EXOSCALE_SECRET": "s", "EXOSCALE_ZONE": "at-vie-1",
                            "SOS_BUCKET": "sandbox-bucket", **env})
         assert [(p.name, p.id, p.min_size, p.max_size) for p in cfg.pools] == [
