@@ -99,6 +99,7 @@ def plot(out: Path, report: dict[str, Any], samples: Mapping[str, Sequence[Sampl
         low.step(t, [s.pool_size for s in rows], where="post", color="tab:purple", label=f"{name}: pool size")
         low.step(t, [s.serving for s in rows], where="post", color="tab:orange", linestyle="--",
                  label="serving (its NLB's healthy members)")
+        low.set_ylim(0, max((s.pool_size for s in rows), default=1) + 1)
         low.set_ylabel(f"{name}\nmembers")
         low.yaxis.get_major_locator().set_params(integer=True)
         low.legend(loc="upper right")
