@@ -45,17 +45,22 @@ def calls_of(operations: Iterable[Any], pool_id: str, wall0: float) -> list[Scal
             for o in operations if o.pool_id == pool_id and o.time >= wall0]
 
 
+def _labels(d: Delivery) -> tuple[str, ...]:
+    """Each scale alert's pool label; "" for every alert of a delivery noted without them."""
+    return d.pools or ("",) * len(d.alerts)
+
+
 def deliveries_of(deliveries: Iterable[Delivery], pool: str) -> list[Delivery]:
     """Each delivery with only the scale alerts whose `pool` label names `pool`."""
-    return [replace(d, alerts=tuple(a for a, p in zip(d.alerts, d.pools, strict=True) if p == pool),
-                    pools=tuple(p for p in d.pools if p == pool)) for d in deliveries]
+    return [replace(d, alerts=tuple(a for a, p in zip(d.alerts, _labels(d), strict=True) if p == pool),
+                    pools=tuple(p for p in _labels(d) if p == pool)) for d in deliveries]
 
 
 def unrouted(deliveries: Iterable[Delivery], names: Iterable[str]) -> int:
     """Scale alerts in 2xx deliveries whose `pool` label names none of the pools, or is missing:
     the receiver ignores them with several pools, so none of the pools' figures counts them."""
     known = set(names)
-    return sum(1 for d in deliveries if d.delivered for p in d.pools if p not in known)
+    return sum(1 for d in deliveries if d.delivered for p in _labels(d) if p not in known)
 
 
 def figures(samples: Sequence[Sample], actions: Sequence[ScalingCall], requests_lost: int,

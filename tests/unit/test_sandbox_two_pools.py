@@ -141,6 +141,8 @@ def test_deliveries_split_by_the_pool_label() -> None:
     assert [x.alerts for x in pf.deliveries_of([d], "api")] == [(("a", "down"),)]
     assert pf.unrouted([d, refused], ["web", "api"]) == 1  # only the 2xx delivery's alert without a pool
     assert pf.unrouted([d], ["web"]) == 2  # an alert naming a pool not configured is unrouted too
+    unlabelled = Delivery(WALL0, 202, (("u", "up"),))  # noted without labels: none names a pool
+    assert pf.deliveries_of([unlabelled], "web")[0].alerts == () and pf.unrouted([unlabelled], ["web"]) == 1
 
 
 def test_a_request_stored_under_the_other_pool_is_lost_for_its_own() -> None:
