@@ -160,6 +160,8 @@ def test_the_story_leaves_each_pool_its_own_span() -> None:
     assert sc.drop_t - sc.step_t > REAL.flap_window_s and sc.second_drop_t - sc.second_step_t > REAL.flap_window_s
     # the second step waits for the first pool's scale-down (about 105 s after a drop in the default runs)
     assert sc.second_step_t - sc.drop_t >= 150
+    # and the run lasts long enough after the second drop for twice that
+    assert sc.duration_s + sc.tail_s - sc.second_drop_t >= 2 * 105
     fast = sc.compressed(REAL.tick_s / FAST.tick_s)
     assert fast.second_step_t == pytest.approx(sc.second_step_t / 6, abs=0.01)
     assert fast.second_profile == tuple((round(t / 6, 3), m) for t, m in sc.second_profile)
