@@ -102,7 +102,7 @@ def plot(out: Path, report: dict[str, Any], samples: Mapping[str, Sequence[Sampl
         low.set_ylim(0, max((s.pool_size for s in rows), default=1) + 1)
         low.set_ylabel(f"{name}\nmembers")
         low.yaxis.get_major_locator().set_params(integer=True)
-        low.legend(loc="upper right")
+        low.legend(loc="best")
         d = report["pool_details"][name]
         for axis in (top, low):
             axis.axvspan(d["step_t"], d["drop_t"], color="tab:gray", alpha=0.08)
