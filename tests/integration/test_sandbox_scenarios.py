@@ -1,5 +1,5 @@
 """The main job end to end: `python -m sandbox` runs the checker (compressed, with the deployed policy
-and the classic baseline side by side), replace-vm and a short soak.
+and the classic baseline side by side), replace-vm, a short soak and two pools.
 
 Real processes throughout (moto server, emulator, Prometheus, Alertmanager, receiver, tick,
 discovery); the figures are read back from report.json, measured outside the scaler.
