@@ -20,6 +20,7 @@ POLICIES = ("proportional", "baseline")
 BASELINE = POLICIES[-1]
 
 SOAK_MINUTES = 8.0
+TWO_POOLS = "two-pools"
 
 SETUP_HINT = "run ./dev sandbox (it installs them), or: apt-get install prometheus prometheus-alertmanager"
 
@@ -31,6 +32,9 @@ def run_one(scenario: str, out: Path, policy: str, fast: bool, app: str,
     if scenario == "soak":
         from sandbox.soak import Soak
         box: Sandbox = Soak(out, policy, app, *soak)
+    elif scenario == TWO_POOLS:
+        from sandbox.two_pools import TwoPools
+        box = TwoPools(SCENARIOS[scenario], out, policy, fast, app=app)
     else:
         box = Sandbox(SCENARIOS[scenario], out, policy, fast, app=app)
     if box.t.name == "fast":
@@ -86,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--duration: at least 1 minute")
     if args.scenario == "soak" and BASELINE in (args.policy, *(args.compare or "").split(",")):
         parser.error("the soak faults the real receiver and tick: --policy baseline has neither")
+    if args.scenario == TWO_POOLS and (args.policy == BASELINE or args.compare is not None):
+        parser.error("two-pools rehearses the real handlers' routing by pool: the baseline scales one pool")
     soak = (SOAK_MINUTES if args.duration is None else args.duration,
             secrets.randbelow(1_000_000) if args.seed is None else args.seed)
     policies = [args.policy]

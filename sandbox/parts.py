@@ -146,8 +146,8 @@ class Parts:
         self._stack.append(self.fleet.stop)
         self.emu = EmulatorServer(self.key, self.secret, boot_delay_s=self.t.boot_s,
                                   op_delay_s=1.0, destroy_delay_s=3.0,
-                                  on_member_running=self.fleet.on_running,
-                                  on_member_removed=self.fleet.on_removed).start()
+                                  on_member_running=lambda i: self._fleet_for(i).on_running(i),
+                                  on_member_removed=lambda i: self._fleet_for(i).on_removed(i)).start()
         self._stack.append(self.emu.stop)
         if self.scenario.start_running:  # as after terraform apply: the member already serves
             self.pool_id = self.emu.create_pool(1)
@@ -156,6 +156,7 @@ class Parts:
             self.emu.model.scale(self.pool_id, 1)  # the member boots like any other
         say(f"Exoscale API emulator at {self.emu.url}, pool {self.pool_id}, boot delay "
             f"{self.t.boot_s:.0f} s; NLB stand-in at 127.0.0.1:{self.nlb.port}")
+        self._more_pools(app_port, exporter_port)
         receiver_port = free_port()
         self.recorder = Recorder("127.0.0.1", receiver_port)
         self.recorder.start()
@@ -165,7 +166,7 @@ class Parts:
         prom_port = free_port()
         self.env = {
             "EXOSCALE_KEY": self.key, "EXOSCALE_SECRET": self.secret, "EXOSCALE_ZONE": ZONE,
-            "INSTANCEPOOL_ID": self.pool_id, "EXOSCALE_API_URL": self.emu.url,
+            **self._pool_env(), "EXOSCALE_API_URL": self.emu.url,
             "SOS_BUCKET": self.bucket, "SOS_ENDPOINT": endpoint,
             "LISTEN_ADDR": "127.0.0.1", "LISTEN_PORT": str(receiver_port),
             "SCALER_TOKEN": self.token, "SCALER_MIN_SIZE": str(MIN_SIZE),
@@ -200,6 +201,17 @@ class Parts:
         say(f"Prometheus on 127.0.0.1:{self.mon.prom_port}, Alertmanager on "
             f"127.0.0.1:{self.mon.am_port} (work files in {self.work})")
 
+    # ---- hooks for a run with several pools (sandbox/two_pools.py) ------------------------
+    def _fleet_for(self, instance: Any) -> Fleet:
+        """The fleet (and so the NLB) an emulator instance belongs to."""
+        return self.fleet
+
+    def _more_pools(self, app_port: int, exporter_port: int) -> None:
+        """Further pools, each behind its own NLB, once the emulator and the first pool are up."""
+
+    def _pool_env(self) -> dict[str, str]:
+        """The handlers' pool setting."""
+        return {"INSTANCEPOOL_ID": self.pool_id}
 
     def _say(self, text: str) -> None:
         if self.echo:

@@ -1,9 +1,9 @@
 """A recording proxy between Alertmanager and the receiver: the sender's view of each delivery.
 
 It forwards every webhook unchanged (asked by the soak, one scale delivery twice, as a sender's
-retry would) and keeps what a sender would count: when it was sent,
-the receiver's status, and the firing scale alerts in it. "Requests lost" is measured from
-this record against the bucket's history, from outside the scaler.
+retry would) and keeps what a sender would count: when it was sent, the receiver's status, and
+the firing scale alerts in it with the pool each names. "Requests lost" is measured from this
+record against the bucket's history, from outside the scaler.
 """
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ class Delivery:
     at: float                     # wall clock
     status: int                   # receiver's answer; 0 when it could not be reached
     alerts: tuple[tuple[str, str], ...] = field(default=())  # (fingerprint, scale) firing ones
+    pools: tuple[str, ...] = field(default=())  # each alert's `pool` label ("" without one), aligned
 
     @property
     def delivered(self) -> bool:
@@ -29,6 +30,11 @@ class Delivery:
 
 def scale_alerts(body: bytes) -> tuple[tuple[str, str], ...]:
     """Pure: the firing alerts with a scale label, as (fingerprint, direction)."""
+    return tuple((fp, scale) for fp, scale, _pool in pooled_scale_alerts(body))
+
+
+def pooled_scale_alerts(body: bytes) -> tuple[tuple[str, str, str], ...]:
+    """Pure: the firing alerts with a scale label, as (fingerprint, direction, pool label or "")."""
     try:
         doc = json.loads(body)
         alerts = doc.get("alerts", []) if isinstance(doc, dict) else []
@@ -38,9 +44,10 @@ def scale_alerts(body: bytes) -> tuple[tuple[str, str], ...]:
     for a in alerts if isinstance(alerts, list) else []:
         if not isinstance(a, dict) or a.get("status") != "firing":
             continue
-        scale = (a.get("labels") or {}).get("scale")
+        labels = a.get("labels") or {}
+        scale = labels.get("scale")
         if scale in ("up", "down"):
-            out.append((str(a.get("fingerprint", "")), scale))
+            out.append((str(a.get("fingerprint", "")), scale, str(labels.get("pool") or "")))
     return tuple(out)
 
 
@@ -58,11 +65,13 @@ class Recorder:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length)
                 status, answer = recorder._forward(self.path, body, dict(self.headers))
-                alerts = scale_alerts(body)
-                recorder._note(Delivery(time.time(), status, alerts))
+                found = pooled_scale_alerts(body)
+                alerts = tuple((fp, scale) for fp, scale, _pool in found)
+                pools = tuple(pool for _fp, _scale, pool in found)
+                recorder._note(Delivery(time.time(), status, alerts, pools))
                 if alerts and recorder._take_repeat():  # the soak's repeated delivery
                     again, _ = recorder._forward(self.path, body, dict(self.headers))
-                    recorder._note(Delivery(time.time(), again, alerts))
+                    recorder._note(Delivery(time.time(), again, alerts, pools))
                 self.send_response(status or 503)  # unreachable: 503, so the sender retries
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(answer)))

@@ -8,6 +8,7 @@ from typing import Any
 
 from bootstrap import render
 from functions.common import keys
+from functions.common.store import Store
 from sandbox import apps, measure, money, report
 from sandbox.parts import BASELINE, MIN_SIZE, Parts
 from sandbox.scenarios import CHECKER_REACH
@@ -16,11 +17,11 @@ SLO_P95_S = 2.0
 MAX_ERROR_RATIO = 0.01
 
 
-def recorded_requests(box: Parts) -> list[tuple[str, float]]:
-    """(fingerprint, received_at) of every request the bucket kept: in the history or pending."""
+def recorded_requests(store: Store, pool_id: str) -> list[tuple[str, float]]:
+    """(fingerprint, received_at) of every request the bucket kept for a pool: in its history or pending."""
     found = []
-    for prefix in (keys.history_prefix(box.pool_id), keys.requests_prefix(box.pool_id)):
-        for item in box.store.read_all(prefix):
+    for prefix in (keys.history_prefix(pool_id), keys.requests_prefix(pool_id)):
+        for item in store.read_all(prefix):
             body = item.body or {}
             reqs = body.get("requests") if prefix.startswith("history") else [body]
             for r in reqs or []:
@@ -39,7 +40,7 @@ def collect(box: Parts) -> dict[str, Any]:
         lost = measure.lost_moves(deliveries, ops, t0=box.wall0, low=MIN_SIZE, high=box.max_size,
                                   initial_size=box.samples[0].pool_size if box.samples else MIN_SIZE)
     else:
-        lost = measure.lost_requests(deliveries, recorded_requests(box))
+        lost = measure.lost_requests(deliveries, recorded_requests(box.store, box.pool_id))
     sc = box.scenario
     counters = box.mon.alertmanager_counters()
     inspect = {name: box._inspect(*args) for name, args in (

@@ -33,6 +33,10 @@ class Scenario:
     clients: int | None = None
     start_running: bool = False       # the first member already serves, as after terraform apply
     reach_within_s: float | None = None  # checker: the pool must reach CHECKER_REACH within this
+    # two-pools: the second pool's own story (the first pool's is profile, step_t and drop_t)
+    second_profile: tuple[tuple[float, float], ...] = ()
+    second_step_t: float = 0.0
+    second_drop_t: float = 0.0
 
     def compressed(self, factor: float) -> Scenario:
         """The same story `factor` times faster (`--fast` on a real-timer scenario)."""
@@ -45,16 +49,19 @@ class Scenario:
                        drop_t=f(self.drop_t),
                        replace_at=None if self.replace_at is None else f(self.replace_at),
                        replace_gap_s=f(self.replace_gap_s),
-                       reach_within_s=None if self.reach_within_s is None else f(self.reach_within_s))
+                       reach_within_s=None if self.reach_within_s is None else f(self.reach_within_s),
+                       second_profile=tuple((f(t), m) for t, m in self.second_profile),
+                       second_step_t=f(self.second_step_t), second_drop_t=f(self.second_drop_t))
     # budget: the operator's controls, set with `inspect` before the load starts (sandbox/money.py)
     budget_members: int | None = None   # a daily cap that fits this many members for the rest of the day
     schedule_min: int | None = None     # a schedule rule raising the minimum to this ...
     schedule_after_s: float = 0.0       # ... from the first whole minute this long after the load starts
     schedule_for: str = "3m"            # ... for this long
 
-    def rps_profile(self, member_rps: float) -> tuple[tuple[float, float], ...]:
-        """The profile in requests/s for an app whose member's worth is `member_rps`."""
-        return tuple((t, members * member_rps) for t, members in self.profile)
+    def rps_profile(self, member_rps: float, second: bool = False) -> tuple[tuple[float, float], ...]:
+        """The profile (the second pool's with `second`) in requests/s for an app whose member's
+        worth is `member_rps`."""
+        return tuple((t, members * member_rps) for t, members in (self.second_profile if second else self.profile))
 
 
 SCENARIOS = {
@@ -93,6 +100,18 @@ SCENARIOS = {
         fast=True, duration_s=240, tail_s=15,
         profile=((0, 0.25), (100, 5.0), (200, 0.25)), step_t=100, drop_t=200,
         budget_members=3, schedule_min=2, schedule_after_s=15, schedule_for="3m"),
+    "two-pools": Scenario(
+        "two-pools", "real timers: two pools behind their own NLBs; a step to 2.5 members' worth on the "
+        "first held 6 minutes, then, once it is back down, the same step on the second",
+        fast=False, duration_s=1060, tail_s=140,
+        # Each hold outlasts the 300 s flap window after its scale-up (the default runs scale up
+        # about 52 s after the step and down 103 s after the drop: 411 s apart here); the second
+        # step waits 180 s after the first drop, past the first pool's scale-down, so each load
+        # has its own span. The run ends once both pools are back at their minimum after the
+        # second drop, at the latest 290 s after it (the default's scale-down came after 105 s;
+        # a loaded machine's --fast run took the equivalent of 175 s).
+        profile=((0, 0.25), (10, 2.5), (370, 0.25)), step_t=10, drop_t=370,
+        second_profile=((0, 0.25), (550, 2.5), (910, 0.25)), second_step_t=550, second_drop_t=910),
     # The profile, the faults and the operator's bounds are drawn from --seed at run time, the
     # length is --duration (sandbox/soak_plan.py); these are its defaults' placeholders.
     "soak": Scenario(

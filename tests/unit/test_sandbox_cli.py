@@ -43,3 +43,12 @@ def test_the_soak_is_listed_and_its_options_belong_to_it(tmp_path: Path) -> None
         proc = run_cli(tmp_path, *args)
         assert proc.returncode == 2 and says in proc.stderr, (args, proc.stderr)
     assert not (tmp_path / "out").exists()
+
+
+def test_two_pools_is_listed_and_runs_only_the_real_handlers(tmp_path: Path) -> None:
+    assert "two-pools" in run_cli(tmp_path, "--help").stdout
+    for args in (("--scenario", "two-pools", "--policy", "baseline"),
+                 ("--scenario", "two-pools", "--compare", "proportional,baseline")):
+        proc = run_cli(tmp_path, *args)
+        assert proc.returncode == 2 and "the baseline scales one pool" in proc.stderr, (args, proc.stderr)
+    assert not (tmp_path / "out").exists()
