@@ -28,7 +28,7 @@ def world(moto_endpoint: str, bucket: str, tmp_path) -> Iterator[dict]:
     textdir.mkdir()
     (tmp_path / "run").mkdir()  # the receiver's RuntimeDirectory on the VM
     kick = tmp_path / "run" / "kick"
-    env = env_for(moto_endpoint, bucket, emu, pool_id, SD_OUTPUT=str(out),
+    env = env_for(moto_endpoint, bucket, emu, pool_id, SD_OUTPUT=str(out), TARGET_PORT="9100",
                   TEXTFILE_DIR=str(textdir), SCALER_KICK_FILE=str(kick))
     yield {"emu": emu, "pool": pool_id, "env": env, "out": out, "textdir": textdir, "kick": kick,
            "boot": lambda: clock.advance(2.0),

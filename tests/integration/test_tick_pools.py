@@ -22,6 +22,7 @@ from functions.scaler.tick.run import tick_pool
 from sandbox.emulator.server import EmulatorServer
 from tests.conftest import handler_env
 from tests.integration.tickkit import (
+    NO_EXPORTER,
     add_request,
     history,
     pending_keys,
@@ -60,7 +61,7 @@ def two_pools(endpoint: str, bucket: str, textdir: Path, spec: str = "") -> Iter
     b = emu.create_pool(2)
     env = handler_env(endpoint, bucket, INSTANCEPOOL_ID="", EXOSCALE_API_URL=emu.url,
                       SCALER_LEASE_S="30", SCALER_COOLDOWN_S="0", TEXTFILE_DIR=str(textdir),
-                      INSTANCEPOOLS=f"a={a}{spec},b={b}{spec}")
+                      INSTANCEPOOLS=f"a={a}{spec},b={b}{spec}", TARGET_PORT=str(NO_EXPORTER))
     try:
         yield Two(emu, a, b, env, Store.from_config(config.load(env)), textdir)
     finally:
