@@ -98,14 +98,7 @@ def write_markdown(out: Path, report: dict[str, Any]) -> None:
     ]
     lines += [f"| {a['t']:.0f} | {a['operation']} | {a['size_before']} → {a['size_after']} |"
               for a in report["actions"]]
-    d = report["deliveries"]
-    lines += ["", "## Deliveries (sender's view)", "",
-              f"{d['total']} webhook deliveries, {d['delivered']} answered 2xx carrying "
-              f"{d['scale_alerts_delivered']} scale alerts; Alertmanager counted "
-              f"{d['alertmanager_notifications']:.0f} notifications ("
-              f"{d['alertmanager_failed']:.0f} failed for good) in "
-              f"{d.get('alertmanager_attempts', 0):.0f} HTTP attempts "
-              f"({d.get('alertmanager_attempts_failed', 0):.0f} failed and retried)."]
+    lines += deliveries_section(report["deliveries"])
     if report.get("replace_vm"):
         r = report["replace_vm"]
         lines += ["", "## VM replacement", "",
@@ -250,3 +243,14 @@ def write_plot(out: Path, samples: Sequence[Sample], actions: Sequence[ScalingCa
     fig.tight_layout()
     fig.savefig(out / "report.png", dpi=110)
     plt.close(fig)
+
+
+def deliveries_section(d: dict[str, Any]) -> list[str]:
+    """The sender's view of the webhook deliveries, as report.md shows it."""
+    return ["", "## Deliveries (sender's view)", "",
+            f"{d['total']} webhook deliveries, {d['delivered']} answered 2xx carrying "
+            f"{d['scale_alerts_delivered']} scale alerts; Alertmanager counted "
+            f"{d['alertmanager_notifications']:.0f} notifications ("
+            f"{d['alertmanager_failed']:.0f} failed for good) in "
+            f"{d.get('alertmanager_attempts', 0):.0f} HTTP attempts "
+            f"({d.get('alertmanager_attempts_failed', 0):.0f} failed and retried)."]

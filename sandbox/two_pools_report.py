@@ -51,12 +51,7 @@ def markdown(report: dict[str, Any]) -> str:
               "## Actions (emulator operation log)", "", "| t (s) | pool | operation | size |", "|---|---|---|---|"]
     lines += [f"| {a['t']:.0f} | {a['pool']} | {a['operation']} | {a['size_before']} → {a['size_after']} |"
               for a in report["actions"]]
-    dl = report["deliveries"]
-    lines += ["", "## Deliveries (sender's view)", "",
-              f"{dl['total']} webhook deliveries, {dl['delivered']} answered 2xx carrying "
-              f"{dl['scale_alerts_delivered']} scale alerts; Alertmanager counted "
-              f"{dl['alertmanager_notifications']:.0f} notifications "
-              f"({dl['alertmanager_failed']:.0f} failed for good)."]
+    lines += single.deliveries_section(report["deliveries"])
     for command, text in (report.get("inspect") or {}).items():
         lines += ["", f"## `python -m functions.inspect {command}` at the end", "", "```", text.rstrip(), "```"]
     lines += ["", "## Timings", "", "```", json.dumps(report["timings"], indent=1), "```", ""]
