@@ -28,6 +28,9 @@ from sandbox.sos_gate import SosGate
 
 BURST_RATE = 0.7   # share of API calls a 5xx or 429 burst answers so (the rest get through)
 HOLD_S = 30.0      # how much longer an outage or a burst lasts while no call has met it
+# How much longer a stuck-operation fault stays armed while no scaling call has come: calls come
+# about once a minute, and armed for its 30 s slot alone it met one 12 times in 26 (seed 7, an hour).
+STUCK_WAIT_S = 60.0
 LEASE_LINE = "another tick holds the lease"  # what the tick logs when it stands aside
 
 
@@ -168,16 +171,17 @@ class Soak(Sandbox):
             self.emu.set_faults({"seed": self.plan.seed, "rules": list(self.rules.values())})
 
     def _stuck(self, f: Fault, at: float) -> None:
-        """Armed until a scaling call comes (its operation then stays pending) or for_s passes."""
+        """Armed until a scaling call comes (its operation then stays pending), at most for_s +
+        STUCK_WAIT_S."""
         armed = time.time()
         self._rule(id(f), {"operations": list(MUTATIONS), "stuck_operations": True})
         stuck: list[Any] = []
-        deadline = time.monotonic() + f.for_s
+        deadline = time.monotonic() + f.for_s + STUCK_WAIT_S
         while not stuck and time.monotonic() < deadline and not self.stopping.wait(0.1):
             stuck = [o for o in self.emu.operations() if o.time >= armed and not o.completes]
         self._rule(id(f), None)
         self._note(f.kind, bool(stuck), f"{stuck[0].operation} left pending for ever" if stuck
-                   else f"armed {f.for_s:g} s, no scaling call came", at)
+                   else f"armed {f.for_s + STUCK_WAIT_S:g} s, no scaling call came", at)
 
     def _tick_child(self, within_s: float) -> subprocess.Popen[bytes] | None:
         """The next tick the timer starts within `within_s`, as soon as it runs."""

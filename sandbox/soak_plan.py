@@ -27,7 +27,8 @@ FIRST_FAULT_S = 10.0
 QUIET_S = 30.0       # the run's last seconds: no fault, a trickle of load, the loop settles
 GAP_S = (10.0, 25.0)  # between two faults' starts
 LASTS_S = {"sos_unavailable": (8.0, 25.0), "api_5xx": (5.0, 15.0), "api_429": (5.0, 15.0),
-           "api_stuck_pending": (90.0, 90.0),  # armed at most this long, waiting for a call
+           # the plan's slot; soak.py keeps it armed up to STUCK_WAIT_S longer, waiting for a call
+           "api_stuck_pending": (30.0, 30.0),
            "vm_replaced": (2.0, 6.0)}           # how long the VM is gone
 API_5XX = (500, 502, 503, 504)
 
